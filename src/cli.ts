@@ -1,0 +1,167 @@
+import { Command, CommanderError, Option } from 'commander';
+import { createContext, type Handler } from './commands/context.js';
+import { ENDPOINTS, type EndpointName } from './lib/config.js';
+import { toCliError, UsageError } from './lib/errors.js';
+import { runInterruptCleanups } from './lib/interrupt.js';
+import { enableVerboseLogging } from './lib/logger.js';
+import { Output, processIo, type Io } from './lib/output.js';
+import { versionText } from './versions.js';
+
+type Loader = () => Promise<{ default: Handler }>;
+
+interface Run {
+  exitCode: number;
+}
+
+function endpointOption(cmd: Command, name: EndpointName, description: string): Command {
+  const spec = ENDPOINTS[name];
+  return cmd.addOption(new Option(`${spec.flag} <url>`, `${description} (env ${spec.env})`));
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** Builds the command tree; every handler is imported only when its command runs. */
+export function buildProgram(io: Io, run: Run): Command {
+  const program = new Command('outboxctl');
+  const action = (load: Loader) =>
+    async function (this: Command, ...args: unknown[]) {
+      const flags = this.optsWithGlobals();
+      if (flags.verbose) enableVerboseLogging();
+      const ctx = createContext(io, flags);
+      const positional = args.slice(0, this.registeredArguments.length).flatMap((a) => (Array.isArray(a) ? a : a === undefined ? [] : [String(a)]));
+      const { default: handler } = await load();
+      const code = await handler(ctx, ...positional);
+      run.exitCode = typeof code === 'number' ? code : 0;
+    };
+
+  program
+    .description('Run and inspect a transactional-outbox stack: PostgreSQL → Debezium → Kafka → Elasticsearch.')
+    .version(versionText(), '-V, --version', 'print the version of outboxctl and of the components it pins')
+    .option('--stack <name>', 'stack to work on (env OUTBOXCTL_STACK)', undefined)
+    .option('--verbose', 'log details and show stacks of errors (or DEBUG=outboxctl:*)')
+    .helpOption('-h, --help', 'show help')
+    .showSuggestionAfterError(true)
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false, visibleCommands: listCommands })
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      // Errors are rendered by main() so they honour --json.
+      outputError: () => undefined,
+    });
+
+  const db = program
+    .command('db')
+    .description('Flyway-compatible migrations on the stack\'s PostgreSQL (or --database-url)')
+    .exitOverride();
+
+  const dbCommand = (name: string, description: string, json: boolean) => {
+    const cmd = db.command(name).description(description);
+    endpointOption(cmd, 'database', 'PostgreSQL to use instead of the stack\'s own');
+    cmd
+      .option('--locations <dirs>', 'more migration directories, after the packaged db/migration (comma-separated, repeatable)', collect)
+      .option('--schema <name>', 'schema of the history table (default: the connection\'s current schema)')
+      .option('--table <name>', 'history table name', undefined);
+    if (json) cmd.option('--json', 'print one JSON document');
+    return cmd;
+  };
+
+  dbCommand('migrate', 'apply pending migrations, each in its own transaction', true)
+    .action(action(() => import('./commands/db/migrate.js')));
+  dbCommand('info', 'show every migration and its state, as flyway info does', true)
+    .action(action(() => import('./commands/db/info.js')));
+  dbCommand('validate', 'check applied migrations against the files; exit 1 when invalid', true)
+    .action(action(() => import('./commands/db/validate.js')));
+  dbCommand('repair', 'remove failed entries, realign checksums, mark missing migrations deleted', true)
+    .option('--dry-run', 'print the SQL repair would run, and run nothing')
+    .action(action(() => import('./commands/db/repair.js')));
+  dbCommand('baseline', 'mark an existing database as being at a version', true)
+    .option('--baseline-version <version>', 'version to baseline at', '1')
+    .option('--baseline-description <text>', 'description of the baseline row', '<< Flyway Baseline >>')
+    .action(action(() => import('./commands/db/baseline.js')));
+  db.command('checksum')
+    .description('print the checksum Flyway would store for a script')
+    .argument('<file...>', 'migration scripts')
+    .option('--json', 'print one JSON document')
+    .action(action(() => import('./commands/db/checksum.js')));
+
+  return program;
+}
+
+/** The root help lists leaf commands by their full path (`db migrate`), each with its one line. */
+function listCommands(this: void, cmd: Command): Command[] {
+  if (cmd.parent) return cmd.commands.filter((c) => !(c as Command & { _hidden?: boolean })._hidden);
+  const leaves: Command[] = [];
+  const walk = (c: Command, prefix: string) => {
+    for (const sub of c.commands) {
+      if (sub.commands.length > 0) {
+        leaves.push(sub);
+        walk(sub, `${prefix}${sub.name()} `);
+      }
+      else leaves.push(Object.assign(Object.create(sub) as Command, { _name: `${prefix}${sub.name()}` }));
+    }
+  };
+  walk(cmd, '');
+  return leaves;
+}
+
+const USAGE_CODES = new Set([
+  'commander.unknownCommand',
+  'commander.unknownOption',
+  'commander.missingArgument',
+  'commander.missingMandatoryOptionValue',
+  'commander.optionMissingArgument',
+  'commander.invalidArgument',
+  'commander.excessArguments',
+  'commander.conflictingOption',
+  'commander.help',
+]);
+
+/** Runs the CLI in-process and returns the exit code (tests call this directly). */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  const run: Run = { exitCode: 0 };
+  const json = argv.includes('--json');
+  const verbose = argv.includes('--verbose');
+  const out = new Output(io, json);
+  try {
+    const program = buildProgram(io, run);
+    await program.parseAsync(argv, { from: 'user' });
+    return run.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+      if (USAGE_CODES.has(error.code)) {
+        if (error.code === 'commander.help') return 2;
+        const message = error.message.replace(/^error: /, '').split('\n')[0]!;
+        const suggestion = /\(Did you mean (.+)\?\)/.exec(error.message)?.[1];
+        out.error(new UsageError(`${message.replace(/\.$/, '')}.`, {
+          hint: suggestion ? `Did you mean ${suggestion}? See \`outboxctl --help\`.` : 'See `outboxctl --help`.',
+        }), false);
+        return 2;
+      }
+    }
+    const cliError = toCliError(error);
+    out.error(cliError, verbose);
+    return cliError.exitCode;
+  }
+}
+
+/** The launcher's entry: the only place that calls process.exit. */
+export async function runCli(argv: string[]): Promise<never> {
+  const exit = (code: number): never => process.exit(code);
+  // A closed pipe (`| head`) ends the command quietly.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') exit(0);
+  });
+  let interrupted = false;
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.on(signal, () => {
+      if (interrupted) exit(code);
+      interrupted = true;
+      process.stderr.write(`\n${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: cleaning up\n`);
+      void runInterruptCleanups().finally(() => exit(code));
+    });
+  }
+  return exit(await main(argv));
+}
+

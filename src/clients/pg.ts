@@ -1,0 +1,90 @@
+import pg from 'pg';
+import { EnvironmentError, UserError } from '../lib/errors.js';
+import { redactUrl } from '../lib/config.js';
+
+export type PgClient = pg.Client;
+
+/** Parses and checks a PostgreSQL URL before any connection attempt. */
+export function parseDatabaseUrl(url: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UserError('BAD_DATABASE_URL', `The database URL "${redactUrl(url)}" is not a valid URL.`, {
+      hint: 'Use the form postgres://USER:PASSWORD@HOST:PORT/DATABASE.',
+    });
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new UserError('BAD_DATABASE_URL', `The database URL "${redactUrl(url)}" does not start with postgres:// or postgresql://.`, {
+      hint: 'Use the form postgres://USER:PASSWORD@HOST:PORT/DATABASE.',
+    });
+  }
+  if (!parsed.hostname) {
+    throw new UserError('BAD_DATABASE_URL', `The database URL "${redactUrl(url)}" names no host.`, {
+      hint: 'Use the form postgres://USER:PASSWORD@HOST:PORT/DATABASE.',
+    });
+  }
+  return parsed;
+}
+
+/** Turns a driver error into one sentence naming the server, with a hint. */
+export function describeConnectError(url: string, error: unknown): EnvironmentError {
+  const e = error as NodeJS.ErrnoException & { code?: string; message: string };
+  const target = (() => {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '5432'}`;
+  })();
+  const db = decodeURIComponent(new URL(url).pathname.slice(1)) || 'postgres';
+  const hint = 'Check --database-url / DATABASE_URL, or omit both to use the stack\'s own PostgreSQL.';
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return new EnvironmentError('DB_UNREACHABLE', `Cannot connect to PostgreSQL at ${target}: connection refused.`, { hint, cause: error });
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new EnvironmentError('DB_UNREACHABLE', `Cannot connect to PostgreSQL at ${target}: host not found.`, { hint, cause: error });
+    case '28P01':
+    case '28000':
+      return new EnvironmentError('DB_AUTH', `PostgreSQL at ${target} rejected the credentials: ${e.message}.`, { hint, cause: error });
+    case '3D000':
+      return new EnvironmentError('DB_MISSING', `PostgreSQL at ${target} has no database "${db}".`, { hint: 'Create it first, or name an existing one in the URL.', cause: error });
+    default:
+      return new EnvironmentError('DB_UNREACHABLE', `Cannot connect to PostgreSQL at ${target}: ${e.message}.`, { hint, cause: error });
+  }
+}
+
+export interface ConnectOptions {
+  connectTimeoutMs?: number;
+  applicationName?: string;
+}
+
+/** A connected client, or an EnvironmentError that names the server. */
+export async function connectPg(url: string, options: ConnectOptions = {}): Promise<PgClient> {
+  parseDatabaseUrl(url);
+  const client = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    application_name: options.applicationName ?? 'outboxctl',
+  });
+  // An idle client whose server goes away must not crash the process.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw describeConnectError(url, error);
+  }
+  return client;
+}
+
+/** Runs `fn` with a client and always closes it. */
+export async function withPg<T>(url: string, fn: (client: PgClient) => Promise<T>, options?: ConnectOptions): Promise<T> {
+  const client = await connectPg(url, options);
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export const quoteIdent = (name: string): string => pg.escapeIdentifier(name);
+export const quoteLiteral = (value: string): string => pg.escapeLiteral(value);

@@ -1,0 +1,24 @@
+import { redactUrl } from '../../lib/config.js';
+import type { EngineOptions } from '../../migrations/engine.js';
+import { defaultLocation, normalizeLocation } from '../../migrations/scripts.js';
+import type { PgClient } from '../../clients/pg.js';
+import { withDatabase, type DatabaseTarget } from '../../stack/database.js';
+import type { CommandContext } from '../context.js';
+
+/** The packaged migrations first, then every `--locations` entry (comma-separated or repeated). */
+export function engineOptions(ctx: CommandContext): EngineOptions {
+  const extra = ((ctx.flags.locations as string[] | undefined) ?? []).flatMap((l) => l.split(',')).filter(Boolean);
+  return {
+    locations: [defaultLocation(), ...extra.map((l) => normalizeLocation(l, ctx.io.cwd))],
+    schema: ctx.flags.schema as string | undefined,
+    table: ctx.flags.table as string | undefined,
+  };
+}
+
+export function onDatabase<T>(ctx: CommandContext, fn: (client: PgClient, target: DatabaseTarget) => Promise<T>): Promise<T> {
+  return withDatabase({ flags: ctx.flags, env: ctx.io.env, paths: ctx.stack, out: ctx.out }, fn);
+}
+
+export function describeTarget(target: DatabaseTarget): string {
+  return target.kind === 'external' ? redactUrl(target.url) : `stack PostgreSQL (${redactUrl(target.url)})`;
+}
