@@ -1,0 +1,31 @@
+import { execa } from 'execa';
+import { fileURLToPath } from 'node:url';
+import { main } from '../../src/cli.js';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export const BIN = fileURLToPath(new URL('../../bin/outboxctl', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Runs the CLI in-process with captured output. */
+export async function cli(argv: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, {
+    stdout: { write: (s: string) => (stdout += s), isTTY: false },
+    stderr: { write: (s: string) => (stderr += s), isTTY: false },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    cwd,
+  });
+  return { code, stdout, stderr };
+}
+
+/** Runs the built CLI as a real process (bin/outboxctl → dist). */
+export async function spawnCli(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const result = await execa(BIN, argv, { env: { NO_COLOR: '1', ...env }, reject: false, cwd: ROOT });
+  return { code: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
