@@ -85,6 +85,43 @@ export function buildProgram(io: Io, run: Run): Command {
     .option('--json', 'print one JSON document')
     .action(action(() => import('./commands/db/checksum.js')));
 
+  dbCommand('prune-outbox', 'delete outbox rows older than a duration (rows Debezium has long read)', true)
+    .requiredOption('--older-than <duration>', 'age of the rows to delete, e.g. 7d, 12h')
+    .option('--dry-run', 'count the rows, delete nothing')
+    .action(action(() => import('./commands/db/prune-outbox.js')));
+
+  const serve = program.command('serve').description('run one of the embedded servers in the foreground').exitOverride();
+  const tracking = serve
+    .command('tracking')
+    .description('the tracking server: parcels and their outbox events, in one transaction')
+    .option('--port <port>', 'port to listen on (0: any free port)', '8080')
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('--outbox-delete-after-insert', 'delete each outbox row in the same transaction (env OUTBOX_DELETE_AFTER_INSERT=true)')
+    .option('--no-migrate', 'do not apply pending migrations at start');
+  endpointOption(tracking, 'database', 'PostgreSQL to use instead of the stack\'s own');
+  tracking.action(action(() => import('./commands/serve/tracking.js')));
+
+  const parcel = program.command('parcel').description('create, update and read parcels through the tracking server').exitOverride();
+  const parcelCommand = (name: string, description: string) => {
+    const cmd = parcel.command(name).description(description).option('--json', 'print the server\'s JSON');
+    return endpointOption(cmd, 'tracking', 'tracking server');
+  };
+  parcelCommand('create', 'create a parcel (POST /api/parcel)')
+    .requiredOption('--contents <text>', 'what the parcel holds')
+    .option('--idempotency-key <key>', 'retry-safe key: a repeat returns the first parcel')
+    .action(action(() => import('./commands/parcel/create.js')));
+  parcelCommand('update', 'change a parcel\'s contents and/or status (PUT /api/parcel/ID)')
+    .argument('<id>', 'parcel id')
+    .option('--contents <text>', 'new contents')
+    .option('--status <status>', 'registered | in_transit | delivered | returned')
+    .option('--if-match <version>', 'only if the parcel is still at this version')
+    .action(action(() => import('./commands/parcel/update.js')));
+  parcelCommand('get', 'show one parcel').argument('<id>', 'parcel id').action(action(() => import('./commands/parcel/get.js')));
+  parcelCommand('list', 'list parcels, newest first')
+    .option('--limit <n>', 'page size (1-500)', undefined)
+    .option('--cursor <cursor>', 'the next page, as printed by the previous one')
+    .action(action(() => import('./commands/parcel/list.js')));
+
   return program;
 }
 

@@ -6,9 +6,11 @@ export function onInterrupt(cleanup: () => Promise<void>): () => void {
   return () => cleanups.delete(cleanup);
 }
 
+/** Runs each registered cleanup once; a cleanup may unregister others (they then do not run). */
 export async function runInterruptCleanups(): Promise<void> {
-  for (const cleanup of [...cleanups].reverse()) {
-    cleanups.delete(cleanup);
-    await cleanup().catch(() => undefined);
+  while (cleanups.size > 0) {
+    const newest = [...cleanups].pop()!;
+    cleanups.delete(newest);
+    await newest().catch(() => undefined);
   }
 }

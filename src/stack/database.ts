@@ -21,32 +21,32 @@ export interface DatabaseRequest {
   out: Output;
 }
 
-/**
- * Runs `fn` against the database the flags/env name or, without one, the stack's embedded
- * PostgreSQL — started for the duration of the command when it is not running.
- */
-export async function withDatabase<T>(req: DatabaseRequest, fn: (client: PgClient, target: DatabaseTarget) => Promise<T>): Promise<T> {
+/** The database named by flag/env, or the stack's PostgreSQL when it is already running. */
+async function runningDatabase(req: DatabaseRequest): Promise<DatabaseTarget | undefined> {
   const external = resolveEndpoint('database', { flags: req.flags, env: req.env });
-  if (external.value) {
-    const target: DatabaseTarget = { url: external.value, kind: 'external', temporary: false };
-    return withPg(external.value, (client) => fn(client, target));
-  }
+  if (external.value) return { url: external.value, kind: 'external', temporary: false };
   const state = await readState(req.paths);
   const fromState = resolveEndpoint('database', { flags: {}, env: {}, state });
-  if (fromState.value && state?.services.postgres?.pid) {
-    // A managed PostgreSQL is (or was) running: use it without taking the lock.
-    const client = await connectPg(fromState.value, { connectTimeoutMs: 5_000 }).catch((error: unknown) => {
-      if ((error as { code?: string }).code === 'DB_UNREACHABLE') return undefined;
-      throw error;
-    });
-    if (client) {
-      try {
-        return await fn(client, { url: fromState.value, kind: 'stack', temporary: false });
-      } finally {
-        await client.end().catch(() => undefined);
-      }
-    }
-  }
+  if (!fromState.value || !state?.services.postgres?.pid) return undefined;
+  const client = await connectPg(fromState.value, { connectTimeoutMs: 5_000 }).catch((error: unknown) => {
+    if ((error as { code?: string }).code === 'DB_UNREACHABLE') return undefined;
+    throw error;
+  });
+  if (!client) return undefined;
+  await client.end().catch(() => undefined);
+  return { url: fromState.value, kind: 'stack', temporary: false };
+}
+
+const stopNote = (req: DatabaseRequest, url: string) => req.out.info(`stopped PostgreSQL (${redactUrl(url)})`);
+
+/**
+ * Runs `fn` against the database the flags/env name or, without one, the stack's embedded
+ * PostgreSQL — started for the duration of the command (holding the stack lock) when it is
+ * not running.
+ */
+export async function withDatabase<T>(req: DatabaseRequest, fn: (client: PgClient, target: DatabaseTarget) => Promise<T>): Promise<T> {
+  const running = await runningDatabase(req);
+  if (running) return withPg(running.url, (client) => fn(client, running));
   return withStackLock(req.paths, async () => {
     const pg = await ensurePostgres(req.paths, { onProgress: (m) => req.out.info(m) });
     const target: DatabaseTarget = { url: pg.url, kind: 'stack', temporary: pg.started };
@@ -57,7 +57,34 @@ export async function withDatabase<T>(req: DatabaseRequest, fn: (client: PgClien
     } finally {
       forget();
       await stopPostgres(req.paths);
-      req.out.info(`stopped PostgreSQL (${redactUrl(pg.url)})`);
+      stopNote(req, pg.url);
     }
   });
+}
+
+export interface DatabaseLease extends DatabaseTarget {
+  /** Stops the stack's PostgreSQL if this lease started it. */
+  release(): Promise<void>;
+}
+
+/** Like withDatabase, for long-running servers: the lock is held only while starting and stopping. */
+export async function leaseDatabase(req: DatabaseRequest): Promise<DatabaseLease> {
+  const running = await runningDatabase(req);
+  if (running) return { ...running, release: async () => undefined };
+  const pg = await withStackLock(req.paths, () => ensurePostgres(req.paths, { onProgress: (m) => req.out.info(m) }));
+  if (!pg.started) return { url: pg.url, kind: 'stack', temporary: false, release: async () => undefined };
+  const stop = async () => {
+    await withStackLock(req.paths, () => stopPostgres(req.paths));
+    stopNote(req, pg.url);
+  };
+  const forget = onInterrupt(stop);
+  return {
+    url: pg.url,
+    kind: 'stack',
+    temporary: true,
+    release: async () => {
+      forget();
+      await stop();
+    },
+  };
 }

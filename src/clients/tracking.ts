@@ -1,0 +1,61 @@
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { EnvironmentError, UserError } from '../lib/errors.js';
+import type { Parcel } from '../servers/tracking/parcel.js';
+
+interface ProblemBody {
+  title?: string;
+  detail?: string;
+  status?: number;
+  field?: string;
+  type?: string;
+}
+
+/** Typed client of the tracking server's HTTP API; every failure becomes one sentence. */
+export class TrackingClient {
+  private readonly http: AxiosInstance;
+
+  constructor(readonly baseUrl: string) {
+    this.http = axios.create({ baseURL: baseUrl, timeout: 15_000, validateStatus: () => true, headers: { Accept: 'application/json' } });
+  }
+
+  private async call<T>(request: () => Promise<AxiosResponse<unknown>>): Promise<AxiosResponse<T>> {
+    let response: AxiosResponse<unknown>;
+    try {
+      response = await request();
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      const reason = code === 'ECONNREFUSED' ? 'connection refused' : code === 'ECONNABORTED' ? 'timed out' : ((error as Error).message || String(code));
+      throw new EnvironmentError('TRACKING_UNREACHABLE', `Cannot reach the tracking server at ${this.baseUrl}: ${reason}.`, {
+        hint: 'Start it with `outboxctl serve tracking`, or point --tracking-url / TRACKING_URL at a running one.',
+        cause: error,
+      });
+    }
+    if (response.status >= 400) {
+      const body = (typeof response.data === 'object' && response.data ? response.data : {}) as ProblemBody;
+      const detail = body.detail ?? `HTTP ${response.status}`;
+      const code = body.type?.split(':').pop()?.toUpperCase().replace(/-/g, '_') ?? `HTTP_${response.status}`;
+      throw new UserError(code, `The tracking server answered ${response.status} ${body.title ?? ''}: ${detail.replace(/\.$/, '')}.`.replace('  ', ' '), {
+        hint: response.status === 412 ? 'Get the parcel again and retry with its current version.' : undefined,
+      });
+    }
+    return response as AxiosResponse<T>;
+  }
+
+  async create(contents: string, idempotencyKey?: string): Promise<Parcel> {
+    const headers = idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {};
+    return (await this.call<Parcel>(() => this.http.post('/api/parcel', { contents }, { headers }))).data;
+  }
+
+  async update(id: string, changes: { contents?: string; status?: string }, ifMatch?: string): Promise<Parcel> {
+    const headers = ifMatch ? { 'If-Match': /^".*"$/.test(ifMatch) ? ifMatch : `"${ifMatch}"` } : {};
+    return (await this.call<Parcel>(() => this.http.put(`/api/parcel/${encodeURIComponent(id)}`, changes, { headers }))).data;
+  }
+
+  async get(id: string): Promise<Parcel> {
+    return (await this.call<Parcel>(() => this.http.get(`/api/parcel/${encodeURIComponent(id)}`))).data;
+  }
+
+  async list(limit?: number, cursor?: string): Promise<{ items: Parcel[]; nextCursor: string | null }> {
+    return (await this.call<{ items: Parcel[]; nextCursor: string | null }>(() => this.http.get('/api/parcel', { params: { limit, cursor } }))).data;
+  }
+}

@@ -1,0 +1,59 @@
+import { redactUrl } from '../../lib/config.js';
+import { UserError, UsageError } from '../../lib/errors.js';
+import { onInterrupt } from '../../lib/interrupt.js';
+import { migrate } from '../../migrations/engine.js';
+import { withPg } from '../../clients/pg.js';
+import { createTrackingServer } from '../../servers/tracking/app.js';
+import { leaseDatabase } from '../../stack/database.js';
+import { updateState, withStackLock } from '../../stack/state.js';
+import type { CommandContext } from '../context.js';
+import { engineOptions } from '../db/shared.js';
+
+export function parsePort(value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port "${String(value)}" is not a port number (0-65535).`);
+  return port;
+}
+
+/** `outboxctl serve tracking`: the tracking server in the foreground until Ctrl-C. */
+export default async function run(ctx: CommandContext): Promise<void> {
+  const { flags, out } = ctx;
+  const port = parsePort(flags.port, 8080);
+  const host = String(flags.host ?? '127.0.0.1');
+  const deleteAfterInsert = flags.outboxDeleteAfterInsert === true || ctx.io.env.OUTBOX_DELETE_AFTER_INSERT === 'true';
+
+  const db = await leaseDatabase({ flags, env: ctx.io.env, paths: ctx.stack, out });
+  let server;
+  try {
+    if (flags.migrate !== false) {
+      const result = await withPg(db.url, (client) => migrate(client, engineOptions(ctx)));
+      if (result.applied.length > 0) out.info(`applied ${result.applied.length} migration(s); schema at version ${result.schemaVersion ?? '?'}`);
+    }
+    server = await createTrackingServer({ databaseUrl: db.url, host, port, outboxDeleteAfterInsert: deleteAfterInsert }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') throw new UserError('PORT_IN_USE', `Port ${port} on ${host} is already in use.`, { hint: 'Pass another --port (0 picks a free one).' });
+      throw error;
+    });
+  } catch (error) {
+    await db.release();
+    throw error;
+  }
+  const url = server.url;
+  await withStackLock(ctx.stack, () => updateState(ctx.stack, (s) => {
+    s.services.tracking = { pid: process.pid, host, port: Number(new URL(url).port), startedAt: new Date().toISOString() };
+    s.endpoints.tracking = url;
+  }));
+  const shutdown = async () => {
+    await server.close();
+    await withStackLock(ctx.stack, () => updateState(ctx.stack, (s) => {
+      delete s.services.tracking;
+      delete s.endpoints.tracking;
+    })).catch(() => undefined);
+    await db.release();
+  };
+  onInterrupt(shutdown);
+  out.info(`tracking server listening on ${url} (database ${redactUrl(db.url)}${deleteAfterInsert ? ', outbox delete-after-insert' : ''}); Ctrl-C stops it`);
+  out.result(url);
+  // Runs until SIGINT/SIGTERM; the CLI's signal handler runs `shutdown`.
+  await new Promise<never>(() => undefined);
+}

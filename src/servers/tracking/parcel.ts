@@ -1,0 +1,86 @@
+import { z } from 'zod';
+
+export const PARCEL_STATUSES = ['registered', 'in_transit', 'delivered', 'returned'] as const;
+export type ParcelStatus = (typeof PARCEL_STATUSES)[number];
+
+/** The parcel as the API returns it and as event payloads carry it. */
+export interface Parcel {
+  id: string;
+  contents: string;
+  status: ParcelStatus;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const MAX_CONTENTS = 10_000;
+
+/** Length in characters (code points), as PostgreSQL's char_length counts them. */
+const codePoints = (s: string): number => [...s].length;
+
+const contents = z
+  .string({ error: (issue) => (issue.input === undefined ? 'Field "contents" is required' : 'Field "contents" must be a string') })
+  .refine((s) => codePoints(s) >= 1, { message: 'Field "contents" must not be empty' })
+  .refine((s) => codePoints(s) <= MAX_CONTENTS, { message: `Field "contents" must be at most ${MAX_CONTENTS} characters` });
+
+const status = z.enum(PARCEL_STATUSES, { error: () => `Field "status" must be one of ${PARCEL_STATUSES.join(', ')}` });
+
+export const createParcelBody = z.strictObject({ contents }, { error: (issue) => (issue.code === 'unrecognized_keys' ? `Unknown field "${issue.keys.join('", "')}"` : 'The body must be a JSON object') });
+
+export const updateParcelBody = z
+  .strictObject({ contents: contents.optional(), status: status.optional() }, { error: (issue) => (issue.code === 'unrecognized_keys' ? `Unknown field "${issue.keys.join('", "')}"` : 'The body must be a JSON object') })
+  .refine((b) => b.contents !== undefined || b.status !== undefined, { message: 'Give "contents" and/or "status" to change' });
+
+export type CreateParcel = z.infer<typeof createParcelBody>;
+export type UpdateParcel = z.infer<typeof updateParcelBody>;
+
+export interface FieldProblem {
+  field?: string;
+  detail: string;
+}
+
+/** The first problem of a failed parse, with the offending field where there is one. */
+export function firstProblem(error: z.ZodError): FieldProblem {
+  const issue = error.issues[0]!;
+  const field = issue.code === 'unrecognized_keys' ? issue.keys[0] : issue.path.length > 0 ? issue.path.join('.') : undefined;
+  return { field, detail: issue.message };
+}
+
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface Cursor {
+  createdAt: string;
+  id: string;
+}
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify([c.createdAt, c.id])).toString('base64url');
+}
+
+export function decodeCursor(text: string): Cursor | undefined {
+  try {
+    const value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
+    if (!Array.isArray(value) || value.length !== 2) return undefined;
+    const [createdAt, id] = value as unknown[];
+    if (typeof createdAt !== 'string' || typeof id !== 'string' || !UUID.test(id) || Number.isNaN(Date.parse(createdAt))) return undefined;
+    return { createdAt, id };
+  } catch {
+    return undefined;
+  }
+}
+
+/** `"3"`, `W/"3"` or `3` → 3; `*` → 'any'; anything else → undefined (a bad header). */
+export function parseIfMatch(header: string): number | 'any' | undefined {
+  const value = header.trim();
+  if (value === '*') return 'any';
+  const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(value);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Fields whose value an update would change, in a stable order. */
+export function changedFields(current: Pick<Parcel, 'contents' | 'status'>, update: UpdateParcel): ('contents' | 'status')[] {
+  const changed: ('contents' | 'status')[] = [];
+  if (update.contents !== undefined && update.contents !== current.contents) changed.push('contents');
+  if (update.status !== undefined && update.status !== current.status) changed.push('status');
+  return changed;
+}

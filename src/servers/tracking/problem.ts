@@ -1,0 +1,40 @@
+/** RFC 9457 problem details, the body of every error response. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  field?: string;
+  [extra: string]: unknown;
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+const TITLES: Record<string, [number, string]> = {
+  'invalid-request': [400, 'Invalid request'],
+  'malformed-json': [400, 'Malformed JSON'],
+  'not-found': [404, 'Not found'],
+  'precondition-failed': [412, 'Precondition failed'],
+  'body-too-large': [413, 'Request body too large'],
+  'unsupported-media-type': [415, 'Unsupported media type'],
+  'idempotency-key-reused': [422, 'Idempotency key reused'],
+  'database-unavailable': [503, 'Database unavailable'],
+  internal: [500, 'Internal server error'],
+};
+
+export type ProblemKind = keyof typeof TITLES;
+
+export function problem(kind: ProblemKind, detail: string, extra: Record<string, unknown> = {}): Problem {
+  const [status, title] = TITLES[kind]!;
+  return { type: `urn:outboxctl:problem:${kind}`, title, status, detail, ...extra };
+}
+
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300']);
+
+/** True when a database error means "cannot reach PostgreSQL" rather than "this statement failed". */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const e = error as { code?: string; message?: string; errors?: unknown[] };
+  if (e.code && (UNAVAILABLE_CODES.has(e.code) || e.code.startsWith('08'))) return true;
+  if (Array.isArray(e.errors) && e.errors.some(isDatabaseUnavailable)) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED/i.test(e.message ?? '');
+}
