@@ -1,0 +1,8 @@
+// Runs every benchmark in turn; `--short` makes each one quick enough for CI.
+import { execa } from 'execa';
+import { fileURLToPath } from 'node:url';
+
+const args = process.argv.slice(2);
+for (const script of ['tracking.mjs']) {
+  await execa('node', [fileURLToPath(new URL(script, import.meta.url)), ...args], { stdio: 'inherit' });
+}
