@@ -60,6 +60,7 @@ export function buildProgram(io: Io, run: Run): Command {
     endpointOption(cmd, 'database', 'PostgreSQL to use instead of the stack\'s own');
     cmd
       .option('--locations <dirs>', 'more migration directories, after the packaged db/migration (comma-separated, repeatable)', collect)
+      .option('--no-default-locations', 'leave out the packaged migrations (parcel, outbox): only --locations')
       .option('--schema <name>', 'schema of the history table (default: the connection\'s current schema)')
       .option('--table <name>', 'history table name', undefined);
     if (json) cmd.option('--json', 'print one JSON document');
@@ -168,7 +169,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
       if (USAGE_CODES.has(error.code)) {
-        if (error.code === 'commander.help') return 2;
+        if (error.code === 'commander.help') return error.exitCode === 0 ? 0 : 2;
         const message = error.message.replace(/^error: /, '').split('\n')[0]!;
         const suggestion = /\(Did you mean (.+)\?\)/.exec(error.message)?.[1];
         out.error(new UsageError(`${message.replace(/\.$/, '')}.`, {
@@ -190,15 +191,25 @@ export async function runCli(argv: string[]): Promise<never> {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') exit(0);
   });
-  let interrupted = false;
+  // Once interrupted, the exit code is 130 (143 for SIGTERM) whatever the command does next,
+  // and the process ends only after the cleanups ran.
+  let interrupted: { code: number; cleaned: Promise<void> } | undefined;
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     process.on(signal, () => {
-      if (interrupted) exit(code);
-      interrupted = true;
+      if (interrupted) exit(interrupted.code);
       process.stderr.write(`\n${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: cleaning up\n`);
-      void runInterruptCleanups().finally(() => exit(code));
+      const cleaned = runInterruptCleanups();
+      interrupted = { code, cleaned };
+      void cleaned.finally(() => exit(code));
     });
   }
-  return exit(await main(argv));
+  const code = await main(argv);
+  if (interrupted) {
+    await interrupted.cleaned;
+    return exit(interrupted.code);
+  }
+  // Pipes can be asynchronous: let stdout drain before the process ends.
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  return exit(code);
 }
 

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { EnvironmentError, UserError } from '../lib/errors.js';
+import { CliError, EnvironmentError, UserError } from '../lib/errors.js';
 import { redactUrl } from '../lib/config.js';
 
 export type PgClient = pg.Client;
@@ -76,11 +76,30 @@ export async function connectPg(url: string, options: ConnectOptions = {}): Prom
   return client;
 }
 
-/** Runs `fn` with a client and always closes it. */
+/**
+ * A failed statement or a lost connection as one sentence: the server's own message for an
+ * SQL error (with its SQLSTATE), an environment error for a connection that went away.
+ */
+export function describeQueryError(url: string, error: unknown): CliError | undefined {
+  if (error instanceof CliError) return undefined;
+  const e = error as { code?: string; severity?: string; message?: string };
+  if (typeof e.code === 'string' && typeof e.severity === 'string') {
+    return new UserError('DATABASE_ERROR', `PostgreSQL refused the request: ${e.message ?? 'unknown error'} (SQLSTATE ${e.code}).`, {
+      hint: e.code === '42501' ? 'The database user lacks a privilege: grant it, or use a user that owns the schema.' : undefined,
+      cause: error,
+    });
+  }
+  if (e.code && /^E[A-Z]+$/.test(e.code) || /Connection terminated|connection error/i.test(e.message ?? '')) return describeConnectError(url, error);
+  return undefined;
+}
+
+/** Runs `fn` with a client and always closes it; database errors leave as CliErrors. */
 export async function withPg<T>(url: string, fn: (client: PgClient) => Promise<T>, options?: ConnectOptions): Promise<T> {
   const client = await connectPg(url, options);
   try {
     return await fn(client);
+  } catch (error) {
+    throw describeQueryError(url, error) ?? error;
   } finally {
     await client.end().catch(() => undefined);
   }

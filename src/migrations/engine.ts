@@ -72,13 +72,20 @@ export interface MigrateResult {
   createdTable: boolean;
 }
 
+function validationHint(errors: ValidationError[]): string {
+  const kinds = new Set(errors.map((e) => e.kind));
+  if (kinds.has('failed')) return 'Remove what the failed migration left, then run `outboxctl db repair` and migrate again.';
+  if (kinds.has('checksum') || kinds.has('description') || kinds.has('type')) return 'Revert the script, or run `outboxctl db repair` to realign the history with the files.';
+  if (kinds.has('missing')) return 'Restore the missing script, or run `outboxctl db repair` to mark it deleted.';
+  if (kinds.has('ignored')) return 'A script older than the latest applied version cannot be applied: give it a higher version.';
+  return 'Run `outboxctl db migrate`.';
+}
+
 function validationFailure(errors: ValidationError[]): UserError {
   const first = errors[0]!;
   return new UserError('VALIDATE_FAILED', `Validation failed: ${first.message}`, {
     details: errors.slice(1).map((e) => e.message),
-    hint: errors.some((e) => e.kind === 'checksum' || e.kind === 'failed' || e.kind === 'missing')
-      ? 'Revert the script, or run `outboxctl db repair` to realign the history with the files.'
-      : 'Run `outboxctl db migrate`.',
+    hint: validationHint(errors),
   });
 }
 
@@ -110,22 +117,26 @@ export async function migrate(client: PgClient, options: EngineOptions, events: 
       events.onApplying?.(m);
       const started = performance.now();
       const row = { installedRank: rank, version: m.version?.text ?? null, description: m.description, type: m.type, script: m.script, checksum: m.checksum, installedBy };
-      await client.query('BEGIN');
+      const transactional = !m.nonTransactional;
+      if (transactional) await client.query('BEGIN');
       try {
         await client.query(m.sql);
         const executionTime = Math.floor(performance.now() - started);
         await client.query(insertRowSql(table, { ...row, executionTime, success: true }));
-        await client.query('COMMIT');
+        if (transactional) await client.query('COMMIT');
         const result = { version: row.version, description: m.description, script: m.script, executionTimeMs: executionTime };
         applied.push(result);
         events.onApplied?.(result);
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        if (transactional) await client.query('ROLLBACK').catch(() => undefined);
         const executionTime = Math.floor(performance.now() - started);
         await client.query(insertRowSql(table, { ...row, executionTime, success: false })).catch(() => undefined);
         const e = error as DatabaseError;
         const where = e.position ? ` (line ${lineAt(m.sql, Number(e.position))})` : '';
-        throw new UserError('MIGRATION_FAILED', `Migration ${m.script} failed${where}: ${e.message}; its changes were rolled back.`, {
+        const outcome = transactional
+          ? 'its changes were rolled back'
+          : `it ran outside a transaction (${m.nonTransactional}), so remove what it changed by hand`;
+        throw new UserError('MIGRATION_FAILED', `Migration ${m.script} failed${where}: ${e.message}; ${outcome}.`, {
           hint: 'Fix the script, run `outboxctl db repair` to clear the failed entry, then migrate again.',
           cause: error,
         });
@@ -194,7 +205,8 @@ export async function baseline(client: PgClient, options: EngineOptions, b: Base
       throw new UserError('NOT_EMPTY', `Cannot baseline ${qualified(table)}: it already contains migrations.`, { hint: 'Baseline is for an existing database that has no schema history yet.' });
     }
     const { rows } = await client.query<{ user: string }>('SELECT current_user AS "user"');
-    await client.query(insertRowSql(table, { installedRank: 1, version: version.text, description: b.description, type: 'BASELINE', script: b.description, checksum: null, installedBy: rows[0]!.user, executionTime: 0, success: true }));
+    const installedRank = applied.reduce((max, a) => Math.max(max, a.installedRank), 0) + 1;
+    await client.query(insertRowSql(table, { installedRank, version: version.text, description: b.description, type: 'BASELINE', script: b.description, checksum: null, installedBy: rows[0]!.user, executionTime: 0, success: true }));
     return (await readApplied(client, table)).find((a) => a.type === 'BASELINE')!;
   });
 }

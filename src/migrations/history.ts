@@ -121,6 +121,10 @@ export function deleteFailedSql(t: HistoryTable, row: AppliedMigration): string 
 }
 
 /** Flyway cuts descriptions over 200 characters to 197 + "...". */
+export function storedDescription(text: string): string {
+  return truncate(text, 200);
+}
+
 function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }

@@ -1,4 +1,4 @@
-import type { AppliedMigration } from './history.js';
+import { storedDescription, type AppliedMigration } from './history.js';
 import type { ResolvedMigration } from './scripts.js';
 import { compareVersions, parseVersion, versionKey, type Version } from './version.js';
 
@@ -172,7 +172,7 @@ export function validateInfo(info: MigrationInfo[], options: { ignorePending?: b
         const label = `migration version ${a.version} (${r.script})`;
         if (a.checksum !== r.checksum) {
           push('checksum', `Migration checksum mismatch for ${label}: applied to database ${String(a.checksum)}, resolved locally ${r.checksum}. Either revert the changes to the migration, or run repair to update the schema history.`);
-        } else if (a.description !== r.description) {
+        } else if (a.description !== storedDescription(r.description)) {
           push('description', `Migration description mismatch for ${label}: applied to database "${a.description}", resolved locally "${r.description}". Either revert the changes to the migration, or run repair to update the schema history.`);
         } else if (a.type !== r.type) {
           push('type', `Migration type mismatch for ${label}: applied to database ${a.type}, resolved locally ${r.type}. Either revert the changes to the migration, or run repair to update the schema history.`);

@@ -1,4 +1,4 @@
-import { alignRowSql, deleteFailedSql, insertRowSql, type AppliedMigration, type HistoryTable } from './history.js';
+import { alignRowSql, deleteFailedSql, insertRowSql, storedDescription, type AppliedMigration, type HistoryTable } from './history.js';
 import type { MigrationInfo } from './info.js';
 
 export interface RepairPlan {
@@ -51,7 +51,7 @@ export function planRepair(info: MigrationInfo[], table: HistoryTable, installed
     const a = i.applied;
     const r = i.resolved;
     if (!a || !r || a.version === null || !a.success || (i.state !== 'Success' && i.state !== 'Out of Order')) continue;
-    if (a.checksum === r.checksum && a.description === r.description && a.type === r.type) continue;
+    if (a.checksum === r.checksum && a.description === storedDescription(r.description) && a.type === r.type) continue;
     plan.aligned.push({ applied: a, description: r.description, type: r.type, checksum: r.checksum });
     plan.statements.push(alignRowSql(table, a.installedRank, r.description, r.type, r.checksum));
   }

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../lib/errors.js';
@@ -16,6 +16,8 @@ export interface ResolvedMigration {
   /** Absolute path on disk. */
   file: string;
   sql: string;
+  /** Holds a statement PostgreSQL refuses inside a transaction (e.g. CREATE INDEX CONCURRENTLY). */
+  nonTransactional?: string;
 }
 
 export type ParsedName =
@@ -64,16 +66,19 @@ async function listSqlFiles(root: string, dir = root): Promise<string[]> {
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && dir === root) {
-      throw new UserError('BAD_LOCATION', `Migration location ${root} does not exist.`, { hint: 'Check --locations.' });
+    const code = (error as NodeJS.ErrnoException).code;
+    if ((code === 'ENOENT' || code === 'ENOTDIR') && dir === root) {
+      throw new UserError('BAD_LOCATION', `Migration location ${root} ${code === 'ENOENT' ? 'does not exist' : 'is not a directory'}.`, { hint: 'Check --locations.' });
     }
     throw error;
   }
   const files: string[] = [];
   for (const entry of entries) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...(await listSqlFiles(root, full)));
-    else if (entry.isFile()) files.push(full);
+    // Follow symbolic links, as Flyway does.
+    const kind = entry.isSymbolicLink() ? await stat(full).catch(() => undefined) : entry;
+    if (kind?.isDirectory()) files.push(...(await listSqlFiles(root, full)));
+    else if (kind?.isFile()) files.push(full);
   }
   return files;
 }
@@ -106,6 +111,7 @@ export async function scanMigrations(locations: string[]): Promise<ScanResult> {
         checksum: flywayChecksum(content),
         file,
         sql: stripBom(content.toString('utf8')),
+        nonTransactional: nonTransactionalStatement(content.toString('utf8')),
       });
     }
   }
@@ -133,4 +139,15 @@ export function compareResolved(a: ResolvedMigration, b: ResolvedMigration): num
 
 function stripBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+const NON_TRANSACTIONAL = /\b(CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY|DROP\s+INDEX\s+CONCURRENTLY|REINDEX\b[^;]*\bCONCURRENTLY|VACUUM|ALTER\s+SYSTEM|CREATE\s+DATABASE|DROP\s+DATABASE|ALTER\s+TYPE\s+\S+\s+ADD\s+VALUE)\b/i;
+
+/** The first statement that cannot run in a transaction, ignoring comments and string literals. */
+export function nonTransactionalStatement(sql: string): string | undefined {
+  const code = sql
+    .replace(/\/\*[\s\S]*?\*\//g, ' ')
+    .replace(/--[^\n]*/g, ' ')
+    .replace(/'(?:[^']|'')*'/g, "''");
+  return NON_TRANSACTIONAL.exec(code)?.[1]?.replace(/\s+/g, ' ').toUpperCase();
 }

@@ -27,7 +27,8 @@ async function runningDatabase(req: DatabaseRequest): Promise<DatabaseTarget | u
   if (external.value) return { url: external.value, kind: 'external', temporary: false };
   const state = await readState(req.paths);
   const fromState = resolveEndpoint('database', { flags: {}, env: {}, state });
-  if (!fromState.value || !state?.services.postgres?.pid) return undefined;
+  // One started by another db command is stopped when that command ends: wait on the lock instead.
+  if (!fromState.value || !state?.services.postgres?.pid || state.services.postgres.owner === 'command') return undefined;
   const client = await connectPg(fromState.value, { connectTimeoutMs: 5_000 }).catch((error: unknown) => {
     if ((error as { code?: string }).code === 'DB_UNREACHABLE') return undefined;
     throw error;
@@ -47,8 +48,8 @@ const stopNote = (req: DatabaseRequest, url: string) => req.out.info(`stopped Po
 export async function withDatabase<T>(req: DatabaseRequest, fn: (client: PgClient, target: DatabaseTarget) => Promise<T>): Promise<T> {
   const running = await runningDatabase(req);
   if (running) return withPg(running.url, (client) => fn(client, running));
-  return withStackLock(req.paths, async () => {
-    const pg = await ensurePostgres(req.paths, { onProgress: (m) => req.out.info(m) });
+  return withStackLock(req.paths, { onWait: () => req.out.info(`waiting for another outboxctl command on stack "${req.paths.name}"…`) }, async () => {
+    const pg = await ensurePostgres(req.paths, { onProgress: (m) => req.out.info(m), owner: 'command' });
     const target: DatabaseTarget = { url: pg.url, kind: 'stack', temporary: pg.started };
     if (!pg.started) return withPg(pg.url, (client) => fn(client, target));
     const forget = onInterrupt(() => stopPostgres(req.paths).then(() => undefined));
@@ -71,10 +72,10 @@ export interface DatabaseLease extends DatabaseTarget {
 export async function leaseDatabase(req: DatabaseRequest): Promise<DatabaseLease> {
   const running = await runningDatabase(req);
   if (running) return { ...running, release: async () => undefined };
-  const pg = await withStackLock(req.paths, () => ensurePostgres(req.paths, { onProgress: (m) => req.out.info(m) }));
+  const pg = await withStackLock(req.paths, {}, () => ensurePostgres(req.paths, { onProgress: (m) => req.out.info(m), owner: 'service' }));
   if (!pg.started) return { url: pg.url, kind: 'stack', temporary: false, release: async () => undefined };
   const stop = async () => {
-    await withStackLock(req.paths, () => stopPostgres(req.paths));
+    await withStackLock(req.paths, {}, () => stopPostgres(req.paths));
     stopNote(req, pg.url);
   };
   const forget = onInterrupt(stop);

@@ -7,6 +7,7 @@ import { postgresComponent as component } from './components/postgres.js';
 import type { StackPaths } from './paths.js';
 import { choosePort } from './ports.js';
 import { isAlive } from './process.js';
+import { onInterrupt } from '../lib/interrupt.js';
 import { waitFor, ReadinessTimeout } from './readiness.js';
 import {
   initCluster,
@@ -47,6 +48,11 @@ export interface StartOptions {
   host?: string;
   timeoutMs?: number;
   onProgress?: (message: string) => void;
+  /**
+   * Who runs it: `command` (one db command, which stops it when done: other commands wait on
+   * the stack lock instead of sharing it) or `service` (a long-running owner: others share it).
+   */
+  owner?: 'command' | 'service';
 }
 
 /**
@@ -63,7 +69,7 @@ export async function ensurePostgres(paths: StackPaths, options: StartOptions = 
   const running = await runningPostmaster(dataDir);
   if (running && password) {
     const url = databaseUrl(host, running.port, password);
-    await recordRunning(paths, running.pid, running.port, host, url);
+    await recordRunning(paths, { pid: running.pid, port: running.port, host, url });
     return { url, pid: running.pid, port: running.port, started: false };
   }
 
@@ -89,8 +95,28 @@ export async function ensurePostgres(paths: StackPaths, options: StartOptions = 
   options.onProgress?.(`starting PostgreSQL on ${host}:${port}`);
   const pid = await startPostmaster(dataDir, port, host, logFile, component.serverArgs);
   log('postmaster pid %d on port %d', pid, port);
+  // Until this function returns, Ctrl-C stops what it started; afterwards the caller decides.
+  const forget = onInterrupt(() => stopPostmaster(dataDir, 5_000).then(() => undefined));
+  try {
+    return await afterStart(paths, { dataDir, pid, port, host, password: password!, logFile, replacedPort, options });
+  } finally {
+    forget();
+  }
+}
 
-  const adminUrl = databaseUrl(host, port, password!, 'postgres');
+interface Started {
+  dataDir: string;
+  pid: number;
+  port: number;
+  host: string;
+  password: string;
+  logFile: string;
+  replacedPort?: number;
+  options: StartOptions;
+}
+
+async function afterStart(paths: StackPaths, { dataDir, pid, port, host, password, logFile, replacedPort, options }: Started): Promise<RunningPostgres> {
+  const adminUrl = databaseUrl(host, port, password, 'postgres');
   try {
     await waitFor(
       async () => {
@@ -116,24 +142,34 @@ export async function ensurePostgres(paths: StackPaths, options: StartOptions = 
     const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [component.database]);
     if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${quoteIdent(component.database)}`);
   });
-  const url = databaseUrl(host, port, password!);
+  const url = databaseUrl(host, port, password);
   const version = await postgresVersion().catch(() => undefined);
-  await recordRunning(paths, pid, port, host, url, version);
+  await recordRunning(paths, { pid, port, host, url, version, owner: options.owner ?? 'service' });
   return { url, pid, port, started: true, replacedPort };
 }
 
-async function recordRunning(paths: StackPaths, pid: number, port: number, host: string, url: string, version?: string): Promise<void> {
+interface RunningRecord {
+  pid: number;
+  port: number;
+  host: string;
+  url: string;
+  version?: string;
+  owner?: 'command' | 'service';
+}
+
+async function recordRunning(paths: StackPaths, r: RunningRecord): Promise<void> {
   await updateState(paths, (s: StackState) => {
     const previous = s.services.postgres ?? {};
     s.services.postgres = {
       ...previous,
-      pid,
-      port,
-      host,
-      version: version ?? previous.version,
-      startedAt: previous.pid === pid ? previous.startedAt : new Date().toISOString(),
+      pid: r.pid,
+      port: r.port,
+      host: r.host,
+      version: r.version ?? previous.version,
+      owner: r.owner ?? previous.owner ?? 'service',
+      startedAt: previous.pid === r.pid ? previous.startedAt : new Date().toISOString(),
     };
-    s.endpoints.database = url;
+    s.endpoints.database = r.url;
   });
 }
 
@@ -141,7 +177,10 @@ async function recordRunning(paths: StackPaths, pid: number, port: number, host:
 export async function stopPostgres(paths: StackPaths): Promise<boolean> {
   const stopped = await stopPostmaster(postgresDataDir(paths));
   await updateState(paths, (s) => {
-    if (s.services.postgres) delete s.services.postgres.pid;
+    if (s.services.postgres) {
+      delete s.services.postgres.pid;
+      delete s.services.postgres.owner;
+    }
     delete s.endpoints.database;
   });
   return stopped;

@@ -96,22 +96,27 @@ export async function updateState(
 export interface LockOptions {
   /** How long to wait for another command holding the lock. */
   waitMs?: number;
+  /** Called once when the lock is busy and we start waiting. */
+  onWait?: () => void;
 }
 
 /**
  * Runs `fn` holding the stack's lock, so commands that change a stack never interleave.
  * The lock is a directory (`state.json.lock`) refreshed while held; a crashed holder's lock goes stale.
  */
-export async function withStackLock<T>(paths: StackPaths, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+export async function withStackLock<T>(paths: StackPaths, options: LockOptions, fn: () => Promise<T>): Promise<T> {
   await mkdir(paths.dir, { recursive: true, mode: 0o700 });
   const waitMs = options.waitMs ?? 120_000;
+  const lockOptions = { lockfilePath: `${paths.stateFile}.lock`, stale: 15_000, update: 5_000 };
   let release: () => Promise<void>;
   try {
-    release = await lockfile.lock(paths.dir, {
-      lockfilePath: `${paths.stateFile}.lock`,
-      stale: 15_000,
-      update: 5_000,
-      retries: { retries: Math.max(1, Math.ceil(waitMs / 500)), minTimeout: 500, maxTimeout: 500, factor: 1 },
+    release = await lockfile.lock(paths.dir, { ...lockOptions, retries: 0 }).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ELOCKED') throw error;
+      options.onWait?.();
+      return lockfile.lock(paths.dir, {
+        ...lockOptions,
+        retries: { retries: Math.max(1, Math.ceil(waitMs / 500)), minTimeout: 500, maxTimeout: 500, factor: 1 },
+      });
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {

@@ -1,15 +1,19 @@
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { spawnCli } from '../helpers/cli.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BIN, ROOT, spawnCli } from '../helpers/cli.js';
+import { migrationDir } from '../helpers/db.js';
 
 /** Pids of postgres processes serving this data directory. */
-async function postgresPids(dataDir: string): Promise<string[]> {
-  const { stdout } = await execa('pgrep', ['-f', `postgres -D ${dataDir}`], { reject: false });
-  return stdout.split('\n').filter(Boolean);
+export async function postgresPids(dataDir: string): Promise<string[]> {
+  const result = await execa('pgrep', ['-f', `postgres -D ${dataDir}`], { reject: false });
+  // 0: found, 1: none; anything else (pgrep missing) must not pass for "none".
+  expect([0, 1]).toContain(result.exitCode);
+  return result.stdout.split('\n').filter(Boolean);
 }
 
 describe('the stack\'s embedded PostgreSQL for db commands', () => {
@@ -20,7 +24,8 @@ describe('the stack\'s embedded PostgreSQL for db commands', () => {
 
     const migrated = await spawnCli(['db', 'migrate'], env);
     expect(migrated.code, migrated.stderr).toBe(0);
-    expect(migrated.stdout).toContain('Applied 2 migrations');
+    const packaged = (await readdir(path.join(ROOT, 'db', 'migration'))).filter((f) => f.endsWith('.sql')).sort();
+    expect(migrated.stdout).toContain(`Applied ${packaged.length} migrations`);
     expect(migrated.stderr).toMatch(/port 5432 is in use; PostgreSQL takes \d+ instead|starting PostgreSQL on 127\.0\.0\.1:5432/);
     expect(await postgresPids(dataDir)).toEqual([]);
     expect(existsSync(path.join(dataDir, 'postmaster.pid'))).toBe(false);
@@ -28,11 +33,8 @@ describe('the stack\'s embedded PostgreSQL for db commands', () => {
     const info = await spawnCli(['db', 'info', '--json'], env);
     expect(info.code, info.stderr).toBe(0);
     const doc = JSON.parse(info.stdout) as { schemaVersion: string; migrations: { script: string; state: string }[] };
-    expect(doc.schemaVersion).toBe('2');
-    expect(doc.migrations.map((m) => [m.script, m.state])).toEqual([
-      ['V1__create_parcel.sql', 'Success'],
-      ['V2__create_outbox.sql', 'Success'],
-    ]);
+    expect(doc.schemaVersion).toBe(String(packaged.length));
+    expect(doc.migrations.map((m) => [m.script, m.state])).toEqual(packaged.map((f) => [f, 'Success']));
     expect(await postgresPids(dataDir)).toEqual([]);
 
     const stateFile = path.join(home, 'stacks', 'e2e', 'state.json');
@@ -42,6 +44,42 @@ describe('the stack\'s embedded PostgreSQL for db commands', () => {
     expect(state.services.postgres.pid).toBeUndefined();
     expect(state.endpoints.database).toBeUndefined();
     expect(info.stdout).not.toContain(JSON.parse(await readFile(stateFile, 'utf8')).secrets.postgresPassword);
+  });
+
+  it('a second command waits for the first one\'s temporary PostgreSQL instead of sharing it', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-embedded-'));
+    const env = { OUTBOXCTL_HOME: home };
+    const slow = await migrationDir({ 'V50__slow.sql': 'SELECT pg_sleep(1.5);\n' });
+    const first = spawnCli(['db', 'migrate', '--locations', slow], env);
+    await sleep(700);
+    const second = await spawnCli(['db', 'migrate', '--locations', slow], env);
+    const firstResult = await first;
+    expect(firstResult.code, firstResult.stderr).toBe(0);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toContain('waiting for another outboxctl command');
+    expect(second.stdout).toContain('no migration applied');
+    expect(await postgresPids(path.join(home, 'stacks', 'default', 'data', 'postgres'))).toEqual([]);
+  });
+
+  it('Ctrl-C while PostgreSQL starts stops it again (exit 130)', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-embedded-'));
+    const dataDir = path.join(home, 'stacks', 'default', 'data', 'postgres');
+    const slow = await migrationDir({ 'V50__slow.sql': 'SELECT pg_sleep(30);\n' });
+    const run = execa(BIN, ['db', 'migrate', '--locations', slow], { env: { OUTBOXCTL_HOME: home, NO_COLOR: '1' }, reject: false });
+    await new Promise<void>((resolve) => {
+      let seen = '';
+      run.stderr!.on('data', (chunk: Buffer) => {
+        seen += String(chunk);
+        if (seen.includes('starting PostgreSQL')) resolve();
+      });
+    });
+    await sleep(300);
+    run.kill('SIGINT');
+    const result = await run;
+    expect(result.exitCode).toBe(130);
+    expect(await postgresPids(dataDir)).toEqual([]);
+    const state = JSON.parse(await readFile(path.join(home, 'stacks', 'default', 'state.json'), 'utf8')) as { services: { postgres?: { pid?: number } } };
+    expect(state.services.postgres?.pid).toBeUndefined();
   });
 
   it('starts PostgreSQL with logical decoding', async () => {

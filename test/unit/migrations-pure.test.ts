@@ -5,7 +5,7 @@ import type { AppliedMigration } from '../../src/migrations/history.js';
 import { advisoryLockId } from '../../src/migrations/history.js';
 import { computeInfo, pendingMigrations, validateInfo } from '../../src/migrations/info.js';
 import { planRepair } from '../../src/migrations/repair.js';
-import { compareResolved, parseScriptName, type ResolvedMigration } from '../../src/migrations/scripts.js';
+import { compareResolved, nonTransactionalStatement, parseScriptName, type ResolvedMigration } from '../../src/migrations/scripts.js';
 import { compareVersions, parseVersion } from '../../src/migrations/version.js';
 
 const v = (text: string) => parseVersion(text)!;
@@ -154,5 +154,21 @@ describe('resolved ordering', () => {
   it('puts versions first, then repeatables by description', () => {
     const sorted = [resolved(undefined, 'b'), resolved('2', 'x'), resolved(undefined, 'a'), resolved('1.5', 'y')].sort(compareResolved);
     expect(sorted.map((m) => m.script)).toEqual(['V1.5__y.sql', 'V2__x.sql', 'R__a.sql', 'R__b.sql']);
+  });
+});
+
+describe('Flyway details', () => {
+  it('compares long descriptions as Flyway stores them (197 characters + "...")', () => {
+    rank = 0;
+    const long = 'word '.repeat(50).trim();
+    const info = computeInfo([resolved('1', long)], [applied({ version: '1', description: `${long.slice(0, 197)}...` })]);
+    expect(validateInfo(info)).toEqual([]);
+    expect(planRepair(info, table, 'me').statements).toEqual([]);
+  });
+  it('spots statements that cannot run in a transaction, outside comments and strings', () => {
+    expect(nonTransactionalStatement('CREATE INDEX CONCURRENTLY i ON t (c);')).toBe('CREATE INDEX CONCURRENTLY');
+    expect(nonTransactionalStatement('create unique index concurrently i on t (c);')).toBe('CREATE UNIQUE INDEX CONCURRENTLY');
+    expect(nonTransactionalStatement("-- VACUUM later\nSELECT 'VACUUM';\n/* ALTER SYSTEM */")).toBeUndefined();
+    expect(nonTransactionalStatement('CREATE INDEX i ON t (c);')).toBeUndefined();
   });
 });

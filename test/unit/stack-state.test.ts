@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { resolveEndpoint } from '../../src/lib/config.js';
+import { redactUrl, resolveEndpoint } from '../../src/lib/config.js';
+import { colorLevel } from '../../src/lib/output.js';
 import { resolveHome, resolveStackName, stackPaths } from '../../src/stack/paths.js';
 import { emptyState, readState, STATE_SCHEMA_VERSION, updateState, withStackLock, writeState } from '../../src/stack/state.js';
 import { waitFor, ReadinessTimeout, type Clock } from '../../src/stack/readiness.js';
@@ -48,7 +49,7 @@ describe('state file', () => {
   it('serializes read-modify-write under the lock', async () => {
     const paths = stackPaths(await tempHome(), 'dev');
     const bump = () =>
-      withStackLock(paths, async () => {
+      withStackLock(paths, {}, async () => {
         const before = (await readState(paths))?.secrets.count ?? '0';
         await sleep(20);
         await updateState(paths, (s) => {
@@ -86,5 +87,18 @@ describe('waitFor', () => {
     expect(attempts).toBeGreaterThan(3);
     let n = 0;
     await expect(waitFor(async () => (++n < 3 ? Promise.reject(new Error('no')) : 'ok'), { timeoutMs: 5_000, clock })).resolves.toBe('ok');
+  });
+});
+
+describe('colour', () => {
+  it('only on a TTY, never with NO_COLOR or --json', () => {
+    expect(colorLevel({ write: () => true, isTTY: true }, {}, false)).toBeGreaterThan(0);
+    expect(colorLevel({ write: () => true, isTTY: true }, { NO_COLOR: '' }, false)).toBe(0);
+    expect(colorLevel({ write: () => true, isTTY: true }, { NO_COLOR: '1' }, false)).toBe(0);
+    expect(colorLevel({ write: () => true, isTTY: false }, {}, false)).toBe(0);
+    expect(colorLevel({ write: () => true, isTTY: true }, {}, true)).toBe(0);
+  });
+  it('never prints a password of a URL', () => {
+    expect(redactUrl('postgres://u:secret@h:1/db')).toBe('postgres://u:****@h:1/db');
   });
 });

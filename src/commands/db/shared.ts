@@ -5,11 +5,11 @@ import type { PgClient } from '../../clients/pg.js';
 import { withDatabase, type DatabaseTarget } from '../../stack/database.js';
 import type { CommandContext } from '../context.js';
 
-/** The packaged migrations first, then every `--locations` entry (comma-separated or repeated). */
+/** The packaged migrations first (unless --no-default-locations), then every `--locations` entry. */
 export function engineOptions(ctx: CommandContext): EngineOptions {
   const extra = ((ctx.flags.locations as string[] | undefined) ?? []).flatMap((l) => l.split(',')).filter(Boolean);
   return {
-    locations: [defaultLocation(), ...extra.map((l) => normalizeLocation(l, ctx.io.cwd))],
+    locations: [...(ctx.flags.defaultLocations === false ? [] : [defaultLocation()]), ...extra.map((l) => normalizeLocation(l, ctx.io.cwd))],
     schema: ctx.flags.schema as string | undefined,
     table: ctx.flags.table as string | undefined,
   };

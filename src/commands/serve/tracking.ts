@@ -39,13 +39,13 @@ export default async function run(ctx: CommandContext): Promise<void> {
     throw error;
   }
   const url = server.url;
-  await withStackLock(ctx.stack, () => updateState(ctx.stack, (s) => {
+  await withStackLock(ctx.stack, {}, () => updateState(ctx.stack, (s) => {
     s.services.tracking = { pid: process.pid, host, port: Number(new URL(url).port), startedAt: new Date().toISOString() };
     s.endpoints.tracking = url;
   }));
   const shutdown = async () => {
     await server.close();
-    await withStackLock(ctx.stack, () => updateState(ctx.stack, (s) => {
+    await withStackLock(ctx.stack, {}, () => updateState(ctx.stack, (s) => {
       delete s.services.tracking;
       delete s.endpoints.tracking;
     })).catch(() => undefined);

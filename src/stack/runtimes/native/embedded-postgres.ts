@@ -49,6 +49,11 @@ async function runChecked(command: string, args: string[], what: string): Promis
         hint: 'Install util-linux, run outboxctl as a regular user, or pass --database-url.',
       });
     }
+    if (command === 'unshare' && /Operation not permitted/.test(e.stderr ?? '')) {
+      throw new EnvironmentError('USER_NAMESPACE_DENIED', 'PostgreSQL cannot run as root, and this system refuses the user namespace outboxctl would run it in (unshare: Operation not permitted).', {
+        hint: 'Run outboxctl as a regular user, allow user namespaces (in Docker: a seccomp profile that permits unshare), or pass --database-url.',
+      });
+    }
     const line = [command, ...args].join(' ');
     throw new ExternalCommandError(line, `${what} failed: ${(e.stderr ?? e.message).trim().split('\n').pop()}`, {
       details: (e.stderr ?? '').trim().split('\n').slice(-20),
