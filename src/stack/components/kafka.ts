@@ -1,0 +1,71 @@
+import { execa } from 'execa';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ExternalCommandError } from '../../lib/errors.js';
+import { renderTemplateFile } from '../../lib/template.js';
+import { javaArgs, kafkaArtifacts, log4jConfig } from './jvm.js';
+import type { Component, ServiceContext } from './types.js';
+import { KAFKA_VERSION } from './versions.js';
+
+const HEAP_MB = 512;
+
+function files(ctx: ServiceContext) {
+  return { properties: path.join(ctx.configDir, 'server.properties'), logDirs: path.join(ctx.dataDir, 'logs') };
+}
+
+/** Apache Kafka, one node in KRaft combined mode; topics are never auto-created. */
+export const kafkaComponent: Component = {
+  name: 'kafka',
+  summary: `Apache Kafka ${KAFKA_VERSION} (KRaft, one node)`,
+  version: KAFKA_VERSION,
+  dependsOn: [],
+  ports: [
+    { name: 'main', preferred: 9092 },
+    { name: 'controller', preferred: 9093 },
+  ],
+  artifactSets: [kafkaArtifacts],
+  jvm: true,
+  probe: 'a metadata request listing the broker',
+  stopSignal: 'SIGTERM',
+  stopGraceMs: 30_000,
+
+  async prepare(ctx) {
+    const { properties, logDirs } = files(ctx);
+    await mkdir(ctx.configDir, { recursive: true });
+    await mkdir(logDirs, { recursive: true });
+    await writeFile(
+      properties,
+      await renderTemplateFile('kafka/server.properties', {
+        HOST: ctx.host,
+        ADVERTISED_HOST: ctx.clientHost,
+        PORT: ctx.ports.main!,
+        CONTROLLER_PORT: ctx.ports.controller!,
+        LOG_DIRS: logDirs,
+      }),
+    );
+    if (existsSync(path.join(logDirs, 'meta.properties'))) return;
+    // Format once; the cluster id is a base64url uuid, as kafka-storage random-uuid makes.
+    const clusterId = randomBytes(16).toString('base64url').slice(0, 22);
+    ctx.onProgress(`formatting Kafka storage (cluster ${clusterId})`);
+    const log4j = await log4jConfig(ctx);
+    const args = javaArgs(256, ctx.artifacts[kafkaArtifacts.id]!, log4j, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', properties]);
+    const result = await execa('java', args, { reject: false, all: true });
+    if (result.exitCode !== 0) {
+      throw new ExternalCommandError(`java ${args.join(' ')}`, `Formatting Kafka storage failed: ${(result.all ?? '').trim().split('\n').pop() ?? ''}`);
+    }
+  },
+
+  async launch(ctx) {
+    const log4j = await log4jConfig(ctx);
+    return { command: 'java', args: javaArgs(HEAP_MB, ctx.artifacts[kafkaArtifacts.id]!, log4j, 'kafka.Kafka', [files(ctx).properties]) };
+  },
+
+  async ready(ctx) {
+    const { describeBrokers } = await import('../../clients/kafka.js');
+    await describeBrokers(`${ctx.clientHost}:${ctx.ports.main}`);
+  },
+
+  endpoints: (ctx) => ({ kafka: `${ctx.clientHost}:${ctx.ports.main}` }),
+};
