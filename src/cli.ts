@@ -50,6 +50,64 @@ export function buildProgram(io: Io, run: Run): Command {
       outputError: () => undefined,
     });
 
+  program
+    .command('up')
+    .description('start the stack (or what of it is down) and wait until every service is ready')
+    .option('--runtime <runtime>', 'auto | native | docker', 'auto')
+    .option('--services <list>', 'only these services (and what they need), comma-separated')
+    .option('--wait-timeout <duration>', 'readiness deadline per service', '180s')
+    .option('--strict-ports', 'fail when a port is taken instead of using a free one')
+    .option('--host <address>', 'address every service binds', '127.0.0.1')
+    .option('--dry-run', 'print the steps up would take, and take none')
+    .option('--json', 'print one JSON document at the end')
+    .action(action(() => import('./commands/stack/up.js')));
+  program
+    .command('down')
+    .description('stop every service of the stack, in reverse order')
+    .option('--volumes', 'also delete the data (replication slots are dropped first)')
+    .option('--json', 'print one JSON document')
+    .action(action(() => import('./commands/stack/down.js')));
+  program
+    .command('status')
+    .description('one row per service: state, pid, port, version, uptime, memory')
+    .option('--json', 'print one JSON document (versioned schema)')
+    .option('--check', 'exit 1 unless every service is ready')
+    .action(action(() => import('./commands/stack/status.js')));
+  program
+    .command('logs')
+    .description('show the logs of one service, or of all interleaved')
+    .argument('[service...]', 'services (default: all)')
+    .option('-f, --follow', 'keep printing new lines until Ctrl-C')
+    .option('--tail <n>', 'only the last N lines of each log')
+    .action(action(() => import('./commands/stack/logs.js')));
+  program
+    .command('restart')
+    .description('stop and start services again, waiting until they are ready')
+    .argument('<service...>', 'services')
+    .option('--json', 'print one JSON document')
+    .action(action(() => import('./commands/stack/restart.js')));
+  program
+    .command('stop')
+    .description('stop services (gracefully, then forcibly)')
+    .argument('<service...>', 'services')
+    .option('--json', 'print one JSON document')
+    .action(action(() => import('./commands/stack/stop.js')));
+  program
+    .command('stacks')
+    .description('every stack under the home, with its runtime and what runs')
+    .option('--json', 'print one JSON document')
+    .action(action(() => import('./commands/stack/stacks.js')));
+  program
+    .command('doctor')
+    .description('check Node, Java, Maven, ports, disk and a Docker engine, with the fix for each')
+    .option('--json', 'print one JSON document')
+    .action(action(() => import('./commands/stack/doctor.js')));
+  program
+    .command('fetch')
+    .description('resolve every artifact (Kafka, Connect, Debezium) ahead of time, for offline use and CI caches')
+    .option('--json', 'print one JSON document')
+    .action(action(() => import('./commands/stack/fetch.js')));
+
   const db = program
     .command('db')
     .description('Flyway-compatible migrations on the stack\'s PostgreSQL (or --database-url)')
@@ -98,7 +156,8 @@ export function buildProgram(io: Io, run: Run): Command {
     .option('--port <port>', 'port to listen on (0: any free port)', '8080')
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--outbox-delete-after-insert', 'delete each outbox row in the same transaction (env OUTBOX_DELETE_AFTER_INSERT=true)')
-    .option('--no-migrate', 'do not apply pending migrations at start');
+    .option('--no-migrate', 'do not apply pending migrations at start')
+    .addOption(new Option('--managed', 'run as a service of `up` (the runtime records it)').hideHelp());
   endpointOption(tracking, 'database', 'PostgreSQL to use instead of the stack\'s own');
   tracking.action(action(() => import('./commands/serve/tracking.js')));
 

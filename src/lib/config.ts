@@ -40,7 +40,8 @@ export function resolveEndpoint(name: EndpointName, input: ResolveInput): Resolv
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
-    if (parsed.password) parsed.password = '****';
+    if (!parsed.password) return url;
+    parsed.password = '****';
     return parsed.toString();
   } catch {
     return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:****@');

@@ -30,3 +30,12 @@ export async function choosePort(preferred: number[], host = '127.0.0.1'): Promi
   }
   return { port: await freePort(host), replaced: true };
 }
+
+/** Who listens on a TCP port, as `ss` reports it ("postgres (pid 123)"); undefined when unknown. */
+export async function portHolder(port: number): Promise<string | undefined> {
+  const { execa } = await import('execa');
+  const result = await execa('ss', ['-H', '-l', '-t', '-n', '-p', `sport = :${port}`], { reject: false });
+  if (result.exitCode !== 0) return undefined;
+  const match = /users:\(\("([^"]+)",pid=(\d+)/.exec(result.stdout);
+  return match ? `${match[1]} (pid ${match[2]})` : result.stdout.trim() ? 'another process' : undefined;
+}

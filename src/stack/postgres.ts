@@ -3,7 +3,9 @@ import path from 'node:path';
 import { connectPg, quoteIdent, withPg } from '../clients/pg.js';
 import { EnvironmentError } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
-import { postgresComponent as component } from './components/postgres.js';
+import { databaseUrl, postgresComponent as component } from './components/postgres.js';
+
+export { databaseUrl };
 import type { StackPaths } from './paths.js';
 import { choosePort } from './ports.js';
 import { isAlive } from './process.js';
@@ -30,9 +32,6 @@ export function postgresLogFile(paths: StackPaths): string {
   return path.join(paths.logDir, 'postgres.log');
 }
 
-export function databaseUrl(host: string, port: number, password: string, database: string = component.database): string {
-  return `postgres://${component.superuser}:${encodeURIComponent(password)}@${host}:${port}/${database}`;
-}
 
 export interface RunningPostgres {
   url: string;

@@ -82,3 +82,72 @@ export async function tailFile(file: string, lines = 50): Promise<string[]> {
     return [];
   }
 }
+
+/** True while any process of the group led by `pgid` exists. */
+export function isGroupAlive(pgid: number | undefined): pgid is number {
+  if (!pgid || pgid <= 0) return false;
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface GroupStopOptions extends StopOptions {
+  /** Signal only the leader first (PostgreSQL stops its own children); else the whole group. */
+  leaderOnly?: boolean;
+}
+
+/**
+ * Stops a detached service: its signal (to the leader or the whole group), a grace period,
+ * then SIGKILL to every process left in the group. Resolves once none is left.
+ */
+export async function stopGroup(pgid: number, options: GroupStopOptions = {}): Promise<'stopped' | 'killed' | 'not-running'> {
+  const clock = options.clock ?? systemClock;
+  if (!isGroupAlive(pgid)) return 'not-running';
+  try {
+    process.kill(options.leaderOnly ? pgid : -pgid, options.signal ?? 'SIGTERM');
+  } catch {
+    // The leader may be gone while others of the group remain: they get SIGKILL below.
+  }
+  const deadline = clock.now() + (options.graceMs ?? 30_000);
+  while (clock.now() < deadline) {
+    if (!isGroupAlive(pgid)) return 'stopped';
+    await clock.sleep(50);
+  }
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    return 'stopped';
+  }
+  while (isGroupAlive(pgid)) await clock.sleep(50);
+  return 'killed';
+}
+
+/** Resident memory of every process in a group, in bytes (Linux /proc; 0 elsewhere). */
+export async function groupRssBytes(pgid: number): Promise<number> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  let total = 0;
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the parenthesized command: state ppid pgrp …
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) !== pgid) continue;
+      const status = await readFile(`/proc/${entry}/status`, 'utf8');
+      const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1];
+      if (kb) total += Number(kb) * 1024;
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return total;
+}

@@ -1,19 +1,10 @@
 import ms from 'ms';
-import { UsageError } from '../../lib/errors.js';
+import { parseDuration } from '../../lib/duration.js';
 import type { CommandContext } from '../context.js';
 import { describeTarget, onDatabase } from './shared.js';
 
-/** `7d`, `12h`, `90m` → milliseconds; a clear usage error otherwise. */
-export function parseAge(text: string): number {
-  const value = ms(text as ms.StringValue) as number | undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new UsageError(`--older-than "${text}" is not a duration.`, { hint: 'Use a number and a unit, e.g. 7d, 12h or 30m.' });
-  }
-  return value;
-}
-
 export default async function run(ctx: CommandContext): Promise<void> {
-  const ageMs = parseAge(String(ctx.flags.olderThan));
+  const ageMs = parseDuration(String(ctx.flags.olderThan), '--older-than');
   const dryRun = ctx.flags.dryRun === true;
   await onDatabase(ctx, async (client, target) => {
     const where = `occurred_at < (now() AT TIME ZONE 'UTC') - ($1::bigint * interval '1 millisecond')`;

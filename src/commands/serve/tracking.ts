@@ -39,16 +39,22 @@ export default async function run(ctx: CommandContext): Promise<void> {
     throw error;
   }
   const url = server.url;
-  await withStackLock(ctx.stack, {}, () => updateState(ctx.stack, (s) => {
-    s.services.tracking = { pid: process.pid, host, port: Number(new URL(url).port), startedAt: new Date().toISOString() };
-    s.endpoints.tracking = url;
-  }));
+  // Under `up` (--managed) the runtime records the service; run by hand, it records itself.
+  const managed = flags.managed === true;
+  if (!managed) {
+    await withStackLock(ctx.stack, {}, () => updateState(ctx.stack, (s) => {
+      s.services.tracking = { pid: process.pid, host, port: Number(new URL(url).port), startedAt: new Date().toISOString() };
+      s.endpoints.tracking = url;
+    }));
+  }
   const shutdown = async () => {
     await server.close();
-    await withStackLock(ctx.stack, {}, () => updateState(ctx.stack, (s) => {
-      delete s.services.tracking;
-      delete s.endpoints.tracking;
-    })).catch(() => undefined);
+    if (!managed) {
+      await withStackLock(ctx.stack, {}, () => updateState(ctx.stack, (s) => {
+        delete s.services.tracking;
+        delete s.endpoints.tracking;
+      })).catch(() => undefined);
+    }
     await db.release();
   };
   onInterrupt(shutdown);

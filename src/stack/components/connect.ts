@@ -70,5 +70,6 @@ export const connectComponent: Component = {
     if (!plugins.some((p) => p.class === DEBEZIUM_POSTGRES_CLASS)) throw new Error(`${DEBEZIUM_POSTGRES_CLASS} is not listed yet`);
   },
 
-  endpoints: (ctx) => ({ connect: `http://${ctx.clientHost}:${ctx.ports.main}` }),
+  endpointNames: ['connect'],
+  endpoints: async (ctx) => ({ connect: `http://${ctx.clientHost}:${ctx.ports.main}` }),
 };

@@ -67,5 +67,6 @@ export const kafkaComponent: Component = {
     await describeBrokers(`${ctx.clientHost}:${ctx.ports.main}`);
   },
 
-  endpoints: (ctx) => ({ kafka: `${ctx.clientHost}:${ctx.ports.main}` }),
+  endpointNames: ['kafka'],
+  endpoints: async (ctx) => ({ kafka: `${ctx.clientHost}:${ctx.ports.main}` }),
 };

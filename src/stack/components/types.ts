@@ -66,7 +66,9 @@ export interface Component {
   ready(ctx: ServiceContext, timeoutMs: number): Promise<void>;
   /** One-time work after the first readiness of each start (roles, databases). */
   afterReady?(ctx: ServiceContext): Promise<void>;
-  endpoints(ctx: ServiceContext): Partial<Record<EndpointName, string>>;
+  endpoints(ctx: ServiceContext): Promise<Partial<Record<EndpointName, string>>>;
+  /** The endpoint names `endpoints` fills (forgotten when the service stops). */
+  endpointNames: EndpointName[];
   stopSignal: NodeJS.Signals;
   stopGraceMs: number;
 }

@@ -1,0 +1,28 @@
+import { renderTable } from '../../lib/table.js';
+import { stackStatus, type ServiceStatus } from '../../stack/lifecycle.js';
+import type { CommandContext } from '../context.js';
+
+const mb = (bytes: number | null) => (bytes === null ? '' : `${Math.round(bytes / 2 ** 20)} MiB`);
+const uptime = (s: number | null) => (s === null ? '' : s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`);
+
+export default async function run(ctx: CommandContext): Promise<number> {
+  const status = await stackStatus(ctx.stack, ctx.io.env);
+  const allReady = status.services.every((s) => s.state === 'ready');
+  if (ctx.json) ctx.out.document(status);
+  else {
+    const c = ctx.out.color;
+    const paint = (s: ServiceStatus) => (s.state === 'ready' ? c.green(s.state) : s.state === 'stopped' ? c.dim(s.state) : c.red(s.state));
+    ctx.out.result(
+      renderTable(status.services, [
+        { header: 'SERVICE', value: (s) => s.name },
+        { header: 'STATE', value: paint },
+        { header: 'PID', value: (s) => s.pid },
+        { header: 'PORT', value: (s) => s.port },
+        { header: 'VERSION', value: (s) => s.version },
+        { header: 'UPTIME', value: (s) => uptime(s.uptimeSeconds) },
+        { header: 'MEMORY', value: (s) => mb(s.rssBytes) },
+      ]),
+    );
+  }
+  return ctx.flags.check === true && !allReady ? 1 : 0;
+}

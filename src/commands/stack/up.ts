@@ -1,0 +1,63 @@
+import { redactUrl } from '../../lib/config.js';
+import { parseDuration } from '../../lib/duration.js';
+import { UsageError } from '../../lib/errors.js';
+import { renderTable } from '../../lib/table.js';
+import { parseServices } from '../../stack/components/index.js';
+import { describeStep } from '../../stack/plan.js';
+import { up, type RuntimeChoice, type UpEvents } from '../../stack/up.js';
+import { plainUpEvents } from '../../ui/plain-progress.js';
+import type { CommandContext } from '../context.js';
+
+const RUNTIMES = ['auto', 'native', 'docker'];
+
+/** ink on an interactive terminal; plain lines on pipes, in CI and with --json. */
+async function progressFor(ctx: CommandContext): Promise<{ events: UpEvents; done(): void }> {
+  const tty = Boolean(ctx.io.stderr.isTTY) && !ctx.io.env.CI && !ctx.json && ctx.io.stderr === process.stderr;
+  if (!tty) return { events: plainUpEvents(ctx.out), done: () => undefined };
+  const { inkUpEvents } = await import('../../ui/up-view.js');
+  return inkUpEvents();
+}
+
+export default async function run(ctx: CommandContext): Promise<void> {
+  const { flags, out } = ctx;
+  const runtime = String(flags.runtime ?? 'auto');
+  if (!RUNTIMES.includes(runtime)) throw new UsageError(`--runtime "${runtime}" is not one of ${RUNTIMES.join(', ')}.`);
+  const waitTimeoutMs = parseDuration(String(flags.waitTimeout ?? '180s'), '--wait-timeout');
+  const services = parseServices(flags.services as string | undefined);
+  const dryRun = flags.dryRun === true;
+  const progress = dryRun ? { events: {}, done: () => undefined } : await progressFor(ctx);
+  let result;
+  try {
+    result = await up({
+      paths: ctx.stack,
+      env: ctx.io.env,
+      services,
+      runtime: runtime as RuntimeChoice,
+      waitTimeoutMs,
+      strictPorts: flags.strictPorts === true,
+      host: String(flags.host ?? '127.0.0.1'),
+      dryRun,
+      events: progress.events,
+    });
+  } finally {
+    progress.done();
+  }
+  if (ctx.json) {
+    out.document(result);
+    return;
+  }
+  if (dryRun) {
+    out.result(result.steps.map((s, i) => `${i + 1}. ${describeStep(s)}`).join('\n'));
+    return;
+  }
+  if (result.alreadyReady) {
+    out.result(`Stack "${result.stack}" is already up: ${result.steps.map((s) => (s.kind === 'service' ? s.service : '')).filter(Boolean).join(', ')} ready; nothing changed.`);
+    return;
+  }
+  out.result(
+    renderTable(Object.entries(result.endpoints), [
+      { header: 'ENDPOINT', value: ([name]) => name },
+      { header: 'URL', value: ([, url]) => redactUrl(url ?? '') },
+    ]),
+  );
+}

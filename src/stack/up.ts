@@ -1,0 +1,216 @@
+import { withPg } from '../clients/pg.js';
+import type { EndpointName } from '../lib/config.js';
+import { EnvironmentError, UserError } from '../lib/errors.js';
+import { onInterrupt } from '../lib/interrupt.js';
+import { migrate } from '../migrations/engine.js';
+import { defaultLocation } from '../migrations/scripts.js';
+import { isResolved, resolveArtifactSet, type ArtifactSet } from './artifacts.js';
+import { availableServices, component, withDependencies } from './components/index.js';
+import { ensureDebeziumRole } from './components/postgres.js';
+import type { Component, ServiceName } from './components/types.js';
+import { dockerEngineAnswers } from './engine.js';
+import type { StackPaths } from './paths.js';
+import { planUp, type Step } from './plan.js';
+import { choosePort, isPortFree, portHolder } from './ports.js';
+import { forgetService, isServiceAlive, serviceContext, startNative, stopNative } from './runtimes/native.js';
+import { emptyState, readState, withStackLock, type StackState } from './state.js';
+import { checkJava, checkMaven } from './toolchain.js';
+
+export type RuntimeChoice = 'auto' | 'native' | 'docker';
+
+export interface UpEvents {
+  onPlan?(steps: Step[]): void;
+  onStepStart?(step: Step): void;
+  onStepProgress?(step: Step | undefined, message: string): void;
+  onStepDone?(step: Step, seconds: number): void;
+  onStepFailed?(step: Step, error: unknown): void;
+  onNote?(message: string): void;
+}
+
+export interface UpOptions {
+  paths: StackPaths;
+  env: NodeJS.ProcessEnv;
+  services?: ServiceName[];
+  runtime: RuntimeChoice;
+  waitTimeoutMs: number;
+  strictPorts: boolean;
+  host: string;
+  dryRun?: boolean;
+  events?: UpEvents;
+}
+
+export interface UpResult {
+  stack: string;
+  runtime: 'native';
+  steps: Step[];
+  alreadyReady: boolean;
+  started: { service: ServiceName; seconds: number; pid: number }[];
+  replacedPorts: { service: ServiceName; port: string; preferred: number; used: number }[];
+  endpoints: Partial<Record<EndpointName, string>>;
+}
+
+/** `auto` is native until the Docker runtime exists; `docker` says it is not available yet. */
+export async function resolveRuntime(choice: RuntimeChoice, env: NodeJS.ProcessEnv): Promise<'native'> {
+  if (choice === 'docker') {
+    const answers = await dockerEngineAnswers(env);
+    throw new UserError('RUNTIME_UNAVAILABLE', `The Docker runtime is not available yet${answers ? ' (a Docker engine does answer here)' : ''}.`, {
+      hint: 'Use --runtime native (the default), which runs every service as a local process.',
+    });
+  }
+  return 'native';
+}
+
+/** Ready means: the process group is alive and the readiness probe passes now. */
+async function isReady(c: Component, paths: StackPaths, env: NodeJS.ProcessEnv, state: StackState): Promise<boolean> {
+  const service = state.services[c.name];
+  if (!isServiceAlive(service)) return false;
+  const ports = (service?.ports as Record<string, number> | undefined) ?? { main: service?.port ?? 0 };
+  const ctx = serviceContext(c, { paths, env, host: service?.host ?? '127.0.0.1', ports, endpoints: state.endpoints, artifacts: {} });
+  try {
+    await Promise.race([c.ready(ctx, 3_000), new Promise((_, reject) => setTimeout(() => reject(new Error('probe timeout')), 3_000).unref())]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Ports for every service to start, chosen before anything starts. */
+async function allocatePorts(toStart: Component[], state: StackState, options: UpOptions, result: UpResult): Promise<Record<string, Record<string, number>>> {
+  const taken = new Set<number>();
+  const ports: Record<string, Record<string, number>> = {};
+  for (const c of toStart) {
+    ports[c.name] = {};
+    const recorded = (state.services[c.name]?.ports as Record<string, number> | undefined) ?? {};
+    for (const spec of c.ports) {
+      const preferred = recorded[spec.name] ?? spec.preferred;
+      if (!taken.has(preferred) && (await isPortFree(preferred, options.host))) {
+        ports[c.name]![spec.name] = preferred;
+      } else if (options.strictPorts) {
+        const holder = taken.has(preferred) ? `another service of this stack` : await portHolder(preferred);
+        throw new UserError('PORT_IN_USE', `Port ${preferred} for ${c.name} is already in use${holder ? ` by ${holder}` : ''}; nothing was started.`, {
+          hint: 'Free the port, or drop --strict-ports to let outboxctl pick a free one.',
+        });
+      } else {
+        let chosen = (await choosePort([], options.host)).port;
+        while (taken.has(chosen)) chosen = (await choosePort([], options.host)).port;
+        ports[c.name]![spec.name] = chosen;
+        result.replacedPorts.push({ service: c.name, port: spec.name, preferred, used: chosen });
+        options.events?.onNote?.(`port ${preferred} (${c.name}${spec.name === 'main' ? '' : ` ${spec.name}`}) is in use; using ${chosen} instead`);
+      }
+      taken.add(ports[c.name]![spec.name]!);
+    }
+  }
+  return ports;
+}
+
+/** Java and Maven before anything starts, when the services to start need them. */
+async function preflight(toStart: Component[], env: NodeJS.ProcessEnv): Promise<void> {
+  const missing: string[] = [];
+  if (toStart.some((c) => c.jvm)) {
+    const java = await checkJava(env);
+    if (!java.ok) missing.push(`java (${java.fix})`);
+  }
+  const unresolved = toStart.flatMap((c) => c.artifactSets ?? []).filter((set) => !isResolved(env, set));
+  if (unresolved.length > 0) {
+    const mvn = await checkMaven(env);
+    if (!mvn.ok) missing.push(`mvn (${mvn.fix})`);
+  }
+  if (missing.length > 0) {
+    throw new EnvironmentError('TOOLCHAIN_MISSING', `The native runtime needs ${missing.map((m) => m.split(' ')[0]).join(' and ')}, which ${missing.length === 1 ? 'is' : 'are'} not on PATH; nothing was started.`, {
+      details: missing.map((m) => `missing: ${m}`),
+      hint: 'Install them, then run `outboxctl doctor` to check.',
+    });
+  }
+}
+
+/**
+ * Brings the stack up: plans, checks tools and ports, resolves artifacts, then starts each
+ * missing service behind its readiness probe. What this run started is stopped again when
+ * a later step fails or the user interrupts.
+ */
+export async function up(options: UpOptions): Promise<UpResult> {
+  const { paths, env, events } = options;
+  const runtime = await resolveRuntime(options.runtime, env);
+  const services = withDependencies(options.services ?? availableServices());
+  const result: UpResult = { stack: paths.name, runtime, steps: [], alreadyReady: false, started: [], replacedPorts: [], endpoints: {} };
+
+  return withStackLock(paths, { onWait: () => events?.onNote?.(`waiting for another outboxctl command on stack "${paths.name}"…`) }, async () => {
+    const state = (await readState(paths)) ?? emptyState(paths.name);
+    const ready = new Set<ServiceName>();
+    for (const name of services) {
+      const c = component(name);
+      if (await isReady(c, paths, env, state)) ready.add(name);
+      else if (isServiceAlive(state.services[name])) {
+        events?.onNote?.(`${name} is running but not ready; restarting it`);
+        await stopNative(c, state.services[name]!.pid!);
+        await forgetService(paths, name, c.endpointNames);
+      } else if (state.services[name]?.pid) {
+        events?.onNote?.(`${name} is not running any more (pid ${state.services[name]!.pid}); starting it again`);
+        await forgetService(paths, name, c.endpointNames);
+      }
+    }
+    const steps = planUp({ services, ready });
+    result.steps = steps;
+    events?.onPlan?.(steps);
+    const toStart = services.filter((s) => !ready.has(s)).map(component);
+    if (options.dryRun) return result;
+    if (toStart.length === 0) {
+      result.alreadyReady = true;
+      result.endpoints = state.endpoints;
+      return result;
+    }
+
+    await preflight(toStart, env);
+    const ports = await allocatePorts(toStart, state, options, result);
+    const artifacts: Record<string, string> = {};
+    const sets = new Map<string, ArtifactSet>();
+    for (const set of toStart.flatMap((c) => c.artifactSets ?? [])) sets.set(set.id, set);
+    for (const set of sets.values()) {
+      artifacts[set.id] = await resolveArtifactSet(set, { env, onProgress: (m) => events?.onStepProgress?.(undefined, m) });
+    }
+
+    const endpoints: Partial<Record<EndpointName, string>> = { ...((await readState(paths))?.endpoints ?? {}) };
+    const started: { c: Component; pid: number }[] = [];
+    const stopStarted = async () => {
+      for (const { c, pid } of [...started].reverse()) {
+        await stopNative(c, pid);
+        await forgetService(paths, c.name, c.endpointNames);
+      }
+      started.length = 0;
+    };
+    const forgetInterrupt = onInterrupt(stopStarted);
+    try {
+      for (const step of steps) {
+        if (step.kind === 'service' && step.action === 'keep') continue;
+        events?.onStepStart?.(step);
+        const begin = Date.now();
+        try {
+          if (step.kind === 'service') {
+            const c = component(step.service);
+            const ctx = serviceContext(c, { paths, env, host: options.host, ports: ports[c.name]!, endpoints, artifacts, onProgress: (m) => events?.onStepProgress?.(step, m) });
+            const r = await startNative(c, ctx, options.waitTimeoutMs);
+            started.push({ c, pid: r.pid });
+            Object.assign(endpoints, r.endpoints);
+            result.started.push({ service: c.name, seconds: r.seconds, pid: r.pid });
+          } else if (step.task === 'migrate') {
+            await withPg(endpoints.database!, (client) => migrate(client, { locations: [defaultLocation()] }));
+          } else {
+            const password = await serviceContext(component('postgres'), { paths, env, host: options.host, ports: {}, endpoints, artifacts }).secret('debeziumPassword');
+            await ensureDebeziumRole(endpoints.database!, password);
+          }
+        } catch (error) {
+          events?.onStepFailed?.(step, error);
+          throw error;
+        }
+        events?.onStepDone?.(step, (Date.now() - begin) / 1000);
+      }
+    } catch (error) {
+      await stopStarted();
+      throw error;
+    } finally {
+      forgetInterrupt();
+    }
+    result.endpoints = endpoints;
+    return result;
+  });
+}

@@ -1,0 +1,90 @@
+import { Box, render, Text } from 'ink';
+import React, { useEffect, useState } from 'react';
+import { describeStep, type Step } from '../stack/plan.js';
+import type { UpEvents } from '../stack/up.js';
+
+export type RowState = 'pending' | 'running' | 'done' | 'failed' | 'kept';
+
+export interface UpRow {
+  label: string;
+  state: RowState;
+  seconds?: number;
+  detail?: string;
+}
+
+export interface UpModel {
+  rows: UpRow[];
+  notes: string[];
+  /** Latest message that belongs to no step (e.g. Maven resolution). */
+  activity?: string;
+}
+
+const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+function Spinner(): React.JSX.Element {
+  const [frame, setFrame] = useState(0);
+  useEffect(() => {
+    const timer = setInterval(() => setFrame((f) => (f + 1) % FRAMES.length), 80);
+    return () => clearInterval(timer);
+  }, []);
+  return <Text color="cyan">{FRAMES[frame]}</Text>;
+}
+
+/** One line per step: spinner while it runs, then ready with its seconds, or the failure. */
+export function UpView({ model }: { model: UpModel }): React.JSX.Element {
+  return (
+    <Box flexDirection="column">
+      {model.notes.map((note, i) => (
+        <Text key={`n${i}`} color="yellow">
+          ! {note}
+        </Text>
+      ))}
+      {model.rows.map((row, i) => (
+        <Box key={`r${i}`} gap={1}>
+          {row.state === 'running' ? <Spinner /> : <Text color={row.state === 'failed' ? 'red' : row.state === 'pending' ? 'gray' : 'green'}>{row.state === 'failed' ? '✖' : row.state === 'pending' ? '·' : '✔'}</Text>}
+          <Text>{row.label}</Text>
+          {row.seconds !== undefined ? <Text dimColor>{`${row.seconds.toFixed(1)}s`}</Text> : null}
+          {row.detail ? <Text dimColor>{row.detail}</Text> : null}
+        </Box>
+      ))}
+      {model.activity ? <Text dimColor>{model.activity}</Text> : null}
+    </Box>
+  );
+}
+
+/** `up` events that drive the ink view on stderr; `done()` leaves the last frame. */
+export function inkUpEvents(): { events: UpEvents; done(): void } {
+  const model: UpModel = { rows: [], notes: [] };
+  const index = new Map<Step, number>();
+  const instance = render(<UpView model={model} />, { stdout: process.stderr, patchConsole: false, exitOnCtrlC: false });
+  const update = () => instance.rerender(<UpView model={{ ...model, rows: [...model.rows] }} />);
+  const row = (step: Step, change: Partial<UpRow>) => {
+    const i = index.get(step);
+    if (i !== undefined) model.rows[i] = { ...model.rows[i]!, ...change };
+    update();
+  };
+  return {
+    events: {
+      onPlan: (steps) => {
+        steps.forEach((step, i) => {
+          index.set(step, i);
+          model.rows.push({ label: describeStep(step), state: step.kind === 'service' && step.action === 'keep' ? 'kept' : 'pending' });
+        });
+        update();
+      },
+      onStepStart: (step) => row(step, { state: 'running' }),
+      onStepProgress: (step, message) => (step ? row(step, { detail: message }) : ((model.activity = message), update())),
+      onStepDone: (step, seconds) => row(step, { state: 'done', seconds, detail: undefined }),
+      onStepFailed: (step) => row(step, { state: 'failed' }),
+      onNote: (message) => {
+        model.notes.push(message);
+        update();
+      },
+    },
+    done: () => {
+      model.activity = undefined;
+      update();
+      instance.unmount();
+    },
+  };
+}
