@@ -77,28 +77,34 @@ async function isReady(c: Component, paths: StackPaths, env: NodeJS.ProcessEnv, 
 /** Ports for every service to start, chosen before anything starts. */
 async function allocatePorts(toStart: Component[], state: StackState, options: UpOptions, result: UpResult): Promise<Record<string, Record<string, number>>> {
   const taken = new Set<number>();
+  const conflicts: string[] = [];
   const ports: Record<string, Record<string, number>> = {};
   for (const c of toStart) {
     ports[c.name] = {};
     const recorded = (state.services[c.name]?.ports as Record<string, number> | undefined) ?? {};
     for (const spec of c.ports) {
       const preferred = recorded[spec.name] ?? spec.preferred;
+      const what = `${c.name}${spec.name === 'main' ? '' : ` ${spec.name}`}`;
       if (!taken.has(preferred) && (await isPortFree(preferred, options.host))) {
         ports[c.name]![spec.name] = preferred;
       } else if (options.strictPorts) {
-        const holder = taken.has(preferred) ? `another service of this stack` : await portHolder(preferred);
-        throw new UserError('PORT_IN_USE', `Port ${preferred} for ${c.name} is already in use${holder ? ` by ${holder}` : ''}; nothing was started.`, {
-          hint: 'Free the port, or drop --strict-ports to let outboxctl pick a free one.',
-        });
+        const holder = taken.has(preferred) ? 'another service of this stack' : await portHolder(preferred);
+        conflicts.push(`${preferred} (${what})${holder ? ` by ${holder}` : ''}`);
+        continue;
       } else {
         let chosen = (await choosePort([], options.host)).port;
         while (taken.has(chosen)) chosen = (await choosePort([], options.host)).port;
         ports[c.name]![spec.name] = chosen;
         result.replacedPorts.push({ service: c.name, port: spec.name, preferred, used: chosen });
-        options.events?.onNote?.(`port ${preferred} (${c.name}${spec.name === 'main' ? '' : ` ${spec.name}`}) is in use; using ${chosen} instead`);
+        options.events?.onNote?.(`port ${preferred} (${what}) is in use; using ${chosen} instead`);
       }
       taken.add(ports[c.name]![spec.name]!);
     }
+  }
+  if (conflicts.length > 0) {
+    throw new UserError('PORT_IN_USE', `${conflicts.length === 1 ? 'Port' : 'Ports'} already in use: ${conflicts.join(', ')}; nothing was started.`, {
+      hint: 'Free the ports, or drop --strict-ports to let outboxctl pick free ones.',
+    });
   }
   return ports;
 }
@@ -188,8 +194,7 @@ export async function up(options: UpOptions): Promise<UpResult> {
           if (step.kind === 'service') {
             const c = component(step.service);
             const ctx = serviceContext(c, { paths, env, host: options.host, ports: ports[c.name]!, endpoints, artifacts, onProgress: (m) => events?.onStepProgress?.(step, m) });
-            const r = await startNative(c, ctx, options.waitTimeoutMs);
-            started.push({ c, pid: r.pid });
+            const r = await startNative(c, ctx, options.waitTimeoutMs, (pid) => started.push({ c, pid }));
             Object.assign(endpoints, r.endpoints);
             result.started.push({ service: c.name, seconds: r.seconds, pid: r.pid });
           } else if (step.task === 'migrate') {

@@ -64,7 +64,7 @@ export interface StartedService {
  * for its readiness probe, and stops it again (with its log tail in the error) when the
  * probe does not pass in time.
  */
-export async function startNative(component: Component, ctx: ServiceContext, timeoutMs: number): Promise<StartedService> {
+export async function startNative(component: Component, ctx: ServiceContext, timeoutMs: number, onSpawned?: (pid: number) => void): Promise<StartedService> {
   const started = Date.now();
   await mkdir(ctx.paths.logDir, { recursive: true });
   await mkdir(ctx.dataDir, { recursive: true });
@@ -82,6 +82,7 @@ export async function startNative(component: Component, ctx: ServiceContext, tim
     throw error;
   }
   log('%s started as pid %d: %s %s', component.name, pid, launch.command, launch.args.join(' '));
+  onSpawned?.(pid);
   await recordService(ctx.paths, component.name, {
     pid,
     host: ctx.host,
