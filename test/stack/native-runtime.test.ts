@@ -131,6 +131,23 @@ describe('the shared native stack (postgres, kafka, connect, tracking)', () => {
     expect(created.exitCode, created.stderr).toBe(0);
     expect(JSON.parse(created.stdout)).toMatchObject({ contents: 'Kotlin is cool', version: 1 });
 
+    // The debezium role: LOGIN REPLICATION, its generated password in the state file only.
+    const secrets = (JSON.parse(await readFile(path.join(home, 'stacks', 'default', 'state.json'), 'utf8')) as { secrets: Record<string, string> }).secrets;
+    expect(secrets.debeziumPassword).toMatch(/^[\w-]{20,}$/);
+    expect(r.stdout + r.stderr).not.toContain(secrets.debeziumPassword);
+    expect(r.stdout + r.stderr).not.toContain(secrets.postgresPassword);
+    const dbUrl = new URL(state.endpoints.database!);
+    dbUrl.username = 'debezium';
+    dbUrl.password = secrets.debeziumPassword!;
+    const { query } = await import('../helpers/db.js');
+    expect(await query(dbUrl.toString(), "SELECT rolreplication, rolcanlogin FROM pg_roles WHERE rolname = 'debezium'")).toEqual([{ rolreplication: true, rolcanlogin: true }]);
+    expect(await query(dbUrl.toString(), 'SELECT count(*)::int AS n FROM outbox')).toEqual([{ n: 1 }]);
+
+    // Every JVM runs with an explicit heap.
+    const cmdline = async (pid: number) => (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    expect(await cmdline(state.services.kafka!.pid!)).toContain('-Xmx512m');
+    expect(await cmdline(state.services.connect!.pid!)).toContain('-Xmx768m');
+
     const status = await outboxctl(home, ['status', '--json', '--check']);
     expect(status.exitCode).toBe(0);
     const doc = JSON.parse(status.stdout) as { schemaVersion: number; services: { name: string; state: string }[] };
@@ -140,9 +157,12 @@ describe('the shared native stack (postgres, kafka, connect, tracking)', () => {
 
   it('a second up is a no-op', async () => {
     const before = await readStateFile(home);
-    const r = await outboxctl(home, ['up', '--services', 'postgres,kafka,connect,tracking']);
+    const r = await outboxctl(home, ['up', '--services', 'postgres,kafka,connect,tracking', '--json']);
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toContain('is already up');
+    const doc = JSON.parse(r.stdout) as { alreadyReady: boolean; started: unknown[] };
+    expect(doc).toMatchObject({ alreadyReady: true, started: [] });
+    const text = await outboxctl(home, ['up']);
+    expect(text.stdout).toContain('is already up');
     const after = await readStateFile(home);
     expect(Object.fromEntries(Object.entries(after.services).map(([k, v]) => [k, v.pid]))).toEqual(Object.fromEntries(Object.entries(before.services).map(([k, v]) => [k, v.pid])));
   });
@@ -158,6 +178,11 @@ describe('the shared native stack (postgres, kafka, connect, tracking)', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toContain('▸ start connect');
     expect(r.stderr).not.toContain('▸ start kafka');
+    // The artifacts are cached: a second up resolves nothing.
+    expect(r.stderr).not.toContain('resolving');
+    const fetched = JSON.parse((await outboxctl(home, ['fetch', '--json'])).stdout) as { artifacts: { id: string; dir: string }[] };
+    expect(fetched.artifacts.map((a) => a.id)).toEqual(['kafka-4.3.1', 'debezium-connector-postgres-3.6.1.Final']);
+    for (const a of fetched.artifacts) expect(existsSync(path.join(a.dir, 'libs'))).toBe(true);
     const after = await readStateFile(home);
     expect(after.services.connect!.pid).not.toBe(before.services.connect!.pid);
     for (const s of ['postgres', 'kafka', 'tracking']) expect(after.services[s]!.pid, s).toBe(before.services[s]!.pid);
