@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { EnvironmentError, ExternalCommandError } from '../../../lib/errors.js';
-import { isAlive, spawnDetached, stopProcess, tailFile } from '../../process.js';
+import { isAlive, stopProcess } from '../../process.js';
 
 const run = promisify(execFile);
 
@@ -117,23 +117,6 @@ export async function runningPostmaster(dataDir: string): Promise<PostmasterInfo
   return { pid, port: Number(portLine) };
 }
 
-/** Starts `postgres` detached in its own process group; returns its pid (readiness is the caller's). */
-export async function startPostmaster(dataDir: string, port: number, host: string, logFile: string, extraArgs: readonly string[]): Promise<number> {
-  const { postgres } = await postgresBinaries();
-  const [command, args] = asUnprivileged(postgres, ['-D', dataDir, '-p', String(port), '-c', `listen_addresses=${host}`, ...extraArgs]);
-  await mkdir(path.dirname(logFile), { recursive: true });
-  try {
-    return await spawnDetached(command, args, { logFile, env: { ...process.env, LC_MESSAGES: 'C' } });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new EnvironmentError('UNSHARE_MISSING', `Cannot start PostgreSQL: ${command} was not found.`, {
-        hint: 'As root, install util-linux (for `unshare`); or run outboxctl as a regular user, or pass --database-url.',
-      });
-    }
-    throw error;
-  }
-}
-
 /** Fast shutdown (SIGINT: roll back open transactions, checkpoint), then SIGKILL after the grace period. */
 export async function stopPostmaster(dataDir: string, graceMs = 30_000): Promise<boolean> {
   const running = await runningPostmaster(dataDir);
@@ -142,4 +125,3 @@ export async function stopPostmaster(dataDir: string, graceMs = 30_000): Promise
   return true;
 }
 
-export { tailFile };
