@@ -57,7 +57,7 @@ export function buildProgram(io: Io, run: Run): Command {
     .option('--services <list>', 'only these services (and what they need), comma-separated')
     .option('--wait-timeout <duration>', 'readiness deadline per service', '180s')
     .option('--strict-ports', 'fail when a port is taken instead of using a free one')
-    .option('--host <address>', 'address every service binds', '127.0.0.1')
+    .option('--host <address>', 'address every service binds (default: as before, else 127.0.0.1)')
     .option('--dry-run', 'print the steps up would take, and take none')
     .option('--json', 'print one JSON document at the end')
     .action(action(() => import('./commands/stack/up.js')));
@@ -157,7 +157,7 @@ export function buildProgram(io: Io, run: Run): Command {
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--outbox-delete-after-insert', 'delete each outbox row in the same transaction (env OUTBOX_DELETE_AFTER_INSERT=true)')
     .option('--no-migrate', 'do not apply pending migrations at start')
-    .addOption(new Option('--managed', 'run as a service of `up` (the runtime records it)').hideHelp());
+    .addOption(new Option('--managed <stack-dir>', 'run as a service of `up` (the runtime records it)').hideHelp());
   endpointOption(tracking, 'database', 'PostgreSQL to use instead of the stack\'s own');
   tracking.action(action(() => import('./commands/serve/tracking.js')));
 

@@ -85,6 +85,8 @@ export async function resolveArtifactSet(set: ArtifactSet, options: ResolveOptio
     }
     const jars = (await readdir(libs)).filter((f) => f.endsWith('.jar')).sort();
     await writeFile(path.join(work, MARKER), `${jars.join('\n')}\n`);
+    // Another resolver finished first: keep its directory (a JVM may already load from it).
+    if (existsSync(path.join(dir, MARKER))) return dir;
     await rm(dir, { recursive: true, force: true });
     await rename(work, dir);
     options.onProgress?.(`resolved ${set.id}: ${jars.length} jars`);

@@ -6,7 +6,7 @@ import { availableServices, component } from './components/index.js';
 import { SERVICE_ORDER, type ServiceName } from './components/types.js';
 import type { StackPaths } from './paths.js';
 import { planDown } from './plan.js';
-import { groupRssBytes } from './process.js';
+import { groupRssBytes, processesMentioning, stopGroup } from './process.js';
 import { forgetService, isServiceAlive, serviceContext, stopNative } from './runtimes/native.js';
 import { readState, withStackLock, type StackState } from './state.js';
 import { stackPaths } from './paths.js';
@@ -73,7 +73,7 @@ export async function stopServices(paths: StackPaths, names: ServiceName[], onSt
     const service = state?.services[name];
     if (!service?.pid) continue;
     const c = component(name);
-    const result = isServiceAlive(service) ? await stopNative(c, service.pid) : 'stale';
+    const result = await stopNative(c, service);
     await forgetService(paths, name, c.endpointNames);
     const report = { service: name, result } as StopReport;
     reports.push(report);
@@ -104,7 +104,16 @@ export interface DownResult {
 /** `down`: everything in reverse order; with volumes, the slots first, then the data. */
 export async function down(paths: StackPaths, options: { volumes: boolean; onStop?: (r: StopReport) => void }): Promise<DownResult> {
   return withStackLock(paths, {}, async () => {
-    const state = await readState(paths);
+    let state: StackState | undefined;
+    try {
+      state = await readState(paths);
+    } catch (error) {
+      if (!options.volumes || (error as { code?: string }).code !== 'STATE_CORRUPT') throw error;
+      // No usable state: find the stack's processes by their command lines, then delete it all.
+      for (const pid of processesMentioning(paths.dir)) await stopGroup(pid, { single: true, graceMs: 10_000 });
+      await rm(paths.dir, { recursive: true, force: true });
+      return { stopped: [], droppedSlots: [], removedData: true };
+    }
     const running = SERVICE_ORDER.filter((s) => state?.services[s]?.pid);
     let droppedSlots: string[] = [];
     let stopped: StopReport[];
@@ -126,6 +135,7 @@ export async function down(paths: StackPaths, options: { volumes: boolean; onSto
 
 export interface StackSummary {
   name: string;
+  /** `corrupt` when the state file cannot be read (`down --volumes` cleans it). */
   runtime: string | null;
   running: ServiceName[];
   stale: ServiceName[];
@@ -141,7 +151,11 @@ export async function listStacks(home: string): Promise<StackSummary[]> {
   }
   const summaries: StackSummary[] = [];
   for (const name of names) {
-    const state = await readState(stackPaths(home, name)).catch(() => undefined);
+    const state = await readState(stackPaths(home, name)).catch(() => null);
+    if (state === null) {
+      summaries.push({ name, runtime: 'corrupt', running: [], stale: [] });
+      continue;
+    }
     const withPid = SERVICE_ORDER.filter((s) => state?.services[s]?.pid);
     summaries.push({
       name,

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { systemClock, type Clock } from './readiness.js';
 
@@ -83,71 +84,146 @@ export async function tailFile(file: string, lines = 50): Promise<string[]> {
   }
 }
 
-/** True while any process of the group led by `pgid` exists. */
+let bootId: string | undefined | null = null;
+function currentBootId(): string | undefined {
+  if (bootId === null) {
+    try {
+      bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    } catch {
+      bootId = undefined;
+    }
+  }
+  return bootId;
+}
+
+interface ProcStat {
+  state: string;
+  pgrp: number;
+  startTime: string;
+}
+
+function procStat(pid: number): ProcStat | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesized command: state(3) ppid(4) pgrp(5) … starttime(22).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0]!, pgrp: Number(fields[2]), startTime: fields[19]! };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Who a pid is: boot id + start time. A recorded identity that no longer matches means the
+ * pid was reused by another process, which must never be signalled. Undefined off Linux.
+ */
+export function processIdentity(pid: number): string | undefined {
+  const stat = procStat(pid);
+  const boot = currentBootId();
+  return stat && boot ? `${boot}:${stat.startTime}` : undefined;
+}
+
+/** Live (non-zombie) members of a process group; off Linux, whether the group answers kill(0). */
+export function groupMembers(pgid: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    try {
+      process.kill(-pgid, 0);
+      return [pgid];
+    } catch {
+      return [];
+    }
+  }
+  const members: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = procStat(Number(entry));
+    if (stat && stat.pgrp === pgid && stat.state !== 'Z') members.push(Number(entry));
+  }
+  return members;
+}
+
+/** True while a non-zombie process of the group led by `pgid` exists. */
 export function isGroupAlive(pgid: number | undefined): pgid is number {
   if (!pgid || pgid <= 0) return false;
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return groupMembers(pgid).length > 0;
+}
+
+/** True while `pid` runs and is not a zombie. */
+export function isRunning(pid: number | undefined): pid is number {
+  if (!isAlive(pid)) return false;
+  return procStat(pid)?.state !== 'Z';
 }
 
 export interface GroupStopOptions extends StopOptions {
   /** Signal only the leader first (PostgreSQL stops its own children); else the whole group. */
   leaderOnly?: boolean;
+  /** Not a group leader: signal and wait for this pid only. */
+  single?: boolean;
 }
 
 /**
  * Stops a detached service: its signal (to the leader or the whole group), a grace period,
- * then SIGKILL to every process left in the group. Resolves once none is left.
+ * then SIGKILL to every process left. Resolves once none is left (zombies count as gone),
+ * or after a last short deadline.
  */
 export async function stopGroup(pgid: number, options: GroupStopOptions = {}): Promise<'stopped' | 'killed' | 'not-running'> {
   const clock = options.clock ?? systemClock;
-  if (!isGroupAlive(pgid)) return 'not-running';
+  const alive = () => (options.single ? isRunning(pgid) : isGroupAlive(pgid));
+  if (!alive()) return 'not-running';
+  const target = options.single || options.leaderOnly ? pgid : -pgid;
   try {
-    process.kill(options.leaderOnly ? pgid : -pgid, options.signal ?? 'SIGTERM');
+    process.kill(target, options.signal ?? 'SIGTERM');
   } catch {
     // The leader may be gone while others of the group remain: they get SIGKILL below.
   }
   const deadline = clock.now() + (options.graceMs ?? 30_000);
   while (clock.now() < deadline) {
-    if (!isGroupAlive(pgid)) return 'stopped';
+    if (!alive()) return 'stopped';
     await clock.sleep(50);
   }
   try {
-    process.kill(-pgid, 'SIGKILL');
+    process.kill(options.single ? pgid : -pgid, 'SIGKILL');
   } catch {
     return 'stopped';
   }
-  while (isGroupAlive(pgid)) await clock.sleep(50);
+  const killDeadline = clock.now() + 5_000;
+  while (alive() && clock.now() < killDeadline) await clock.sleep(50);
   return 'killed';
 }
 
 /** Resident memory of every process in a group, in bytes (Linux /proc; 0 elsewhere). */
 export async function groupRssBytes(pgid: number): Promise<number> {
-  const { readdir, readFile } = await import('node:fs/promises');
   let total = 0;
-  let entries: string[];
-  try {
-    entries = await readdir('/proc');
-  } catch {
-    return 0;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const pid of groupMembers(pgid)) {
     try {
-      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
-      // Fields after the parenthesized command: state ppid pgrp …
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== pgid) continue;
-      const status = await readFile(`/proc/${entry}/status`, 'utf8');
-      const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1];
+      const kb = /VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1];
       if (kb) total += Number(kb) * 1024;
     } catch {
       // The process ended while we looked.
     }
   }
   return total;
+}
+
+/** Pids (not ours) whose command line mentions `text`: how a stack's processes are found without its state. */
+export function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return pids;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(text)) pids.push(Number(entry));
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return pids;
 }

@@ -37,8 +37,10 @@ export async function waitFor<T>(probe: () => Promise<T>, options: WaitOptions):
   const maxInterval = options.maxIntervalMs ?? 1_000;
   let lastError: unknown;
   for (;;) {
+    const remaining = Math.max(1, options.timeoutMs - (clock.now() - start));
     try {
-      return await probe();
+      // A probe that hangs is cut off at the deadline, not after its own timeouts.
+      return await raceDeadline(probe(), remaining, clock);
     } catch (error) {
       lastError = error;
     }
@@ -49,4 +51,14 @@ export async function waitFor<T>(probe: () => Promise<T>, options: WaitOptions):
     await clock.sleep(Math.min(interval, options.timeoutMs - elapsed));
     interval = Math.min(maxInterval, Math.ceil(interval * 1.5));
   }
+}
+
+function raceDeadline<T>(promise: Promise<T>, ms: number, clock: Clock): Promise<T> {
+  if (clock !== systemClock) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`probe did not answer within ${ms}ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

@@ -14,6 +14,10 @@ export interface ServiceState {
   port?: number;
   version?: string;
   startedAt?: string;
+  /** Boot id + start time of `pid`: a mismatch means the pid was reused. */
+  startId?: string;
+  /** False for a process that does not lead its own process group (a hand-started server). */
+  group?: boolean;
   [key: string]: unknown;
 }
 
@@ -49,7 +53,7 @@ export async function readState(paths: StackPaths): Promise<StackState | undefin
     parsed = JSON.parse(text) as StackState;
   } catch {
     throw new UserError('STATE_CORRUPT', `The state file ${paths.stateFile} is not valid JSON.`, {
-      hint: `Stop the stack's processes, then delete ${paths.dir} (or run \`outboxctl down --volumes\`).`,
+      hint: `Run \`outboxctl --stack ${paths.name} down --volumes\`: it stops the stack's processes and deletes ${paths.dir}.`,
     });
   }
   if (typeof parsed.schemaVersion !== 'number' || parsed.schemaVersion > STATE_SCHEMA_VERSION) {

@@ -13,7 +13,9 @@ import type { StackPaths } from './paths.js';
 import { planUp, type Step } from './plan.js';
 import { choosePort, isPortFree, portHolder } from './ports.js';
 import { forgetService, isServiceAlive, serviceContext, startNative, stopNative } from './runtimes/native.js';
-import { emptyState, readState, withStackLock, type StackState } from './state.js';
+import { waitFor } from './readiness.js';
+import { stopServices } from './lifecycle.js';
+import { emptyState, readState, withStackLock, type ServiceState, type StackState } from './state.js';
 import { checkJava, checkMaven } from './toolchain.js';
 
 export type RuntimeChoice = 'auto' | 'native' | 'docker';
@@ -34,7 +36,10 @@ export interface UpOptions {
   runtime: RuntimeChoice;
   waitTimeoutMs: number;
   strictPorts: boolean;
-  host: string;
+  /** Bind address; default: what each service used before, else 127.0.0.1. */
+  host?: string;
+  /** Stop these first (under the same lock), then start them again. */
+  restart?: ServiceName[];
   dryRun?: boolean;
   events?: UpEvents;
 }
@@ -67,7 +72,8 @@ async function isReady(c: Component, paths: StackPaths, env: NodeJS.ProcessEnv, 
   const ports = (service?.ports as Record<string, number> | undefined) ?? { main: service?.port ?? 0 };
   const ctx = serviceContext(c, { paths, env, host: service?.host ?? '127.0.0.1', ports, endpoints: state.endpoints, artifacts: {} });
   try {
-    await Promise.race([c.ready(ctx, 3_000), new Promise((_, reject) => setTimeout(() => reject(new Error('probe timeout')), 3_000).unref())]);
+    // A slow answer is not a crash: a few seconds of retries before calling it not ready.
+    await waitFor(() => c.ready(ctx, 3_000), { timeoutMs: 5_000, intervalMs: 250, abortIf: () => (isServiceAlive(service) ? undefined : new Error('gone')) });
     return true;
   } catch {
     return false;
@@ -75,7 +81,7 @@ async function isReady(c: Component, paths: StackPaths, env: NodeJS.ProcessEnv, 
 }
 
 /** Ports for every service to start, chosen before anything starts. */
-async function allocatePorts(toStart: Component[], state: StackState, options: UpOptions, result: UpResult): Promise<Record<string, Record<string, number>>> {
+async function allocatePorts(toStart: Component[], state: StackState, options: UpOptions, result: UpResult, hostFor: (s: ServiceName) => string): Promise<Record<string, Record<string, number>>> {
   const taken = new Set<number>();
   const conflicts: string[] = [];
   const ports: Record<string, Record<string, number>> = {};
@@ -85,15 +91,15 @@ async function allocatePorts(toStart: Component[], state: StackState, options: U
     for (const spec of c.ports) {
       const preferred = recorded[spec.name] ?? spec.preferred;
       const what = `${c.name}${spec.name === 'main' ? '' : ` ${spec.name}`}`;
-      if (!taken.has(preferred) && (await isPortFree(preferred, options.host))) {
+      if (!taken.has(preferred) && (await isPortFree(preferred, hostFor(c.name)))) {
         ports[c.name]![spec.name] = preferred;
       } else if (options.strictPorts) {
         const holder = taken.has(preferred) ? 'another service of this stack' : await portHolder(preferred);
         conflicts.push(`${preferred} (${what})${holder ? ` by ${holder}` : ''}`);
         continue;
       } else {
-        let chosen = (await choosePort([], options.host)).port;
-        while (taken.has(chosen)) chosen = (await choosePort([], options.host)).port;
+        let chosen = (await choosePort([], hostFor(c.name))).port;
+        while (taken.has(chosen)) chosen = (await choosePort([], hostFor(c.name))).port;
         ports[c.name]![spec.name] = chosen;
         result.replacedPorts.push({ service: c.name, port: spec.name, preferred, used: chosen });
         options.events?.onNote?.(`port ${preferred} (${what}) is in use; using ${chosen} instead`);
@@ -141,14 +147,16 @@ export async function up(options: UpOptions): Promise<UpResult> {
   const result: UpResult = { stack: paths.name, runtime, steps: [], alreadyReady: false, started: [], replacedPorts: [], endpoints: {} };
 
   return withStackLock(paths, { onWait: () => events?.onNote?.(`waiting for another outboxctl command on stack "${paths.name}"…`) }, async () => {
+    if (options.restart?.length) await stopServices(paths, options.restart, (r) => events?.onStepProgress?.(undefined, `${r.service}: ${r.result}`));
     const state = (await readState(paths)) ?? emptyState(paths.name);
+    const hostFor = (name: ServiceName) => options.host ?? state.services[name]?.host ?? '127.0.0.1';
     const ready = new Set<ServiceName>();
     for (const name of services) {
       const c = component(name);
       if (await isReady(c, paths, env, state)) ready.add(name);
       else if (isServiceAlive(state.services[name])) {
         events?.onNote?.(`${name} is running but not ready; restarting it`);
-        await stopNative(c, state.services[name]!.pid!);
+        await stopNative(c, state.services[name]!);
         await forgetService(paths, name, c.endpointNames);
       } else if (state.services[name]?.pid) {
         events?.onNote?.(`${name} is not running any more (pid ${state.services[name]!.pid}); starting it again`);
@@ -167,7 +175,7 @@ export async function up(options: UpOptions): Promise<UpResult> {
     }
 
     await preflight(toStart, env);
-    const ports = await allocatePorts(toStart, state, options, result);
+    const ports = await allocatePorts(toStart, state, options, result, hostFor);
     const artifacts: Record<string, string> = {};
     const sets = new Map<string, ArtifactSet>();
     for (const set of toStart.flatMap((c) => c.artifactSets ?? [])) sets.set(set.id, set);
@@ -176,31 +184,33 @@ export async function up(options: UpOptions): Promise<UpResult> {
     }
 
     const endpoints: Partial<Record<EndpointName, string>> = { ...((await readState(paths))?.endpoints ?? {}) };
-    const started: { c: Component; pid: number }[] = [];
-    const stopStarted = async () => {
-      for (const { c, pid } of [...started].reverse()) {
-        await stopNative(c, pid);
-        await forgetService(paths, c.name, c.endpointNames);
-      }
-      started.length = 0;
-    };
-    const forgetInterrupt = onInterrupt(stopStarted);
+    // Ctrl-C aborts the loop (checked before each step and during each wait); the loop itself
+    // stops what it started, and the interrupt handler waits for that before the exit.
+    const controller = new AbortController();
+    let settled!: () => void;
+    const done = new Promise<void>((resolve) => (settled = resolve));
+    const forgetInterrupt = onInterrupt(async () => {
+      controller.abort();
+      await done;
+    });
+    const started: { c: Component; service: ServiceState }[] = [];
     try {
       for (const step of steps) {
         if (step.kind === 'service' && step.action === 'keep') continue;
+        if (controller.signal.aborted) throw new UserError('INTERRUPTED', 'Interrupted.');
         events?.onStepStart?.(step);
         const begin = Date.now();
         try {
           if (step.kind === 'service') {
             const c = component(step.service);
-            const ctx = serviceContext(c, { paths, env, host: options.host, ports: ports[c.name]!, endpoints, artifacts, onProgress: (m) => events?.onStepProgress?.(step, m) });
-            const r = await startNative(c, ctx, options.waitTimeoutMs, (pid) => started.push({ c, pid }));
+            const ctx = serviceContext(c, { paths, env, host: hostFor(c.name), ports: ports[c.name]!, endpoints, artifacts, onProgress: (m) => events?.onStepProgress?.(step, m) });
+            const r = await startNative(c, ctx, options.waitTimeoutMs, (service) => started.push({ c, service }), controller.signal);
             Object.assign(endpoints, r.endpoints);
             result.started.push({ service: c.name, seconds: r.seconds, pid: r.pid });
           } else if (step.task === 'migrate') {
             await withPg(endpoints.database!, (client) => migrate(client, { locations: [defaultLocation()] }));
           } else {
-            const password = await serviceContext(component('postgres'), { paths, env, host: options.host, ports: {}, endpoints, artifacts }).secret('debeziumPassword');
+            const password = await serviceContext(component('postgres'), { paths, env, host: hostFor('postgres'), ports: {}, endpoints, artifacts }).secret('debeziumPassword');
             await ensureDebeziumRole(endpoints.database!, password);
           }
         } catch (error) {
@@ -210,9 +220,13 @@ export async function up(options: UpOptions): Promise<UpResult> {
         events?.onStepDone?.(step, (Date.now() - begin) / 1000);
       }
     } catch (error) {
-      await stopStarted();
+      for (const { c, service } of [...started].reverse()) {
+        await stopNative(c, service);
+        await forgetService(paths, c.name, c.endpointNames);
+      }
       throw error;
     } finally {
+      settled();
       forgetInterrupt();
     }
     result.endpoints = endpoints;

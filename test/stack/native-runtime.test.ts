@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isRunning } from '../../src/stack/process.js';
 import { BIN, ROOT } from '../helpers/cli.js';
 
 /**
@@ -34,15 +35,8 @@ async function processesOf(home: string): Promise<string[]> {
   return result.stdout.split('\n').filter(Boolean).filter((pid) => Number(pid) !== process.pid);
 }
 
-const alive = (pid: number | undefined) => {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+/** A process that exists and is not a zombie (an exited child not yet reaped counts as gone). */
+const alive = (pid: number | undefined) => isRunning(pid);
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -223,8 +217,14 @@ describe('the shared native stack (postgres, kafka, connect, tracking)', () => {
     for (const port of ports) expect(await portFree(port), `port ${port}`).toBe(true);
     expect(existsSync(path.join(home, 'stacks', 'default', 'data', 'postgres'))).toBe(true);
 
+    // down --volumes drops the stack's replication slots before deleting the data.
+    expect((await outboxctl(home, ['up', '--services', 'postgres'])).exitCode).toBe(0);
+    const { query } = await import('../helpers/db.js');
+    const db = (await readStateFile(home)).endpoints.database!;
+    await query(db, "SELECT pg_create_logical_replication_slot('outboxctl_test_slot', 'pgoutput')");
     const v = await outboxctl(home, ['down', '--volumes']);
-    expect(v.exitCode).toBe(0);
+    expect(v.exitCode, v.stderr).toBe(0);
+    expect(v.stdout).toContain('dropped replication slot outboxctl_test_slot');
     expect(existsSync(path.join(home, 'stacks', 'default', 'data'))).toBe(false);
   });
 });
@@ -232,8 +232,11 @@ describe('the shared native stack (postgres, kafka, connect, tracking)', () => {
 describe('failures leave nothing running', () => {
   it('a service that cannot become ready: exit 1 within its timeout, with service, probe and log tail', async () => {
     const home = await newHome();
+    const begin = Date.now();
     const r = await outboxctl(home, ['up', '--services', 'connect', '--wait-timeout', '20s'], { OUTBOXCTL_CONNECT_EXTRA_CONFIG: 'plugin.path=/nonexistent/plugins' });
     expect(r.exitCode).toBe(1);
+    // Within its timeout: Kafka's start, Connect's 20 s, the stopping; not minutes.
+    expect(Date.now() - begin).toBeLessThan(120_000);
     expect(r.stderr).toMatch(/Service connect not ready after 2\ds: GET \/connector-plugins lists io\.debezium\.connector\.postgresql\.PostgresConnector did not pass/);
     expect(r.stderr).toContain('last lines of');
     expect(r.stderr).toMatch(/INFO|WARN/);
@@ -252,10 +255,16 @@ describe('failures leave nothing running', () => {
         if (seen.includes('▸ start kafka')) resolve();
       });
     });
-    await sleep(1_500);
+    // Wait until the Kafka JVM really runs (its storage is formatted first), then interrupt.
+    let kafkaPid: number | undefined;
+    while (!alive(kafkaPid)) {
+      await sleep(100);
+      kafkaPid = await readStateFile(home).then((s) => s.services.kafka?.pid, () => undefined);
+    }
     run.kill('SIGINT');
     const r = await run;
     expect(r.exitCode).toBe(130);
+    expect(alive(kafkaPid)).toBe(false);
     expect(await processesOf(home)).toEqual([]);
   });
 
@@ -277,5 +286,40 @@ describe('failures leave nothing running', () => {
     const checks = (JSON.parse(doctor.stdout) as { checks: { name: string; ok: boolean; fix?: string }[] }).checks;
     expect(checks.find((c) => c.name === 'java')).toMatchObject({ ok: false, fix: expect.stringContaining('openjdk-17') });
     expect(checks.find((c) => c.name === 'mvn')).toMatchObject({ ok: false, fix: expect.stringContaining('maven') });
+  });
+
+  it('never signals a reused pid: a recorded pid that now belongs to another process is stale', async () => {
+    const home = await newHome();
+    const other = execa('setsid', ['sleep', '60'], { reject: false });
+    await sleep(200);
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const dir = path.join(home, 'stacks', 'default');
+    await mkdir(dir, { recursive: true });
+    const state = { schemaVersion: 1, stack: 'default', runtime: 'native', createdAt: '', updatedAt: '', endpoints: {}, secrets: {}, services: { tracking: { pid: other.pid, startId: 'another-boot:1', port: 1 } } };
+    await writeFile(path.join(dir, 'state.json'), JSON.stringify(state), { mode: 0o600 });
+    const status = JSON.parse((await outboxctl(home, ['status', '--json'])).stdout) as { services: { name: string; state: string }[] };
+    expect(status.services.find((s) => s.name === 'tracking')!.state).toBe('crashed');
+    const stop = await outboxctl(home, ['stop', 'tracking']);
+    expect(stop.exitCode).toBe(0);
+    expect(alive(other.pid)).toBe(true);
+    other.kill('SIGKILL');
+  });
+
+  it('down --volumes cleans a stack whose state file is corrupt, processes included', async () => {
+    const home = await newHome();
+    expect((await outboxctl(home, ['up', '--services', 'postgres'])).exitCode).toBe(0);
+    const pid = (await readStateFile(home)).services.postgres!.pid!;
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(path.join(home, 'stacks', 'default', 'state.json'), '{ not json');
+    const stacks = await outboxctl(home, ['stacks']);
+    expect(stacks.stdout).toMatch(/default\s+corrupt/);
+    const status = await outboxctl(home, ['status']);
+    expect(status.exitCode).toBe(1);
+    expect(status.stderr).toContain('down --volumes');
+    const down = await outboxctl(home, ['down', '--volumes']);
+    expect(down.exitCode, down.stderr).toBe(0);
+    expect(alive(pid)).toBe(false);
+    expect(await processesOf(home)).toEqual([]);
+    expect(existsSync(path.join(home, 'stacks', 'default'))).toBe(false);
   });
 });

@@ -5,6 +5,7 @@ import { migrate } from '../../migrations/engine.js';
 import { withPg } from '../../clients/pg.js';
 import { createTrackingServer } from '../../servers/tracking/app.js';
 import { leaseDatabase } from '../../stack/database.js';
+import { processIdentity } from '../../stack/process.js';
 import { updateState, withStackLock } from '../../stack/state.js';
 import type { CommandContext } from '../context.js';
 import { engineOptions } from '../db/shared.js';
@@ -40,10 +41,11 @@ export default async function run(ctx: CommandContext): Promise<void> {
   }
   const url = server.url;
   // Under `up` (--managed) the runtime records the service; run by hand, it records itself.
-  const managed = flags.managed === true;
+  const managed = typeof flags.managed === 'string';
   if (!managed) {
     await withStackLock(ctx.stack, {}, () => updateState(ctx.stack, (s) => {
-      s.services.tracking = { pid: process.pid, host, port: Number(new URL(url).port), startedAt: new Date().toISOString() };
+      // Started by hand, this process may not lead its own process group: stop it by pid only.
+      s.services.tracking = { pid: process.pid, startId: processIdentity(process.pid), group: false, host, port: Number(new URL(url).port), startedAt: new Date().toISOString() };
       s.endpoints.tracking = url;
     }));
   }

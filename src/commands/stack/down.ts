@@ -11,8 +11,11 @@ export default async function run(ctx: CommandContext): Promise<void> {
     ctx.out.document({ stack: ctx.stack.name, ...result });
     return;
   }
+  const stopped = result.stopped.filter((r) => r.result !== 'stale').map((r) => r.service);
+  const stale = result.stopped.filter((r) => r.result === 'stale').map((r) => r.service);
   const parts = [
-    result.stopped.length === 0 ? 'nothing was running' : `stopped ${result.stopped.map((r) => r.service).join(', ')}`,
+    ...(stopped.length === 0 ? ['nothing was running'] : [`stopped ${stopped.join(', ')}`]),
+    ...(stale.length ? [`cleaned stale state of ${stale.join(', ')}`] : []),
     ...(result.droppedSlots.length ? [`dropped replication slot${result.droppedSlots.length > 1 ? 's' : ''} ${result.droppedSlots.join(', ')}`] : []),
     ...(volumes ? ['deleted its data'] : []),
   ];

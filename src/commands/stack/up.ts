@@ -35,7 +35,7 @@ export default async function run(ctx: CommandContext): Promise<void> {
       runtime: runtime as RuntimeChoice,
       waitTimeoutMs,
       strictPorts: flags.strictPorts === true,
-      host: String(flags.host ?? '127.0.0.1'),
+      host: flags.host as string | undefined,
       dryRun,
       events: progress.events,
     });

@@ -16,9 +16,11 @@ export const trackingService: Component = {
   stopGraceMs: 10_000,
 
   async launch(ctx) {
-    const args = [BIN, 'serve', 'tracking', '--managed', '--no-migrate', '--port', String(ctx.ports.main), '--host', ctx.host, '--database-url', ctx.endpoints.database!];
+    // The database URL (with its password) goes through the environment, which only the
+    // owner can read, not the command line, which every local user can.
+    const args = [BIN, 'serve', 'tracking', '--managed', ctx.paths.dir, '--no-migrate', '--port', String(ctx.ports.main), '--host', ctx.host];
     if (ctx.env.OUTBOX_DELETE_AFTER_INSERT === 'true') args.push('--outbox-delete-after-insert');
-    return { command: process.execPath, args, env: { NO_COLOR: '1' } };
+    return { command: process.execPath, args, env: { NO_COLOR: '1', DATABASE_URL: ctx.endpoints.database! } };
   },
 
   async ready(ctx) {

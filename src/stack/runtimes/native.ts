@@ -6,7 +6,7 @@ import { EnvironmentError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/logger.js';
 import type { Component, ServiceContext, ServiceName } from '../components/types.js';
 import type { StackPaths } from '../paths.js';
-import { isAlive, isGroupAlive, spawnDetached, stopGroup, tailFile } from '../process.js';
+import { isGroupAlive, isRunning, processIdentity, spawnDetached, stopGroup, tailFile } from '../process.js';
 import { ReadinessTimeout, waitFor } from '../readiness.js';
 import { readState, updateState, type ServiceState } from '../state.js';
 
@@ -64,7 +64,7 @@ export interface StartedService {
  * for its readiness probe, and stops it again (with its log tail in the error) when the
  * probe does not pass in time.
  */
-export async function startNative(component: Component, ctx: ServiceContext, timeoutMs: number, onSpawned?: (pid: number) => void): Promise<StartedService> {
+export async function startNative(component: Component, ctx: ServiceContext, timeoutMs: number, onSpawned?: (service: ServiceState) => void, signal?: AbortSignal): Promise<StartedService> {
   const started = Date.now();
   await mkdir(ctx.paths.logDir, { recursive: true });
   await mkdir(ctx.dataDir, { recursive: true });
@@ -81,10 +81,11 @@ export async function startNative(component: Component, ctx: ServiceContext, tim
     }
     throw error;
   }
-  log('%s started as pid %d: %s %s', component.name, pid, launch.command, launch.args.join(' '));
-  onSpawned?.(pid);
+  log('%s started as pid %d: %s', component.name, pid, launch.command);
+  const record: ServiceState = { pid, startId: processIdentity(pid) };
+  onSpawned?.(record);
   await recordService(ctx.paths, component.name, {
-    pid,
+    ...record,
     host: ctx.host,
     port: ctx.ports.main,
     ports: ctx.ports,
@@ -97,10 +98,11 @@ export async function startNative(component: Component, ctx: ServiceContext, tim
       timeoutMs,
       intervalMs: 200,
       maxIntervalMs: 1_000,
-      abortIf: () => (isAlive(pid) ? undefined : new Error(`${component.name} exited during start-up`)),
+      abortIf: () =>
+        signal?.aborted ? new Error('interrupted') : isGroupAlive(pid) ? undefined : new Error(`${component.name} exited during start-up`),
     });
   } catch (error) {
-    await stopNative(component, pid);
+    await stopNative(component, record);
     await forgetService(ctx.paths, component.name);
     const waited = error instanceof ReadinessTimeout ? error.waitedMs : Date.now() - started;
     const cause = error instanceof ReadinessTimeout ? error.lastError : error;
@@ -121,13 +123,24 @@ export async function startNative(component: Component, ctx: ServiceContext, tim
   return { pid, endpoints, seconds: (Date.now() - started) / 1000 };
 }
 
-/** Stops a component's process group: its own signal, a grace period, then SIGKILL. */
-export async function stopNative(component: Component, pid: number): Promise<'stopped' | 'killed' | 'not-running'> {
-  return stopGroup(pid, { signal: component.stopSignal, graceMs: component.stopGraceMs, leaderOnly: component.stopSignal === 'SIGINT' });
+/** Stops a component's process (group): its own signal, a grace period, then SIGKILL; never a reused pid. */
+export async function stopNative(component: Component, service: ServiceState): Promise<'stopped' | 'killed' | 'not-running' | 'stale'> {
+  if (!service.pid) return 'not-running';
+  if (!isServiceAlive(service)) return 'stale';
+  return stopGroup(service.pid, {
+    signal: component.stopSignal,
+    graceMs: component.stopGraceMs,
+    leaderOnly: component.stopSignal === 'SIGINT',
+    single: service.group === false,
+  });
 }
 
+/** Alive means: the recorded process (same boot, same start time) still runs. */
 export function isServiceAlive(service: ServiceState | undefined): boolean {
-  return isGroupAlive(service?.pid);
+  const pid = service?.pid;
+  if (!pid) return false;
+  if (service.startId && processIdentity(pid) !== service.startId) return false;
+  return service.group === false ? isRunning(pid) : isGroupAlive(pid);
 }
 
 async function recordService(paths: StackPaths, name: ServiceName, service: ServiceState): Promise<void> {
