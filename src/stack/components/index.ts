@@ -1,5 +1,6 @@
 import { UsageError } from '../../lib/errors.js';
 import { connectComponent } from './connect.js';
+import { elasticsearchComponent } from './elasticsearch.js';
 import { kafkaComponent } from './kafka.js';
 import { postgresService } from './postgres.js';
 import { trackingService } from './tracking.js';
@@ -9,6 +10,7 @@ import { SERVICE_ORDER, type Component, type ServiceName } from './types.js';
 export const COMPONENTS: Partial<Record<ServiceName, Component>> = {
   postgres: postgresService,
   kafka: kafkaComponent,
+  elasticsearch: elasticsearchComponent,
   connect: connectComponent,
   tracking: trackingService,
 };

@@ -1,0 +1,175 @@
+import { Client, errors } from '@elastic/elasticsearch';
+import { Transport, type TransportOptions } from '@elastic/transport';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EnvironmentError, UserError } from '../lib/errors.js';
+
+/** What answers at the URL, from `GET /`. */
+export interface EngineInfo {
+  distribution: 'elasticsearch' | 'opensearch';
+  version: string;
+  major: number;
+}
+
+/**
+ * Elasticsearch 7.x and OpenSearch neither send `X-Elastic-Product` nor accept the
+ * `compatible-with=8` media types of the v8 client: this transport turns both off.
+ */
+class PlainJsonTransport extends Transport {
+  constructor(opts: TransportOptions) {
+    super({
+      ...opts,
+      productCheck: undefined,
+      vendoredHeaders: { jsonContentType: 'application/json', ndjsonContentType: 'application/x-ndjson', accept: 'application/json, text/plain' },
+    });
+  }
+}
+
+const TRANSIENT_STATUS = new Set([429, 502, 503, 504]);
+
+/** Connection refused/reset, timeouts, 429 and 5xx gateway answers: worth another try. */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof errors.ConnectionError || error instanceof errors.TimeoutError || error instanceof errors.NoLivingConnectionsError) return true;
+  if (error instanceof errors.ResponseError) return TRANSIENT_STATUS.has(error.meta.statusCode ?? 0);
+  const code = (error as { code?: string; cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code;
+  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET';
+}
+
+/** The engine's own reason for a failed request, in one line. */
+export function reasonOf(error: unknown): string {
+  if (error instanceof errors.ResponseError) {
+    const body = error.meta.body as { error?: { reason?: string; type?: string; root_cause?: { reason?: string }[] } } | undefined;
+    return body?.error?.root_cause?.[0]?.reason ?? body?.error?.reason ?? `HTTP ${error.meta.statusCode}`;
+  }
+  const e = error as { code?: string; cause?: { code?: string }; message?: string };
+  const code = e.cause?.code ?? e.code;
+  return code === 'ECONNREFUSED' ? 'connection refused' : (e.message ?? String(error));
+}
+
+export interface SearchClientOptions {
+  /** Total time a call may spend retrying transient failures. */
+  deadlineMs?: number;
+  /** Called before each retry (tests count them). */
+  onRetry?: (attempt: number, error: unknown) => void;
+}
+
+export interface BulkItemResult {
+  id: string;
+  ok: boolean;
+  status: number;
+  error?: string;
+}
+
+/**
+ * The one module through which outboxctl talks to a search engine: it detects the engine
+ * once, adapts the v8 client to it, retries transient failures within a deadline and turns
+ * everything else into a typed error carrying the engine's reason.
+ */
+export class SearchClient {
+  private constructor(
+    readonly url: string,
+    readonly engine: EngineInfo,
+    private readonly client: Client,
+    private readonly options: SearchClientOptions,
+  ) {}
+
+  static async detect(url: string, timeoutMs = 5_000): Promise<EngineInfo> {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) throw new Error(`GET / answered ${response.status}`);
+    const body = (await response.json()) as { version?: { number?: string; distribution?: string } };
+    const version = body.version?.number ?? '0';
+    return { distribution: body.version?.distribution === 'opensearch' ? 'opensearch' : 'elasticsearch', version, major: Number(version.split('.')[0]) };
+  }
+
+  /** Detects the engine (retrying while it starts, within the deadline) and builds the client. */
+  static async connect(url: string, options: SearchClientOptions = {}): Promise<SearchClient> {
+    const base = url.replace(/\/$/, '');
+    const engine = await retrying(base, options, () => SearchClient.detect(base));
+    const native8 = engine.distribution === 'elasticsearch' && engine.major >= 8;
+    const client = new Client({ node: base, maxRetries: 0, requestTimeout: 30_000, ...(native8 ? {} : { Transport: PlainJsonTransport }) });
+    return new SearchClient(base, engine, client, options);
+  }
+
+  private call<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+    return retrying(this.url, this.options, () => fn(this.client));
+  }
+
+  async health(): Promise<{ status: string; numberOfNodes: number }> {
+    const h = await this.call((c) => c.cluster.health());
+    return { status: h.status, numberOfNodes: h.number_of_nodes };
+  }
+
+  async ensureIndexTemplate(name: string, indexPatterns: string[], template: Record<string, unknown>): Promise<void> {
+    await this.call((c) => c.indices.putIndexTemplate({ name, index_patterns: indexPatterns, template }));
+  }
+
+  /** Indexes documents with chosen ids; one result per document, failures included. */
+  async bulkIndex(index: string, docs: { id: string; doc: Record<string, unknown> }[], options: { refresh?: boolean } = {}): Promise<BulkItemResult[]> {
+    const operations = docs.flatMap(({ id, doc }) => [{ index: { _index: index, _id: id } }, doc]);
+    const response = await this.call((c) => c.bulk({ operations, refresh: options.refresh ? 'wait_for' : undefined }));
+    return response.items.map((item) => {
+      const r = item.index!;
+      return { id: String(r._id), ok: !r.error, status: r.status, error: r.error ? `${r.error.type}: ${r.error.reason ?? ''}` : undefined };
+    });
+  }
+
+  async get<T = Record<string, unknown>>(index: string, id: string): Promise<T | undefined> {
+    try {
+      const r = await this.call((c) => c.get<T>({ index, id }));
+      return r.found ? r._source : undefined;
+    } catch (error) {
+      if (error instanceof UserError && error.code === 'SEARCH_NOT_FOUND') return undefined;
+      throw error;
+    }
+  }
+
+  async count(index: string, query?: Record<string, unknown>): Promise<number> {
+    return (await this.call((c) => c.count({ index, query }))).count;
+  }
+
+  async search<T = Record<string, unknown>>(index: string, body: Record<string, unknown>): Promise<{ total: number; hits: { id: string; source: T; sort?: unknown[] }[]; aggregations: Record<string, unknown> }> {
+    const r = await this.call((c) => c.search<T>({ index, ...body, track_total_hits: true }));
+    const total = typeof r.hits.total === 'number' ? r.hits.total : (r.hits.total?.value ?? 0);
+    return { total, hits: r.hits.hits.map((h) => ({ id: String(h._id), source: h._source as T, sort: h.sort })), aggregations: (r.aggregations ?? {}) as Record<string, unknown> };
+  }
+
+  async refresh(index: string): Promise<void> {
+    await this.call((c) => c.indices.refresh({ index }));
+  }
+
+  async listIndices(): Promise<{ index: string; docsCount: number; health: string }[]> {
+    const rows = await this.call((c) => c.cat.indices({ format: 'json' }));
+    return rows.map((r) => ({ index: String(r.index), docsCount: Number(r['docs.count'] ?? 0), health: String(r.health) }));
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+/** Retries transient failures with growing pauses until the deadline; everything else is typed at once. */
+async function retrying<T>(url: string, options: SearchClientOptions, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + (options.deadlineMs ?? 30_000);
+  let pause = 100;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!isTransient(error)) {
+        if (error instanceof errors.ResponseError) {
+          const status = error.meta.statusCode ?? 0;
+          throw new UserError(status === 404 ? 'SEARCH_NOT_FOUND' : 'SEARCH_REJECTED', `The search engine at ${url} refused the request (HTTP ${status}): ${reasonOf(error)}.`, { cause: error });
+        }
+        throw error;
+      }
+      if (Date.now() + pause > deadline) {
+        throw new EnvironmentError('SEARCH_UNREACHABLE', `The search engine at ${url} did not answer within ${Math.round((options.deadlineMs ?? 30_000) / 1000)}s (${attempt} attempts): ${reasonOf(error)}.`, {
+          hint: 'Is it running? `outboxctl status` shows it; --elasticsearch-url / ELASTICSEARCH_URL point elsewhere.',
+          cause: error,
+        });
+      }
+      options.onRetry?.(attempt, error);
+      await sleep(pause);
+      pause = Math.min(2_000, pause * 2);
+    }
+  }
+}

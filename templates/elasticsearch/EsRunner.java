@@ -1,0 +1,48 @@
+import java.lang.reflect.Field;
+import java.util.concurrent.CountDownLatch;
+import org.codelibs.elasticsearch.runner.ElasticsearchClusterRunner;
+
+/**
+ * Runs one real Elasticsearch 7.10.2 node in this JVM (codelibs' cluster runner) on the given
+ * host and ports, until SIGTERM. Usage: java -cp … EsRunner.java HOME HOST HTTP_PORT TRANSPORT_PORT CLUSTER
+ */
+public class EsRunner {
+  public static void main(String[] args) throws Exception {
+    String home = args[0], host = args[1], cluster = args[4];
+    int httpPort = Integer.parseInt(args[2]), transportPort = Integer.parseInt(args[3]);
+    ElasticsearchClusterRunner runner = new ElasticsearchClusterRunner();
+    // The runner only probes ports up to 9299/9399; outboxctl has already chosen free ones.
+    for (String name : new String[] {"maxHttpPort", "maxTransportPort"}) {
+      try {
+        Field f = ElasticsearchClusterRunner.class.getDeclaredField(name);
+        f.setAccessible(true);
+        f.setInt(runner, -1);
+      } catch (NoSuchFieldException ignored) {
+      }
+    }
+    runner.onBuild((index, settings) -> {
+      settings.put("network.host", host);
+      settings.put("http.port", String.valueOf(httpPort));
+      settings.put("transport.port", String.valueOf(transportPort));
+      settings.put("discovery.type", "single-node");
+      settings.put("action.auto_create_index", "true");
+      settings.put("cluster.routing.allocation.disk.threshold_enabled", "false");
+    }).build(ElasticsearchClusterRunner.newConfigs()
+        .numOfNode(1)
+        .baseHttpPort(httpPort - 1)
+        .basePath(home)
+        .clusterName(cluster)
+        .useLogger());
+    CountDownLatch stop = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        runner.close();
+      } catch (Exception e) {
+        e.printStackTrace();
+      }
+      stop.countDown();
+    }));
+    System.out.println("outboxctl: elasticsearch node started on " + host + ":" + httpPort);
+    stop.await();
+  }
+}
