@@ -2,6 +2,7 @@ import { render } from 'ink-testing-library';
 import React from 'react';
 import { describe, expect, it } from 'vitest';
 import { withDependencies } from '../../src/stack/components/index.js';
+import { kafkaClusterId } from '../../src/stack/components/kafka.js';
 import { describeStep, planDown, planUp } from '../../src/stack/plan.js';
 import { UpView } from '../../src/ui/up-view.js';
 
@@ -53,5 +54,15 @@ describe('UpView (ink)', () => {
     expect(lines[2]).toMatch(/^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] start kafka formatting Kafka storage$/);
     expect(lines[3]).toBe('✖ start connect');
     expect(lines[4]).toBe('· start tracking');
+  });
+});
+
+describe('kafkaClusterId', () => {
+  it('is 22 base64url characters and never starts with "-"', () => {
+    const draws = [Buffer.from('fb' + '00'.repeat(15), 'hex'), Buffer.alloc(16, 7)];
+    const id = kafkaClusterId(() => draws.shift()!);
+    expect(Buffer.from('fb' + '00'.repeat(15), 'hex').toString('base64url').startsWith('-')).toBe(true);
+    expect(id).toBe(Buffer.alloc(16, 7).toString('base64url'));
+    expect(id).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
   });
 });

@@ -11,6 +11,17 @@ import { KAFKA_VERSION } from './versions.js';
 
 const HEAP_MB = 512;
 
+/**
+ * A cluster id as `kafka-storage random-uuid` makes it: 16 random bytes in base64url, never
+ * starting with "-" (the storage tool would read it as an option).
+ */
+export function kafkaClusterId(random: (n: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const id = random(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 function files(ctx: ServiceContext) {
   return { properties: path.join(ctx.configDir, 'server.properties'), logDirs: path.join(ctx.dataDir, 'logs') };
 }
@@ -46,8 +57,8 @@ export const kafkaComponent: Component = {
       }),
     );
     if (existsSync(path.join(logDirs, 'meta.properties'))) return;
-    // Format once; the cluster id is a base64url uuid, as kafka-storage random-uuid makes.
-    const clusterId = randomBytes(16).toString('base64url').slice(0, 22);
+    // Format once.
+    const clusterId = kafkaClusterId();
     ctx.onProgress(`formatting Kafka storage (cluster ${clusterId})`);
     const log4j = await log4jConfig(ctx);
     const args = javaArgs(256, ctx.artifacts[kafkaArtifacts.id]!, log4j, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', properties]);
