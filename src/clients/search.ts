@@ -31,7 +31,7 @@ export function isTransient(error: unknown): boolean {
   if (error instanceof errors.ConnectionError || error instanceof errors.TimeoutError || error instanceof errors.NoLivingConnectionsError) return true;
   if (error instanceof errors.ResponseError) return TRANSIENT_STATUS.has(error.meta.statusCode ?? 0);
   const code = (error as { code?: string; cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code;
-  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET';
+  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || /ECONNREFUSED|ECONNRESET/.test((error as Error).message ?? '');
 }
 
 /** The engine's own reason for a failed request, in one line. */
@@ -42,7 +42,7 @@ export function reasonOf(error: unknown): string {
   }
   const e = error as { code?: string; cause?: { code?: string }; message?: string };
   const code = e.cause?.code ?? e.code;
-  return code === 'ECONNREFUSED' ? 'connection refused' : (e.message ?? String(error));
+  return code === 'ECONNREFUSED' || /ECONNREFUSED/.test(e.message ?? '') ? 'connection refused' : (e.message ?? String(error));
 }
 
 export interface SearchClientOptions {
@@ -87,6 +87,11 @@ export class SearchClient {
     const native8 = engine.distribution === 'elasticsearch' && engine.major >= 8;
     const client = new Client({ node: base, maxRetries: 0, requestTimeout: 30_000, ...(native8 ? {} : { Transport: PlainJsonTransport }) });
     return new SearchClient(base, engine, client, options);
+  }
+
+  /** The same connection with other retry settings. */
+  withOptions(options: SearchClientOptions): SearchClient {
+    return new SearchClient(this.url, this.engine, this.client, { ...this.options, ...options });
   }
 
   private call<T>(fn: (client: Client) => Promise<T>): Promise<T> {

@@ -7,7 +7,7 @@ import { SERVICE_ORDER, type ServiceName } from './components/types.js';
 import type { StackPaths } from './paths.js';
 import { planDown } from './plan.js';
 import { groupRssBytes, processesMentioning, stopGroup } from './process.js';
-import { forgetService, isServiceAlive, serviceContext, stopNative } from './runtimes/native.js';
+import { forgetService, isServiceAlive, probeService, stopNative } from './runtimes/native.js';
 import { readState, withStackLock, type StackState } from './state.js';
 import { stackPaths } from './paths.js';
 
@@ -42,12 +42,7 @@ export async function serviceStatus(name: ServiceName, paths: StackPaths, env: N
   const base = { name, pid: service?.pid ?? null, port: service?.port ?? null, version: c.version, probe: c.probe, uptimeSeconds: null, rssBytes: null };
   if (!service?.pid) return { ...base, state: 'stopped' };
   if (!isServiceAlive(service)) return { ...base, state: 'crashed' };
-  const ports = (service.ports as Record<string, number> | undefined) ?? { main: service.port ?? 0 };
-  const ctx = serviceContext(c, { paths, env, host: service.host ?? '127.0.0.1', ports, endpoints: state!.endpoints, artifacts: {} });
-  const ok = await Promise.race([
-    c.ready(ctx, 3_000).then(() => true, () => false),
-    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3_000).unref()),
-  ]);
+  const ok = await probeService(c, paths, env, state!);
   const uptimeSeconds = service.startedAt ? Math.round((Date.now() - Date.parse(service.startedAt)) / 1000) : null;
   return { ...base, state: ok ? 'ready' : 'unhealthy', uptimeSeconds, rssBytes: await groupRssBytes(service.pid) };
 }

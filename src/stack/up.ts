@@ -12,8 +12,7 @@ import { dockerEngineAnswers } from './engine.js';
 import type { StackPaths } from './paths.js';
 import { planUp, type Step } from './plan.js';
 import { choosePort, isPortFree, portHolder } from './ports.js';
-import { forgetService, isServiceAlive, serviceContext, startNative, stopNative } from './runtimes/native.js';
-import { waitFor } from './readiness.js';
+import { forgetService, isServiceAlive, probeService, serviceContext, startNative, stopNative } from './runtimes/native.js';
 import { stopServices } from './lifecycle.js';
 import { emptyState, readState, withStackLock, type ServiceState, type StackState } from './state.js';
 import { checkJava, checkMaven } from './toolchain.js';
@@ -63,21 +62,6 @@ export async function resolveRuntime(choice: RuntimeChoice, env: NodeJS.ProcessE
     });
   }
   return 'native';
-}
-
-/** Ready means: the process group is alive and the readiness probe passes now. */
-async function isReady(c: Component, paths: StackPaths, env: NodeJS.ProcessEnv, state: StackState): Promise<boolean> {
-  const service = state.services[c.name];
-  if (!isServiceAlive(service)) return false;
-  const ports = (service?.ports as Record<string, number> | undefined) ?? { main: service?.port ?? 0 };
-  const ctx = serviceContext(c, { paths, env, host: service?.host ?? '127.0.0.1', ports, endpoints: state.endpoints, artifacts: {} });
-  try {
-    // A slow answer is not a crash: a few seconds of retries before calling it not ready.
-    await waitFor(() => c.ready(ctx, 3_000), { timeoutMs: 5_000, intervalMs: 250, abortIf: () => (isServiceAlive(service) ? undefined : new Error('gone')) });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Ports for every service to start, chosen before anything starts. */
@@ -153,7 +137,7 @@ export async function up(options: UpOptions): Promise<UpResult> {
     const ready = new Set<ServiceName>();
     for (const name of services) {
       const c = component(name);
-      if (await isReady(c, paths, env, state)) ready.add(name);
+      if (await probeService(c, paths, env, state)) ready.add(name);
       else if (isServiceAlive(state.services[name])) {
         events?.onNote?.(`${name} is running but not ready; restarting it`);
         await stopNative(c, state.services[name]!);

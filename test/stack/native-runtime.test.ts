@@ -82,7 +82,7 @@ describe('a stack port held by another process', () => {
   });
 });
 
-describe('the shared native stack (postgres, kafka, connect, tracking)', () => {
+describe('the shared native stack (every service so far: postgres, kafka, elasticsearch, connect, tracking)', () => {
   let home: string;
   beforeAll(async () => {
     home = await newHome();
@@ -91,11 +91,11 @@ describe('the shared native stack (postgres, kafka, connect, tracking)', () => {
     await outboxctl(home, ['down', '--volumes']);
   });
 
-  it('up from nothing brings all four to ready; real clients use them', async () => {
-    const r = await outboxctl(home, ['up', '--services', 'postgres,kafka,connect,tracking']);
+  it('up from nothing brings every service to ready; real clients use them', async () => {
+    const r = await outboxctl(home, ['up']);
     expect(r.exitCode, r.stderr).toBe(0);
     const state = await readStateFile(home);
-    for (const s of ['postgres', 'kafka', 'connect', 'tracking']) expect(alive(state.services[s]?.pid), s).toBe(true);
+    for (const s of ['postgres', 'kafka', 'elasticsearch', 'connect', 'tracking']) expect(alive(state.services[s]?.pid), s).toBe(true);
 
     // Kafka: a topic created on purpose, one record produced and consumed by kafkajs.
     const { kafkaClient } = await import('../../src/clients/kafka.js');
@@ -146,7 +146,9 @@ describe('the shared native stack (postgres, kafka, connect, tracking)', () => {
     expect(status.exitCode).toBe(0);
     const doc = JSON.parse(status.stdout) as { schemaVersion: number; services: { name: string; state: string }[] };
     expect(doc.schemaVersion).toBe(1);
-    expect(doc.services.map((s) => [s.name, s.state])).toEqual([['postgres', 'ready'], ['kafka', 'ready'], ['connect', 'ready'], ['tracking', 'ready']]);
+    expect(doc.services.map((s) => [s.name, s.state])).toEqual([['postgres', 'ready'], ['kafka', 'ready'], ['elasticsearch', 'ready'], ['connect', 'ready'], ['tracking', 'ready']]);
+    const health = (await (await fetch(`${state.endpoints.elasticsearch}/_cluster/health`)).json()) as { status: string };
+    expect(['green', 'yellow']).toContain(health.status);
   });
 
   it('a second up is a no-op', async () => {
@@ -175,11 +177,11 @@ describe('the shared native stack (postgres, kafka, connect, tracking)', () => {
     // The artifacts are cached: a second up resolves nothing.
     expect(r.stderr).not.toContain('resolving');
     const fetched = JSON.parse((await outboxctl(home, ['fetch', '--json'])).stdout) as { artifacts: { id: string; dir: string }[] };
-    expect(fetched.artifacts.map((a) => a.id)).toEqual(['kafka-4.3.1', 'debezium-connector-postgres-3.6.1.Final']);
+    expect(fetched.artifacts.map((a) => a.id)).toEqual(['kafka-4.3.1', 'elasticsearch-7.10.2', 'debezium-connector-postgres-3.6.1.Final']);
     for (const a of fetched.artifacts) expect(existsSync(path.join(a.dir, 'libs'))).toBe(true);
     const after = await readStateFile(home);
     expect(after.services.connect!.pid).not.toBe(before.services.connect!.pid);
-    for (const s of ['postgres', 'kafka', 'tracking']) expect(after.services[s]!.pid, s).toBe(before.services[s]!.pid);
+    for (const s of ['postgres', 'kafka', 'elasticsearch', 'tracking']) expect(after.services[s]!.pid, s).toBe(before.services[s]!.pid);
   });
 
   it('restart kafka and stop tracking do what they say', async () => {
@@ -202,8 +204,8 @@ describe('the shared native stack (postgres, kafka, connect, tracking)', () => {
     const logs = await outboxctl(home, ['logs', 'kafka', '--tail', '5']);
     expect(logs.stdout.trim().split('\n')).toHaveLength(5);
     const all = await outboxctl(home, ['logs', '--tail', '1']);
-    expect(all.stdout).toMatch(/^postgres \| /m);
-    expect(all.stdout).toMatch(/^kafka    \| /m);
+    expect(all.stdout).toMatch(/^postgres +\| /m);
+    expect(all.stdout).toMatch(/^kafka +\| /m);
   });
 
   it('down leaves no process alive and frees every port; down --volumes removes the data', async () => {

@@ -8,7 +8,7 @@ import type { Component, ServiceContext, ServiceName } from '../components/types
 import type { StackPaths } from '../paths.js';
 import { isGroupAlive, isRunning, processIdentity, spawnDetached, stopGroup, tailFile } from '../process.js';
 import { ReadinessTimeout, waitFor } from '../readiness.js';
-import { readState, updateState, type ServiceState } from '../state.js';
+import { readState, updateState, type ServiceState, type StackState } from '../state.js';
 
 const log = createLogger('native');
 
@@ -160,4 +160,21 @@ export async function forgetService(paths: StackPaths, name: ServiceName, endpoi
     }
     for (const e of endpointNames) delete s.endpoints[e];
   });
+}
+
+/**
+ * Is a recorded service alive and passing its readiness probe now? A slow answer is not a
+ * crash: the probe gets a few seconds of retries. Used by `up` and `status` alike.
+ */
+export async function probeService(component: Component, paths: StackPaths, env: NodeJS.ProcessEnv, state: StackState, windowMs = 5_000): Promise<boolean> {
+  const service = state.services[component.name];
+  if (!isServiceAlive(service)) return false;
+  const ports = (service?.ports as Record<string, number> | undefined) ?? { main: service?.port ?? 0 };
+  const ctx = serviceContext(component, { paths, env, host: service?.host ?? '127.0.0.1', ports, endpoints: state.endpoints, artifacts: {} });
+  try {
+    await waitFor(() => component.ready(ctx, 3_000), { timeoutMs: windowMs, intervalMs: 250, abortIf: () => (isServiceAlive(service) ? undefined : new Error('gone')) });
+    return true;
+  } catch {
+    return false;
+  }
 }
