@@ -112,9 +112,9 @@ describe('elasticsearch service and the search-client module', () => {
     expect((await outboxctl(['stop', 'elasticsearch'])).exitCode).toBe(0);
     expect(isRunning(state.services.elasticsearch.pid)).toBe(false);
     let retries = 0;
-    const connectError = await SearchClient.connect(url, { deadlineMs: 1_000 }).catch((e: unknown) => e as Error);
+    const connectError = (await SearchClient.connect(url, { deadlineMs: 1_000 }).then(() => new Error("connected"), (e: unknown) => e)) as Error;
     expect(connectError.message).toMatch(/^The search engine at .* did not answer within 1s \(\d+ attempts\): connection refused\.$/);
-    const error = await client.withOptions({ deadlineMs: 3_000, onRetry: () => retries++ }).count('events-test').catch((e: unknown) => e as Error);
+    const error = (await client.withOptions({ deadlineMs: 3_000, onRetry: () => retries++ }).count("events-test").then(() => new Error("answered"), (e: unknown) => e)) as Error;
     expect(error.message).toBe(`The search engine at ${url} did not answer within 3s (${retries + 1} attempts): connection refused.`);
     expect(retries).toBeGreaterThanOrEqual(3);
     const free = await new Promise<boolean>((resolve) => {
