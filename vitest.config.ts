@@ -1,13 +1,33 @@
 import { defineConfig } from 'vitest/config';
 
+const shared = {
+  testTimeout: 120_000,
+  hookTimeout: 180_000,
+  pool: 'forks' as const,
+};
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
-    globalSetup: ['test/helpers/global-postgres.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 180_000,
-    pool: 'forks',
-    maxWorkers: 2,
     reporters: ['default', './test/helpers/summary-reporter.ts'],
+    maxWorkers: 2,
+    projects: [
+      {
+        test: {
+          ...shared,
+          name: 'fast',
+          include: ['test/unit/**/*.test.{ts,tsx}', 'test/e2e/**/*.test.ts'],
+          globalSetup: ['test/helpers/global-postgres.ts'],
+        },
+      },
+      {
+        // Stacks on the seed's default ports: their files run one after another.
+        test: {
+          ...shared,
+          name: 'stack',
+          include: ['test/stack/**/*.test.ts'],
+          fileParallelism: false,
+        },
+      },
+    ],
   },
 });

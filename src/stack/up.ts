@@ -135,18 +135,7 @@ export async function up(options: UpOptions): Promise<UpResult> {
     const state = (await readState(paths)) ?? emptyState(paths.name);
     const hostFor = (name: ServiceName) => options.host ?? state.services[name]?.host ?? '127.0.0.1';
     const ready = new Set<ServiceName>();
-    for (const name of services) {
-      const c = component(name);
-      if (await probeService(c, paths, env, state)) ready.add(name);
-      else if (isServiceAlive(state.services[name])) {
-        events?.onNote?.(`${name} is running but not ready; restarting it`);
-        await stopNative(c, state.services[name]!);
-        await forgetService(paths, name, c.endpointNames);
-      } else if (state.services[name]?.pid) {
-        events?.onNote?.(`${name} is not running any more (pid ${state.services[name]!.pid}); starting it again`);
-        await forgetService(paths, name, c.endpointNames);
-      }
-    }
+    for (const name of services) if (await probeService(component(name), paths, env, state)) ready.add(name);
     const steps = planUp({ services, ready });
     result.steps = steps;
     events?.onPlan?.(steps);
@@ -156,6 +145,17 @@ export async function up(options: UpOptions): Promise<UpResult> {
       result.alreadyReady = true;
       result.endpoints = state.endpoints;
       return result;
+    }
+    // What is to start but still recorded: a hung process is stopped, a vanished one forgotten.
+    for (const c of toStart) {
+      const recorded = state.services[c.name];
+      if (isServiceAlive(recorded)) {
+        events?.onNote?.(`${c.name} is running but not ready; restarting it`);
+        await stopNative(c, recorded!);
+      } else if (recorded?.pid) {
+        events?.onNote?.(`${c.name} is not running any more (pid ${recorded.pid}); starting it again`);
+      }
+      if (recorded?.pid) await forgetService(paths, c.name, c.endpointNames);
     }
 
     await preflight(toStart, env);

@@ -6,7 +6,8 @@ import { EnvironmentError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/logger.js';
 import type { Component, ServiceContext, ServiceName } from '../components/types.js';
 import type { StackPaths } from '../paths.js';
-import { isGroupAlive, isRunning, processIdentity, spawnDetached, stopGroup, tailFile } from '../process.js';
+import { groupMembers, isGroupAlive, isRunning, processIdentity, spawnDetached, stopGroup, tailFile } from '../process.js';
+import { listenerPids } from '../ports.js';
 import { ReadinessTimeout, waitFor } from '../readiness.js';
 import { readState, updateState, type ServiceState, type StackState } from '../state.js';
 
@@ -113,6 +114,16 @@ export async function startNative(component: Component, ctx: ServiceContext, tim
       details: [`last lines of ${logFile}:`, ...(await tailFile(logFile, 50)).map((l) => `  ${l}`)],
       hint: `Its whole log: outboxctl logs ${component.name}`,
       cause: error,
+    });
+  }
+  // The probe may have reached another process that took the port first (two stacks
+  // starting at once): the main port must be held by this service's own process group.
+  const holders = await listenerPids(ctx.ports.main!);
+  if (holders && holders.length > 0 && !holders.some((p) => groupMembers(pid).includes(p))) {
+    await stopNative(component, record);
+    await forgetService(ctx.paths, component.name);
+    throw new EnvironmentError('PORT_TAKEN', `Port ${ctx.ports.main} was taken by another process (pid ${holders.join(', ')}) while ${component.name} started; ${component.name} was stopped.`, {
+      hint: 'Run `outboxctl up` again: it picks a free port.',
     });
   }
   await component.afterReady?.(ctx);
