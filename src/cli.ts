@@ -108,6 +108,29 @@ export function buildProgram(io: Io, run: Run): Command {
     .option('--json', 'print one JSON document')
     .action(action(() => import('./commands/stack/fetch.js')));
 
+  const topic = program.command('topic').description('Kafka topics: create, list, describe, delete (never auto-created)').exitOverride();
+  const topicCommand = (name: string, description: string) => {
+    const cmd = topic.command(name).description(description).option('--json', 'print one JSON document');
+    return endpointOption(cmd, 'kafka', 'Kafka bootstrap servers instead of the stack\'s');
+  };
+  topicCommand('create', 'create a topic (as the seed\'s kafka-topics --create)')
+    .argument('<name>', 'topic name')
+    .option('-p, --partitions <n>', 'number of partitions', '1')
+    .option('-r, --replication-factor <n>', 'replication factor', '1')
+    .option('-c, --config <key=value>', 'topic config, repeatable', collect)
+    .option('--if-not-exists', 'an existing topic is not an error')
+    .action(action(() => import('./commands/topic/create.js')));
+  topicCommand('list', 'list topics with partitions and replicas')
+    .option('-i, --internal', 'include internal topics (__consumer_offsets, …)')
+    .action(action(() => import('./commands/topic/list.js')));
+  topicCommand('describe', 'partitions, leaders, low/high offsets and configs of a topic')
+    .argument('<name>', 'topic name')
+    .action(action(() => import('./commands/topic/describe.js')));
+  topicCommand('delete', 'delete topics')
+    .argument('<name...>', 'topic names')
+    .option('--if-exists', 'missing topics are not an error')
+    .action(action(() => import('./commands/topic/delete.js')));
+
   const db = program
     .command('db')
     .description('Flyway-compatible migrations on the stack\'s PostgreSQL (or --database-url)')

@@ -1,0 +1,33 @@
+import { UserError } from '../../lib/errors.js';
+import { renderTable } from '../../lib/table.js';
+import type { CommandContext } from '../context.js';
+import { withTopicAdmin } from './shared.js';
+
+export default async function run(ctx: CommandContext, name: string): Promise<void> {
+  const detail = await withTopicAdmin(ctx, async (admin) => {
+    if (!(await admin.exists(name))) throw new UserError('TOPIC_MISSING', `Topic "${name}" does not exist.`, { hint: 'See `outboxctl topic list`; topics are never created automatically.' });
+    return admin.describe(name);
+  });
+  if (ctx.json) {
+    ctx.out.document(detail);
+    return;
+  }
+  const configs = Object.entries(detail.configs);
+  ctx.out.result(
+    [
+      `NAME        ${detail.name}`,
+      `PARTITIONS  ${detail.partitions}`,
+      `REPLICAS    ${detail.replicationFactor}`,
+      '',
+      renderTable(detail.partitionDetails, [
+        { header: 'PARTITION', value: (p) => p.partition },
+        { header: 'LEADER', value: (p) => p.leader },
+        { header: 'REPLICAS', value: (p) => p.replicas.join(',') },
+        { header: 'ISR', value: (p) => p.isr.join(',') },
+        { header: 'LOW', value: (p) => p.low },
+        { header: 'HIGH', value: (p) => p.high },
+      ]),
+      ...(configs.length ? ['', renderTable(configs, [{ header: 'CONFIG', value: ([k]) => k }, { header: 'VALUE', value: ([, v]) => v }])] : []),
+    ].join('\n'),
+  );
+}

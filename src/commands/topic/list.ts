@@ -1,0 +1,19 @@
+import { renderTable } from '../../lib/table.js';
+import type { CommandContext } from '../context.js';
+import { withTopicAdmin } from './shared.js';
+
+export default async function run(ctx: CommandContext): Promise<void> {
+  const all = await withTopicAdmin(ctx, (admin) => admin.list());
+  const topics = ctx.flags.internal === true ? all : all.filter((t) => !t.internal);
+  if (ctx.json) {
+    ctx.out.document({ topics });
+    return;
+  }
+  ctx.out.result(
+    renderTable(topics, [
+      { header: 'NAME', value: (t) => t.name },
+      { header: 'PARTITIONS', value: (t) => t.partitions },
+      { header: 'REPLICAS', value: (t) => t.replicationFactor },
+    ]),
+  );
+}
