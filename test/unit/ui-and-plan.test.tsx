@@ -1,5 +1,4 @@
 import { render } from 'ink-testing-library';
-import React from 'react';
 import { describe, expect, it } from 'vitest';
 import { withDependencies } from '../../src/stack/components/index.js';
 import { kafkaClusterId } from '../../src/stack/components/kafka.js';
