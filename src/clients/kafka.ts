@@ -82,8 +82,9 @@ export class TopicAdmin {
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  async create(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>): Promise<void> {
-    await this.admin.createTopics({
+  /** False when the topic appeared meanwhile (another creator won). */
+  async create(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>): Promise<boolean> {
+    return this.admin.createTopics({
       waitForLeaders: true,
       topics: [{ topic: name, numPartitions: partitions, replicationFactor, configEntries: Object.entries(configs).map(([n, value]) => ({ name: n, value })) }],
     });
@@ -123,4 +124,11 @@ export function unreachable(bootstrap: string, error: unknown): EnvironmentError
     hint: 'Is the stack up (`outboxctl status`)? --bootstrap-server / KAFKA_BOOTSTRAP_SERVERS point elsewhere.',
     cause: error,
   });
+}
+
+/** Kafka's own reasons, also those kafkajs keeps inside an aggregate error. */
+export function kafkaReason(error: unknown): string {
+  const e = error as { message?: string; errors?: { message?: string; type?: string }[] };
+  const inner = (e.errors ?? []).map((x) => x.message ?? x.type).filter(Boolean);
+  return (inner.length ? inner.join('; ') : (e.message ?? String(error))).replace(/\.$/, '');
 }

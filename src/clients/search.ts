@@ -28,10 +28,12 @@ const TRANSIENT_STATUS = new Set([429, 502, 503, 504]);
 
 /** Connection refused/reset, timeouts, 429 and 5xx gateway answers: worth another try. */
 export function isTransient(error: unknown): boolean {
+  const name = (error as { name?: string }).name;
+  if ((error as { transient?: boolean }).transient || name === 'TimeoutError' || name === 'AbortError') return true;
   if (error instanceof errors.ConnectionError || error instanceof errors.TimeoutError || error instanceof errors.NoLivingConnectionsError) return true;
   if (error instanceof errors.ResponseError) return TRANSIENT_STATUS.has(error.meta.statusCode ?? 0);
   const code = (error as { code?: string; cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code;
-  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || /ECONNREFUSED|ECONNRESET/.test((error as Error).message ?? '');
+  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CONNECT_TIMEOUT' || /ECONNREFUSED|ECONNRESET|fetch failed/.test((error as Error).message ?? '');
 }
 
 /** The engine's own reason for a failed request, in one line. */
@@ -73,9 +75,19 @@ export class SearchClient {
   ) {}
 
   static async detect(url: string, timeoutMs = 5_000): Promise<EngineInfo> {
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!response.ok) throw new Error(`GET / answered ${response.status}`);
-    const body = (await response.json()) as { version?: { number?: string; distribution?: string } };
+    // fetch refuses URLs with credentials: send them as a Basic header instead.
+    const target = new URL(url);
+    const headers: Record<string, string> = {};
+    if (target.username) {
+      headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64')}`;
+      target.username = '';
+      target.password = '';
+    }
+    const response = await fetch(target, { signal: AbortSignal.timeout(timeoutMs), headers });
+    if (response.status === 429 || response.status >= 502) throw Object.assign(new Error(`GET / answered ${response.status}`), { transient: true });
+    if (!response.ok) throw new UserError('SEARCH_REJECTED', `The search engine at ${url} answered GET / with HTTP ${response.status}.`, { hint: 'Check the URL and its credentials.' });
+    const body = (await response.json().catch(() => ({}))) as { version?: { number?: string; distribution?: string } };
+    if (!body.version?.number) throw new UserError('NOT_A_SEARCH_ENGINE', `${url} does not look like Elasticsearch or OpenSearch (GET / has no version).`, { hint: 'Point --elasticsearch-url at the HTTP port (usually 9200).' });
     const version = body.version?.number ?? '0';
     return { distribution: body.version?.distribution === 'opensearch' ? 'opensearch' : 'elasticsearch', version, major: Number(version.split('.')[0]) };
   }
@@ -83,7 +95,7 @@ export class SearchClient {
   /** Detects the engine (retrying while it starts, within the deadline) and builds the client. */
   static async connect(url: string, options: SearchClientOptions = {}): Promise<SearchClient> {
     const base = url.replace(/\/$/, '');
-    const engine = await retrying(base, options, () => SearchClient.detect(base));
+    const engine = await retrying(base, options, (timeoutMs) => SearchClient.detect(base, Math.min(5_000, timeoutMs)));
     const native8 = engine.distribution === 'elasticsearch' && engine.major >= 8;
     const client = new Client({ node: base, maxRetries: 0, requestTimeout: 30_000, ...(native8 ? {} : { Transport: PlainJsonTransport }) });
     return new SearchClient(base, engine, client, options);
@@ -94,23 +106,24 @@ export class SearchClient {
     return new SearchClient(this.url, this.engine, this.client, { ...this.options, ...options });
   }
 
-  private call<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-    return retrying(this.url, this.options, () => fn(this.client));
+  /** Every request gets only the time left before the deadline. */
+  private call<T>(fn: (client: Client, options: { requestTimeout: number }) => Promise<T>): Promise<T> {
+    return retrying(this.url, this.options, (requestTimeout) => fn(this.client, { requestTimeout }));
   }
 
   async health(): Promise<{ status: string; numberOfNodes: number }> {
-    const h = await this.call((c) => c.cluster.health());
+    const h = await this.call((c, o) => c.cluster.health({}, o));
     return { status: h.status, numberOfNodes: h.number_of_nodes };
   }
 
   async ensureIndexTemplate(name: string, indexPatterns: string[], template: Record<string, unknown>): Promise<void> {
-    await this.call((c) => c.indices.putIndexTemplate({ name, index_patterns: indexPatterns, template }));
+    await this.call((c, o) => c.indices.putIndexTemplate({ name, index_patterns: indexPatterns, template }, o));
   }
 
   /** Indexes documents with chosen ids; one result per document, failures included. */
   async bulkIndex(index: string, docs: { id: string; doc: Record<string, unknown> }[], options: { refresh?: boolean } = {}): Promise<BulkItemResult[]> {
     const operations = docs.flatMap(({ id, doc }) => [{ index: { _index: index, _id: id } }, doc]);
-    const response = await this.call((c) => c.bulk({ operations, refresh: options.refresh ? 'wait_for' : undefined }));
+    const response = await this.call((c, o) => c.bulk({ operations, refresh: options.refresh ? 'wait_for' : undefined }, o));
     return response.items.map((item) => {
       const r = item.index!;
       return { id: String(r._id), ok: !r.error, status: r.status, error: r.error ? `${r.error.type}: ${r.error.reason ?? ''}` : undefined };
@@ -119,7 +132,7 @@ export class SearchClient {
 
   async get<T = Record<string, unknown>>(index: string, id: string): Promise<T | undefined> {
     try {
-      const r = await this.call((c) => c.get<T>({ index, id }));
+      const r = await this.call((c, o) => c.get<T>({ index, id }, o));
       return r.found ? r._source : undefined;
     } catch (error) {
       if (error instanceof UserError && error.code === 'SEARCH_NOT_FOUND') return undefined;
@@ -128,21 +141,21 @@ export class SearchClient {
   }
 
   async count(index: string, query?: Record<string, unknown>): Promise<number> {
-    return (await this.call((c) => c.count({ index, query }))).count;
+    return (await this.call((c, o) => c.count({ index, query }, o))).count;
   }
 
   async search<T = Record<string, unknown>>(index: string, body: Record<string, unknown>): Promise<{ total: number; hits: { id: string; source: T; sort?: unknown[] }[]; aggregations: Record<string, unknown> }> {
-    const r = await this.call((c) => c.search<T>({ index, ...body, track_total_hits: true }));
+    const r = await this.call((c, o) => c.search<T>({ index, ...body, track_total_hits: true }, o));
     const total = typeof r.hits.total === 'number' ? r.hits.total : (r.hits.total?.value ?? 0);
     return { total, hits: r.hits.hits.map((h) => ({ id: String(h._id), source: h._source as T, sort: h.sort })), aggregations: (r.aggregations ?? {}) as Record<string, unknown> };
   }
 
   async refresh(index: string): Promise<void> {
-    await this.call((c) => c.indices.refresh({ index }));
+    await this.call((c, o) => c.indices.refresh({ index }, o));
   }
 
   async listIndices(): Promise<{ index: string; docsCount: number; health: string }[]> {
-    const rows = await this.call((c) => c.cat.indices({ format: 'json' }));
+    const rows = await this.call((c, o) => c.cat.indices({ format: 'json' }, o));
     return rows.map((r) => ({ index: String(r.index), docsCount: Number(r['docs.count'] ?? 0), health: String(r.health) }));
   }
 
@@ -152,22 +165,25 @@ export class SearchClient {
 }
 
 /** Retries transient failures with growing pauses until the deadline; everything else is typed at once. */
-async function retrying<T>(url: string, options: SearchClientOptions, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + (options.deadlineMs ?? 30_000);
+async function retrying<T>(url: string, options: SearchClientOptions, fn: (timeoutMs: number) => Promise<T>): Promise<T> {
+  const totalMs = options.deadlineMs ?? 30_000;
+  const started = Date.now();
+  const deadline = started + totalMs;
   let pause = 100;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await fn();
+      return await fn(Math.max(1, deadline - Date.now()));
     } catch (error) {
       if (!isTransient(error)) {
         if (error instanceof errors.ResponseError) {
           const status = error.meta.statusCode ?? 0;
           throw new UserError(status === 404 ? 'SEARCH_NOT_FOUND' : 'SEARCH_REJECTED', `The search engine at ${url} refused the request (HTTP ${status}): ${reasonOf(error)}.`, { cause: error });
         }
-        throw error;
+        if (error instanceof UserError) throw error;
+        throw new EnvironmentError('SEARCH_FAILED', `The request to the search engine at ${url} failed: ${reasonOf(error)}.`, { cause: error });
       }
-      if (Date.now() + pause > deadline) {
-        throw new EnvironmentError('SEARCH_UNREACHABLE', `The search engine at ${url} did not answer within ${Math.round((options.deadlineMs ?? 30_000) / 1000)}s (${attempt} attempts): ${reasonOf(error)}.`, {
+      if (Date.now() + pause >= deadline) {
+        throw new EnvironmentError('SEARCH_UNREACHABLE', `The search engine at ${url} did not answer within ${Math.round(totalMs / 1000)}s (${attempt} attempts): ${reasonOf(error)}.`, {
           hint: 'Is it running? `outboxctl status` shows it; --elasticsearch-url / ELASTICSEARCH_URL point elsewhere.',
           cause: error,
         });

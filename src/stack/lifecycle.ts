@@ -39,7 +39,7 @@ export interface StackStatus {
 export async function serviceStatus(name: ServiceName, paths: StackPaths, env: NodeJS.ProcessEnv, state: StackState | undefined): Promise<ServiceStatus> {
   const c = component(name);
   const service = state?.services[name];
-  const base = { name, pid: service?.pid ?? null, port: service?.port ?? null, version: c.version, probe: c.probe, uptimeSeconds: null, rssBytes: null };
+  const base = { name, pid: service?.pid ?? null, port: service?.port ?? null, version: service?.version ?? c.version, probe: c.probe, uptimeSeconds: null, rssBytes: null };
   if (!service?.pid) return { ...base, state: 'stopped' };
   if (!isServiceAlive(service)) return { ...base, state: 'crashed' };
   const ok = await probeService(c, paths, env, state!);

@@ -1,4 +1,3 @@
-import java.lang.reflect.Field;
 import java.util.concurrent.CountDownLatch;
 import org.codelibs.elasticsearch.runner.ElasticsearchClusterRunner;
 
@@ -11,15 +10,8 @@ public class EsRunner {
     String home = args[0], host = args[1], cluster = args[4];
     int httpPort = Integer.parseInt(args[2]), transportPort = Integer.parseInt(args[3]);
     ElasticsearchClusterRunner runner = new ElasticsearchClusterRunner();
-    // The runner only probes ports up to 9299/9399; outboxctl has already chosen free ones.
-    for (String name : new String[] {"maxHttpPort", "maxTransportPort"}) {
-      try {
-        Field f = ElasticsearchClusterRunner.class.getDeclaredField(name);
-        f.setAccessible(true);
-        f.setInt(runner, -1);
-      } catch (NoSuchFieldException ignored) {
-      }
-    }
+    // The runner only accepts HTTP ports up to 9299; outboxctl has already chosen a free one.
+    runner.setMaxHttpPort(-1);
     runner.onBuild((index, settings) -> {
       settings.put("network.host", host);
       settings.put("http.port", String.valueOf(httpPort));

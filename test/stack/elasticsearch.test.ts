@@ -36,7 +36,9 @@ describe('elasticsearch service and the search-client module', () => {
   it('up reaches ready and status shows the engine and its version', async () => {
     expect(client.engine).toEqual({ distribution: 'elasticsearch', version: '7.10.2', major: 7 });
     const status = JSON.parse((await outboxctl(['status', '--json'])).stdout) as { services: { name: string; state: string; version: string }[] };
-    expect(status.services.find((s) => s.name === 'elasticsearch')).toMatchObject({ state: 'ready', version: 'Elasticsearch 7.10.2' });
+    // The version status shows is what answers GET /, recorded when the service became ready.
+    const root = (await (await fetch(url)).json()) as { version: { number: string } };
+    expect(status.services.find((s) => s.name === 'elasticsearch')).toMatchObject({ state: 'ready', version: `Elasticsearch ${root.version.number}` });
     expect(['green', 'yellow']).toContain((await client.health()).status);
   });
 
@@ -101,6 +103,28 @@ describe('elasticsearch service and the search-client module', () => {
     expect(cat.stdout).toMatch(/events-test\s+\S+\s+1\s+0\s+10002/);
     const search = JSON.parse((await execa('curl', ['-s', `${url}/events-test/_search?q=eventId:e-7`])).stdout) as { hits: { hits: { _id: string }[] } };
     expect(search.hits.hits.map((h) => h._id)).toEqual(['e-7']);
+  });
+
+  it('the v8 client unadapted refuses this engine; the module\'s transport is what makes it work', async () => {
+    const { Client } = await import('@elastic/elasticsearch');
+    const plain = new Client({ node: url, maxRetries: 0 });
+    await expect(plain.count({ index: 'events-test' })).rejects.toThrow(/not Elasticsearch|unknown product|compatible-with|media.type|Content-Type/i);
+    await plain.close();
+    expect(await client.count('events-test')).toBe(10_002);
+  });
+
+  it('a hung engine: each request only gets the time left, so the deadline is total', async () => {
+    const state = JSON.parse(await readFile(path.join(home, 'stacks', 'default', 'state.json'), 'utf8')) as { services: { elasticsearch: { pid: number } } };
+    process.kill(state.services.elasticsearch.pid, 'SIGSTOP');
+    try {
+      const begin = Date.now();
+      const error = (await client.withOptions({ deadlineMs: 2_000 }).count('events-test').then(() => new Error('answered'), (e: unknown) => e)) as Error;
+      expect(error.message).toMatch(/^The search engine at .* did not answer within 2s \(\d+ attempts?\): /);
+      expect(Date.now() - begin).toBeLessThan(10_000);
+    } finally {
+      process.kill(state.services.elasticsearch.pid, 'SIGCONT');
+    }
+    expect(await client.count('events-test')).toBe(10_002);
   });
 
   it('a request the engine rejects is a typed error with its reason', async () => {

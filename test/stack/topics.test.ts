@@ -26,6 +26,9 @@ describe('topic create / list / describe / delete', () => {
     const again = await outboxctl(['topic', 'create', 'parcel.outbox']);
     expect(again.exitCode).toBe(1);
     expect(again.stderr.split('\n')[0]).toBe('error: Topic "parcel.outbox" already exists.');
+    const refused = await outboxctl(['topic', 'create', 'too-many-replicas', '-r', '3']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr.split('\n')[0]).toBe('error: Kafka refused to create topic "too-many-replicas": Replication-factor is invalid.');
     const idempotent = await outboxctl(['topic', 'create', 'parcel.outbox', '--if-not-exists', '--json']);
     expect(idempotent.exitCode).toBe(0);
     expect(JSON.parse(idempotent.stdout)).toMatchObject({ topic: 'parcel.outbox', created: false });

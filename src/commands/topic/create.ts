@@ -29,10 +29,10 @@ export default async function run(ctx: CommandContext, name: string): Promise<vo
       if (ctx.flags.ifNotExists === true) return false;
       throw new UserError('TOPIC_EXISTS', `Topic "${name}" already exists.`, { hint: 'Pass --if-not-exists to accept an existing topic.' });
     }
-    await admin.create(name, partitions, replicationFactor, configs).catch((error: Error) => {
-      throw new UserError('TOPIC_CREATE_FAILED', `Kafka refused to create topic "${name}": ${error.message.replace(/\.$/, '')}.`, { cause: error });
+    const { kafkaReason } = await import('../../clients/kafka.js');
+    return admin.create(name, partitions, replicationFactor, configs).catch((error: unknown) => {
+      throw new UserError('TOPIC_CREATE_FAILED', `Kafka refused to create topic "${name}": ${kafkaReason(error)}.`, { cause: error });
     });
-    return true;
   });
   if (ctx.json) {
     ctx.out.document({ topic: name, created, partitions, replicationFactor, configs });

@@ -1,4 +1,5 @@
 import { templatePath } from '../../lib/template.js';
+import { updateState } from '../state.js';
 import type { ArtifactSet } from '../artifacts.js';
 import type { Component } from './types.js';
 import { ELASTICSEARCH_VERSION, ES_LOG4J_VERSION } from './versions.js';
@@ -66,6 +67,16 @@ export const elasticsearchComponent: Component = {
     } finally {
       await client.close();
     }
+  },
+
+  async afterReady(ctx) {
+    // Status shows what really answers, not what was meant to start.
+    const { SearchClient } = await import('../../clients/search.js');
+    const engine = await SearchClient.detect(`http://${ctx.clientHost}:${ctx.ports.main}`);
+    const name = engine.distribution === 'opensearch' ? 'OpenSearch' : 'Elasticsearch';
+    await updateState(ctx.paths, (s) => {
+      (s.services.elasticsearch ??= {}).version = `${name} ${engine.version}`;
+    });
   },
 
   endpointNames: ['elasticsearch'],

@@ -119,10 +119,12 @@ export async function startNative(component: Component, ctx: ServiceContext, tim
   // The probe may have reached another process that took the port first (two stacks
   // starting at once): the main port must be held by this service's own process group.
   const holders = await listenerPids(ctx.ports.main!);
-  if (holders && holders.length > 0 && !holders.some((p) => groupMembers(pid).includes(p))) {
+  const members = groupMembers(pid);
+  if (holders && holders.length > 0 && !holders.some((p) => members.includes(p))) {
     await stopNative(component, record);
     await forgetService(ctx.paths, component.name);
-    throw new EnvironmentError('PORT_TAKEN', `Port ${ctx.ports.main} was taken by another process (pid ${holders.join(', ')}) while ${component.name} started; ${component.name} was stopped.`, {
+    const who = holders.filter((p) => p > 0);
+    throw new EnvironmentError('PORT_TAKEN', `Port ${ctx.ports.main} was taken by another process (${who.length ? `pid ${who.join(', ')}` : 'owner not visible'}) while ${component.name} started; ${component.name} was stopped.`, {
       hint: 'Run `outboxctl up` again: it picks a free port.',
     });
   }
