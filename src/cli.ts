@@ -108,7 +108,7 @@ export function buildProgram(io: Io, run: Run): Command {
     .option('--json', 'print one JSON document')
     .action(action(() => import('./commands/stack/fetch.js')));
 
-  const topic = program.command('topic').description('Kafka topics: create, list, describe, delete (never auto-created)').exitOverride();
+  const topic = program.command('topic').description('Kafka topics: create, list, describe, delete, produce, tail (never auto-created)').exitOverride();
   const topicCommand = (name: string, description: string) => {
     const cmd = topic.command(name).description(description).option('--json', 'print one JSON document');
     return endpointOption(cmd, 'kafka', 'Kafka bootstrap servers instead of the stack\'s');
@@ -130,6 +130,81 @@ export function buildProgram(io: Io, run: Run): Command {
     .argument('<name...>', 'topic names')
     .option('--if-exists', 'missing topics are not an error')
     .action(action(() => import('./commands/topic/delete.js')));
+
+  topicCommand('produce', 'write records: --value, or one record per line of stdin')
+    .argument('<name>', 'topic name')
+    .option('-k, --key <key>', 'record key (for --value, or every stdin line)')
+    .option('-H, --header <key=value>', 'record header, repeatable', collect)
+    .option('--value <text>', 'one record with this value (otherwise: lines from stdin)')
+    .option('--key-separator <sep>', 'stdin lines are KEY<sep>VALUE')
+    .option('--partition <n>', 'write to this partition (default: by key)')
+    .action(action(() => import('./commands/topic/produce.js')));
+  topicCommand('tail', 'print records, as the seed\'s kafka-console-consumer (follows until Ctrl-C)')
+    .argument('<name>', 'topic name')
+    .option('--from-beginning', 'start at the earliest record (same as --offset start)')
+    .option('-o, --offset <where>', 'start|end|N|-N (-N: the last N of each partition)')
+    .option('--since <time>', 'start at a timestamp (2026-11-26T10:00:00Z) or a duration ago (-15m, 2h)')
+    .option('-n, --count <n>', 'stop after N records')
+    .option('-e, --exit', 'stop at the end of every partition as it was at the start')
+    .option('--print-key', 'print KEY<tab>VALUE (raw format)')
+    .option('-f, --format <format>', 'raw | json | a template like \'%k %v %p %o %T %h\'', 'raw')
+    .option('--pretty', 'indent JSON values')
+    .option('-g, --group <group>', 'consume as this group and commit (default: no group, no commits)')
+    .option('--unwrap', 'print the outbox event (id, type, aggregate id, time, payload) of each record')
+    .option('--aggregate <id>', 'only the records of this aggregate (the record key; the parcel id)')
+    .action(action(() => import('./commands/topic/tail.js')));
+
+  const group = program.command('group').description('Kafka consumer groups: members, committed offsets, lag; reset offsets').exitOverride();
+  const groupCommand = (name: string, description: string) => {
+    const cmd = group.command(name).description(description).option('--json', 'print one JSON document');
+    return endpointOption(cmd, 'kafka', 'Kafka bootstrap servers instead of the stack\'s');
+  };
+  groupCommand('list', 'consumer groups with state and protocol').action(action(() => import('./commands/group/list.js')));
+  groupCommand('describe', 'members, committed offset and lag per partition')
+    .argument('<group>', 'group id')
+    .action(action(() => import('./commands/group/describe.js')));
+  groupCommand('reset-offsets', 'move a group\'s committed offsets (a dry run unless --execute)')
+    .argument('<group>', 'group id')
+    .requiredOption('--topic <topic>', 'topic whose offsets move')
+    .option('--to-earliest', 'to the earliest offset of each partition')
+    .option('--to-latest', 'to the end of each partition')
+    .option('--to-offset <n>', 'to this offset in every partition')
+    .option('--execute', 'apply the change (default: only print it)')
+    .action(action(() => import('./commands/group/reset-offsets.js')));
+
+  const connectors = program.command('connectors').description('Kafka Connect connectors: register from files, inspect, restart, pause, delete').exitOverride();
+  const connectorsCommand = (name: string, description: string) => {
+    const cmd = connectors.command(name).description(description).option('--json', 'print one JSON document');
+    return endpointOption(cmd, 'connect', 'Kafka Connect REST URL instead of the stack\'s');
+  };
+  connectorsCommand('register', 'validate, create or update, and wait until RUNNING (default: every file of kafka-connectors/)')
+    .argument('[file...]', 'connector files ({"name", "config"}, ${VAR} placeholders)')
+    .option('--diff', 'print what would change, and change nothing')
+    .option('--no-wait', 'do not wait for the connector and its tasks to run')
+    .option('--wait-timeout <duration>', 'how long to wait for RUNNING', '120s')
+    .action(action(() => import('./commands/connectors/register.js')));
+  connectorsCommand('list', 'connectors with their state and task states').action(action(() => import('./commands/connectors/list.js')));
+  connectorsCommand('status', 'config (passwords masked), tasks, workers and traces of a connector')
+    .argument('<name>', 'connector name')
+    .action(action(() => import('./commands/connectors/status.js')));
+  connectorsCommand('delete', 'delete connectors (the seed\'s curl -X DELETE)')
+    .argument('<name...>', 'connector names')
+    .option('--if-exists', 'missing connectors are not an error')
+    .action(action(() => import('./commands/connectors/delete.js')));
+  connectorsCommand('restart', 'restart a connector (and its tasks)')
+    .argument('<name>', 'connector name')
+    .option('--include-tasks', 'restart its tasks too')
+    .option('--only-failed', 'only what is FAILED')
+    .action(action(() => import('./commands/connectors/restart.js')));
+  connectorsCommand('pause', 'pause a connector and its tasks').argument('<name>', 'connector name').action(action(() => import('./commands/connectors/pause.js')));
+  connectorsCommand('resume', 'resume a paused connector').argument('<name>', 'connector name').action(action(() => import('./commands/connectors/resume.js')));
+  connectorsCommand('validate', 'check a connector file against its plugin, field by field')
+    .argument('<file>', 'connector file')
+    .action(action(() => import('./commands/connectors/validate.js')));
+  connectorsCommand('plugins', 'connector plugins installed on the worker').action(action(() => import('./commands/connectors/plugins.js')));
+  connectorsCommand('offsets', 'the source or sink offsets of a connector')
+    .argument('<name>', 'connector name')
+    .action(action(() => import('./commands/connectors/offsets.js')));
 
   const db = program
     .command('db')

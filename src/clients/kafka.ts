@@ -1,11 +1,13 @@
 import kafkajs from 'kafkajs';
-import { EnvironmentError } from '../lib/errors.js';
+import { EnvironmentError, UserError } from '../lib/errors.js';
+import { registerDecompressionCodecs } from './kafka-codecs.js';
 
 const { Kafka, logLevel } = kafkajs;
 
 /** A kafkajs client for the stack's brokers; quiet unless DEBUG asks. */
 export function kafkaClient(bootstrap: string, clientId = 'outboxctl'): kafkajs.Kafka {
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+  registerDecompressionCodecs();
   return new Kafka({
     clientId,
     brokers: bootstrap.split(',').map((b) => b.trim()),
@@ -50,21 +52,50 @@ export interface TopicDetail extends TopicSummary {
   configs: Record<string, string>;
 }
 
-/** Admin operations on topics, with errors that say what is wrong in one sentence. */
-export class TopicAdmin {
+export interface Watermarks {
+  partition: number;
+  low: bigint;
+  high: bigint;
+}
+
+export interface GroupSummary {
+  group: string;
+  state: string;
+  protocolType: string;
+  members: number;
+}
+
+export interface GroupMember {
+  memberId: string;
+  clientId: string;
+  host: string;
+  /** topic → partitions, decoded from the consumer protocol (empty for other protocols). */
+  assignment: Record<string, number[]>;
+}
+
+export interface GroupDetail {
+  group: string;
+  state: string;
+  protocolType: string;
+  protocol: string;
+  members: GroupMember[];
+}
+
+/** Admin operations on topics and groups, with errors that say what is wrong in one sentence. */
+export class KafkaAdmin {
   private constructor(
     readonly bootstrap: string,
     private readonly admin: kafkajs.Admin,
   ) {}
 
-  static async connect(bootstrap: string): Promise<TopicAdmin> {
+  static async connect(bootstrap: string): Promise<KafkaAdmin> {
     const admin = kafkaClient(bootstrap, 'outboxctl-admin').admin();
     try {
       await admin.connect();
     } catch (error) {
       throw unreachable(bootstrap, error);
     }
-    return new TopicAdmin(bootstrap, admin);
+    return new KafkaAdmin(bootstrap, admin);
   }
 
   async close(): Promise<void> {
@@ -113,6 +144,65 @@ export class TopicAdmin {
 
   async delete(names: string[]): Promise<void> {
     await this.admin.deleteTopics({ topics: names, timeout: 30_000 });
+  }
+
+  /** Throws the one-sentence error every topic command gives for a missing topic. */
+  async requireTopic(name: string): Promise<void> {
+    if (!(await this.exists(name))) {
+      throw new UserError('TOPIC_MISSING', `Topic "${name}" does not exist.`, { hint: 'See `outboxctl topic list`; topics are never created automatically.' });
+    }
+  }
+
+  /** Low and high watermark of every partition, by partition. */
+  async watermarks(topic: string): Promise<Watermarks[]> {
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    return offsets.map((o) => ({ partition: o.partition, low: BigInt(o.low), high: BigInt(o.high) })).sort((a, b) => a.partition - b.partition);
+  }
+
+  /** Per partition, the first offset whose timestamp is at or after `ms` (the high watermark when none is). */
+  async offsetsForTime(topic: string, ms: number): Promise<Map<number, bigint>> {
+    const offsets = await this.admin.fetchTopicOffsetsByTimestamp(topic, ms);
+    return new Map(offsets.map((o) => [o.partition, BigInt(o.offset)]));
+  }
+
+  async listGroups(): Promise<GroupSummary[]> {
+    const { groups } = await this.admin.listGroups();
+    if (groups.length === 0) return [];
+    const described = await this.admin.describeGroups(groups.map((g) => g.groupId));
+    return described.groups
+      .map((g) => ({ group: g.groupId, state: g.state, protocolType: g.protocolType, members: g.members.length }))
+      .sort((a, b) => a.group.localeCompare(b.group));
+  }
+
+  async describeGroup(group: string): Promise<GroupDetail> {
+    const { groups } = await this.admin.describeGroups([group]);
+    const g = groups[0]!;
+    return {
+      group,
+      state: g.state,
+      protocolType: g.protocolType,
+      protocol: g.protocol,
+      members: g.members.map((m) => ({ memberId: m.memberId, clientId: m.clientId, host: m.clientHost, assignment: decodeAssignment(m.memberAssignment) })),
+    };
+  }
+
+  /** Committed offsets of a group (all its topics, or one); -1 where nothing is committed. */
+  async committedOffsets(group: string, topic?: string): Promise<{ topic: string; partition: number; offset: bigint }[]> {
+    const result = await this.admin.fetchOffsets({ groupId: group, topics: topic ? [topic] : [] });
+    return result.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: BigInt(p.offset) })));
+  }
+
+  /** Commits offsets for a group without members (Kafka refuses while members are active). */
+  async setOffsets(group: string, topic: string, offsets: { partition: number; offset: bigint }[]): Promise<void> {
+    await this.admin.setOffsets({ groupId: group, topic, partitions: offsets.map((o) => ({ partition: o.partition, offset: o.offset.toString() })) });
+  }
+}
+
+function decodeAssignment(bytes: Buffer): Record<string, number[]> {
+  try {
+    return kafkajs.AssignerProtocol.MemberAssignment.decode(bytes)?.assignment ?? {};
+  } catch {
+    return {};
   }
 }
 

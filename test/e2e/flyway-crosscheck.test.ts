@@ -45,9 +45,9 @@ interface OurInfo {
 
 const fixtures = {
   // CRLF line ends throughout.
-  'V4__crlf_endings.sql': 'CREATE TABLE crlf_table (\r\n  id int\r\n);\r\nINSERT INTO crlf_table VALUES (1);\r\n',
+  'V5__crlf_endings.sql': 'CREATE TABLE crlf_table (\r\n  id int\r\n);\r\nINSERT INTO crlf_table VALUES (1);\r\n',
   // A UTF-8 byte order mark and non-ASCII text.
-  'V4_1__bom_and_unicode.sql': Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("CREATE TABLE bom_table (label text);\nINSERT INTO bom_table VALUES ('Größe – 包裹');\n")]),
+  'V5_1__bom_and_unicode.sql': Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("CREATE TABLE bom_table (label text);\nINSERT INTO bom_table VALUES ('Größe – 包裹');\n")]),
   // Versions that sort numerically, not as text.
   'nested/V10__ten.sql': 'CREATE TABLE ten (id int);\n',
   'R__parcel_summary.sql': 'CREATE OR REPLACE VIEW parcel_summary AS SELECT status, count(*) AS n FROM parcel GROUP BY status;\n',
@@ -73,7 +73,7 @@ describe('cross-check with real Flyway', () => {
 
     const theirs = parseInfo((await flyway('info', url, locations)).stdout);
     const ours = (JSON.parse((await cli(['db', 'info', '--json', '--database-url', url, '--locations', dir])).stdout) as OurInfo).migrations;
-    expect(theirs.map((r) => r.script)).toEqual(['V1__create_parcel.sql', 'V2__create_outbox.sql', 'V3__create_idempotency_key.sql', 'V4__crlf_endings.sql', 'V4_1__bom_and_unicode.sql', 'nested/V10__ten.sql', 'R__parcel_summary.sql']);
+    expect(theirs.map((r) => r.script)).toEqual(['V1__create_parcel.sql', 'V2__create_outbox.sql', 'V3__create_idempotency_key.sql', 'V4__outbox_publication.sql', 'V5__crlf_endings.sql', 'V5_1__bom_and_unicode.sql', 'nested/V10__ten.sql', 'R__parcel_summary.sql']);
     expect(theirs.every((r) => r.state === 'Success')).toBe(true);
     expect(ours.map((m) => [String(m.installedRank), m.version ?? '', m.description, m.type, m.script, String(m.checksum), m.state])).toEqual(
       theirs.map((r) => [r.rank, r.version, r.description, r.type, r.script, r.checksum, r.state]),
@@ -85,7 +85,7 @@ describe('cross-check with real Flyway', () => {
     const dir = await migrationDir(fixtures);
     const locations = [path.join(ROOT, 'db', 'migration'), dir];
     const migrated = await flyway('migrate', url, locations);
-    expect(migrated.stdout, migrated.stderr).toContain('migrated 7');
+    expect(migrated.stdout, migrated.stderr).toContain('migrated 8');
 
     const validate = await cli(['db', 'validate', '--database-url', url, '--locations', dir]);
     expect(validate.code, validate.stderr).toBe(0);
@@ -101,11 +101,11 @@ describe('cross-check with real Flyway', () => {
 
   it('Flyway sees outboxctl\'s repair of an edited script as valid', async () => {
     const url = await freshDatabase('fw_repair');
-    const dir = await migrationDir({ 'V4__edit_me.sql': 'SELECT 1;\n' });
+    const dir = await migrationDir({ 'V6__edit_me.sql': 'SELECT 1;\n' });
     const locations = [path.join(ROOT, 'db', 'migration'), dir];
     expect((await cli(['db', 'migrate', '--database-url', url, '--locations', dir])).code).toBe(0);
     const { writeFile } = await import('node:fs/promises');
-    await writeFile(path.join(dir, 'V4__edit_me.sql'), 'SELECT 2;\n');
+    await writeFile(path.join(dir, 'V6__edit_me.sql'), 'SELECT 2;\n');
     const before = await flyway('validate', url, locations);
     expect(before.exitCode).toBe(1);
     expect((await cli(['db', 'repair', '--database-url', url, '--locations', dir])).code).toBe(0);

@@ -1,6 +1,6 @@
 import { UsageError, UserError } from '../../lib/errors.js';
 import type { CommandContext } from '../context.js';
-import { withTopicAdmin } from './shared.js';
+import { withKafkaAdmin } from '../kafka.js';
 
 function positiveInt(value: unknown, flag: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -9,12 +9,12 @@ function positiveInt(value: unknown, flag: string, fallback: number): number {
   return n;
 }
 
-/** `-c key=value` entries → a config map; a malformed entry is a usage error. */
-export function parseConfigs(entries: string[] = []): Record<string, string> {
+/** `-c key=value` (or `-H`) entries → a map; a malformed entry is a usage error. */
+export function parseConfigs(entries: string[] = [], flag = '-c'): Record<string, string> {
   const configs: Record<string, string> = {};
   for (const entry of entries) {
     const i = entry.indexOf('=');
-    if (i <= 0) throw new UsageError(`-c "${entry}" is not key=value.`, { hint: 'e.g. -c retention.ms=86400000' });
+    if (i <= 0) throw new UsageError(`${flag} "${entry}" is not key=value.`, { hint: `e.g. ${flag} ${flag === '-c' ? 'retention.ms=86400000' : 'source=demo'}` });
     configs[entry.slice(0, i)] = entry.slice(i + 1);
   }
   return configs;
@@ -24,7 +24,7 @@ export default async function run(ctx: CommandContext, name: string): Promise<vo
   const partitions = positiveInt(ctx.flags.partitions, '--partitions', 1);
   const replicationFactor = positiveInt(ctx.flags.replicationFactor, '--replication-factor', 1);
   const configs = parseConfigs(ctx.flags.config as string[] | undefined);
-  const created = await withTopicAdmin(ctx, async (admin) => {
+  const created = await withKafkaAdmin(ctx, async (admin) => {
     if (await admin.exists(name)) {
       if (ctx.flags.ifNotExists === true) return false;
       throw new UserError('TOPIC_EXISTS', `Topic "${name}" already exists.`, { hint: 'Pass --if-not-exists to accept an existing topic.' });

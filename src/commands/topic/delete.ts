@@ -1,9 +1,9 @@
 import { UserError } from '../../lib/errors.js';
 import type { CommandContext } from '../context.js';
-import { withTopicAdmin } from './shared.js';
+import { withKafkaAdmin } from '../kafka.js';
 
 export default async function run(ctx: CommandContext, ...names: string[]): Promise<void> {
-  const deleted = await withTopicAdmin(ctx, async (admin) => {
+  const deleted = await withKafkaAdmin(ctx, async (admin) => {
     const existing = await Promise.all(names.map(async (n) => ((await admin.exists(n)) ? n : undefined)));
     const missing = names.filter((_, i) => existing[i] === undefined);
     if (missing.length && ctx.flags.ifExists !== true) {

@@ -1,11 +1,10 @@
-import { UserError } from '../../lib/errors.js';
 import { renderTable } from '../../lib/table.js';
 import type { CommandContext } from '../context.js';
-import { withTopicAdmin } from './shared.js';
+import { withKafkaAdmin } from '../kafka.js';
 
 export default async function run(ctx: CommandContext, name: string): Promise<void> {
-  const detail = await withTopicAdmin(ctx, async (admin) => {
-    if (!(await admin.exists(name))) throw new UserError('TOPIC_MISSING', `Topic "${name}" does not exist.`, { hint: 'See `outboxctl topic list`; topics are never created automatically.' });
+  const detail = await withKafkaAdmin(ctx, async (admin) => {
+    await admin.requireTopic(name);
     return admin.describe(name);
   });
   if (ctx.json) {

@@ -1,9 +1,9 @@
 import { renderTable } from '../../lib/table.js';
 import type { CommandContext } from '../context.js';
-import { withTopicAdmin } from './shared.js';
+import { withKafkaAdmin } from '../kafka.js';
 
 export default async function run(ctx: CommandContext): Promise<void> {
-  const all = await withTopicAdmin(ctx, (admin) => admin.list());
+  const all = await withKafkaAdmin(ctx, (admin) => admin.list());
   const topics = ctx.flags.internal === true ? all : all.filter((t) => !t.internal);
   if (ctx.json) {
     ctx.out.document({ topics });

@@ -42,6 +42,9 @@ export async function ensureDebeziumRole(url: string, password: string): Promise
     await client.query(`GRANT USAGE ON SCHEMA public TO ${quoteIdent(DEBEZIUM_ROLE)}`);
     await client.query(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${quoteIdent(DEBEZIUM_ROLE)}`);
     await client.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO ${quoteIdent(DEBEZIUM_ROLE)}`);
+    // Debezium's heartbeat.action.query upserts one row here (created by migration V4).
+    const heartbeat = await client.query("SELECT to_regclass('public.debezium_heartbeat') IS NOT NULL AS present");
+    if (heartbeat.rows[0]?.present) await client.query(`GRANT INSERT, UPDATE ON public.debezium_heartbeat TO ${quoteIdent(DEBEZIUM_ROLE)}`);
   });
 }
 

@@ -1,0 +1,175 @@
+import type kafkajs from 'kafkajs';
+import type { KafkaAdmin } from '../clients/kafka.js';
+import type { KafkaRecord } from '../clients/kafka-reader.js';
+import { UsageError } from '../lib/errors.js';
+import { renderRecord, type RenderOptions } from './format.js';
+import { unwrapOutbox } from './outbox.js';
+import { startPositions, type StartSpec } from './start.js';
+
+export interface TailOptions {
+  topic: string;
+  start?: StartSpec;
+  /** Stop after this many printed records. */
+  count?: number;
+  /** Stop at the end of every partition as it was when the tail started. */
+  exitAtEnd: boolean;
+  render: RenderOptions;
+  unwrap: boolean;
+  aggregate?: string;
+  group?: string;
+  signal: AbortSignal;
+  /** Writes a chunk of output; resolves when the stream can take more. */
+  write(chunk: string): Promise<void>;
+  warn(message: string): void;
+}
+
+/** Filters, unwraps and renders records; counts what it printed. */
+class Printer {
+  printed = 0;
+  private skipped = 0;
+  constructor(private readonly options: TailOptions) {}
+
+  get full(): boolean {
+    return this.options.count !== undefined && this.printed >= this.options.count;
+  }
+
+  /** The text of the records that pass, up to the count; `taken` = how many records were consumed. */
+  render(records: KafkaRecord[]): { text: string; taken: number } {
+    const { unwrap, aggregate, render } = this.options;
+    let text = '';
+    let taken = 0;
+    for (const r of records) {
+      if (this.full) break;
+      taken++;
+      let value = r.value === null ? null : r.value.toString('utf8');
+      if (unwrap || aggregate !== undefined) {
+        const event = unwrapOutbox(r);
+        if (aggregate !== undefined && (event?.aggregateId ?? r.key?.toString('utf8')) !== aggregate) continue;
+        if (unwrap) {
+          if (!event) {
+            if (this.skipped++ === 0) this.options.warn(`record ${r.partition}/${r.offset} is not an outbox event (no eventId field, no id header); skipping such records.`);
+            continue;
+          }
+          value = JSON.stringify(event);
+        }
+      }
+      text += renderRecord(r, value, render);
+      this.printed++;
+    }
+    return { text, taken };
+  }
+}
+
+/**
+ * Prints a topic's records: without a group by reading partitions directly (no commits),
+ * with --group as a member of that group, committing what was printed.
+ */
+export async function tail(admin: KafkaAdmin, kafka: kafkajs.Kafka, options: TailOptions): Promise<{ printed: number }> {
+  await admin.requireTopic(options.topic);
+  if (options.group !== undefined && options.start !== undefined && options.start.kind !== 'start' && options.start.kind !== 'end') {
+    throw new UsageError('--group reads from the group\'s committed offsets; --offset N|-N and --since cannot be combined with it.', {
+      hint: `Move the group with \`outboxctl group reset-offsets ${options.group} --topic ${options.topic} …\`, or tail without --group.`,
+    });
+  }
+  const watermarks = await admin.watermarks(options.topic);
+  const ends = new Map(watermarks.map((w) => [w.partition, w.high]));
+  const printer = new Printer(options);
+  if (options.group === undefined) await tailPartitions(admin, options, printer, watermarks, ends);
+  else await tailAsGroup(admin, kafka, options, printer, ends);
+  return { printed: printer.printed };
+}
+
+async function tailPartitions(admin: KafkaAdmin, options: TailOptions, printer: Printer, watermarks: Awaited<ReturnType<KafkaAdmin['watermarks']>>, ends: Map<number, bigint>): Promise<void> {
+  const spec = options.start ?? { kind: 'end' };
+  const byTime = spec.kind === 'since' ? await admin.offsetsForTime(options.topic, spec.timestampMs) : undefined;
+  const positions = startPositions(spec, watermarks, byTime);
+  if (options.count === 0) return;
+  const { PartitionReader } = await import('../clients/kafka-reader.js');
+  const reader = await PartitionReader.open(admin.bootstrap, options.topic);
+  const stop = () => void reader.close();
+  options.signal.addEventListener('abort', stop);
+  try {
+    for await (const batch of reader.batches(positions, { until: options.exitAtEnd ? ends : undefined, signal: options.signal })) {
+      const end = ends.get(batch.partition)!;
+      const records = options.exitAtEnd ? batch.records.filter((r) => BigInt(r.offset) < end) : batch.records;
+      const { text } = printer.render(records);
+      if (text) await options.write(text);
+      if (printer.full) return;
+    }
+  } finally {
+    options.signal.removeEventListener('abort', stop);
+    await reader.close();
+  }
+}
+
+async function tailAsGroup(admin: KafkaAdmin, kafka: kafkajs.Kafka, options: TailOptions, printer: Printer, ends: Map<number, bigint>): Promise<void> {
+  const group = options.group!;
+  const topic = options.topic;
+  const fromBeginning = options.start?.kind === 'start';
+  const consumer = kafka.consumer({ groupId: group, allowAutoTopicCreation: false, maxBytesPerPartition: 8 * 1024 * 1024, maxWaitTimeInMs: 500, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+  let finish!: (error?: unknown) => void;
+  const finished = new Promise<void>((resolve, reject) => (finish = (error) => (error ? reject(error) : resolve())));
+  // With --exit: this member is done when each assigned partition started at its end or reached it.
+  let assigned: number[] | undefined;
+  const atEnd = new Set<number>();
+  const check = () => {
+    if (assigned?.every((p) => atEnd.has(p))) finish();
+  };
+  // kafkajs restarts the consumer itself after a retriable crash (e.g. the coordinator still loading).
+  const crashed = consumer.on(consumer.events.CRASH, (e) => {
+    if (!e.payload.restart) finish(e.payload.error);
+  });
+  const onJoin = consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    if (!options.exitAtEnd) return;
+    const mine = (e.payload.memberAssignment as Record<string, number[]>)[topic] ?? [];
+    assigned = undefined;
+    void (async () => {
+      const committed = new Map((await admin.committedOffsets(group, topic)).map((c) => [c.partition, c.offset]));
+      const watermarks = new Map((await admin.watermarks(topic)).map((w) => [w.partition, w]));
+      for (const p of mine) {
+        const c = committed.get(p) ?? -1n;
+        const position = c >= 0n ? c : fromBeginning ? watermarks.get(p)!.low : watermarks.get(p)!.high;
+        if (position >= ends.get(p)!) atEnd.add(p);
+      }
+      assigned = mine;
+      check();
+    })().catch(finish);
+  });
+  const stop = () => finish();
+  options.signal.addEventListener('abort', stop);
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+        if (printer.full) return;
+        const end = ends.get(batch.partition)!;
+        const records: KafkaRecord[] = batch.messages
+          .filter((m) => !options.exitAtEnd || BigInt(m.offset) < end)
+          .map((m) => ({ topic, partition: batch.partition, offset: m.offset, timestamp: m.timestamp, key: m.key ?? null, value: m.value, headers: (m.headers ?? {}) as KafkaRecord['headers'] }));
+        const { text, taken } = printer.render(records);
+        if (text) await options.write(text);
+        if (taken > 0) {
+          const last = records[taken - 1]!.offset;
+          resolveOffset(last);
+          await consumer.commitOffsets([{ topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+          await heartbeat();
+          if (options.exitAtEnd && BigInt(last) + 1n >= end) {
+            atEnd.add(batch.partition);
+            consumer.pause([{ topic, partitions: [batch.partition] }]);
+            check();
+          }
+        }
+        if (printer.full) finish();
+      },
+    });
+    await finished;
+  } finally {
+    options.signal.removeEventListener('abort', stop);
+    crashed();
+    onJoin();
+    await consumer.disconnect().catch(() => undefined);
+  }
+}
