@@ -3,6 +3,6 @@ import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 
 const args = process.argv.slice(2);
-for (const script of ['tracking.mjs', 'tail.mjs', 'up.mjs']) {
+for (const script of ['tracking.mjs', 'tail.mjs', 'pipeline.mjs', 'up.mjs']) {
   await execa('node', [fileURLToPath(new URL(script, import.meta.url)), ...args], { stdio: 'inherit' });
 }

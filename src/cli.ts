@@ -58,6 +58,8 @@ export function buildProgram(io: Io, run: Run): Command {
     .option('--wait-timeout <duration>', 'readiness deadline per service', '180s')
     .option('--strict-ports', 'fail when a port is taken instead of using a free one')
     .option('--host <address>', 'address every service binds (default: as before, else 127.0.0.1)')
+    .option('--sink <sink>', 'who indexes parcel.outbox: auto | connect (the Confluent plugin) | embedded', 'auto')
+    .option('--partitions <n>', 'partitions of parcel.outbox when up creates it', '1')
     .option('--dry-run', 'print the steps up would take, and take none')
     .option('--json', 'print one JSON document at the end')
     .action(action(() => import('./commands/stack/up.js')));
@@ -258,6 +260,17 @@ export function buildProgram(io: Io, run: Run): Command {
     .addOption(new Option('--managed <stack-dir>', 'run as a service of `up` (the runtime records it)').hideHelp());
   endpointOption(tracking, 'database', 'PostgreSQL to use instead of the stack\'s own');
   tracking.action(action(() => import('./commands/serve/tracking.js')));
+
+  const sink = serve
+    .command('sink')
+    .description('the embedded Elasticsearch sink: es-sink-connector.json\'s semantics without Connect\'s plugin')
+    .option('--connector-file <file>', 'sink connector file (default: es-sink-connector.json of the connector directory)')
+    .option('--port <port>', 'port of GET /health (0: any free port)', '8084')
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('--no-projection', 'only the event index, not the parcels index (current state per parcel)')
+    .addOption(new Option('--managed <stack-dir>', 'run as a service of `up` (the runtime records it)').hideHelp());
+  endpointOption(sink, 'kafka', 'Kafka bootstrap servers instead of the stack\'s');
+  sink.action(action(() => import('./commands/serve/sink.js')));
 
   const parcel = program.command('parcel').description('create, update and read parcels through the tracking server').exitOverride();
   const parcelCommand = (name: string, description: string) => {

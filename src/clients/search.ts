@@ -54,6 +54,17 @@ export interface SearchClientOptions {
   onRetry?: (attempt: number, error: unknown) => void;
 }
 
+export type BulkOperation =
+  | { op: 'index'; index: string; id: string; doc: Record<string, unknown>; /** external version: an older one never overwrites */ version?: number; create?: boolean }
+  | { op: 'delete'; index: string; id: string };
+
+export interface BulkItem {
+  ok: boolean;
+  status: number;
+  type?: string;
+  reason?: string;
+}
+
 export interface BulkItemResult {
   id: string;
   ok: boolean;
@@ -122,11 +133,21 @@ export class SearchClient {
 
   /** Indexes documents with chosen ids; one result per document, failures included. */
   async bulkIndex(index: string, docs: { id: string; doc: Record<string, unknown> }[], options: { refresh?: boolean } = {}): Promise<BulkItemResult[]> {
-    const operations = docs.flatMap(({ id, doc }) => [{ index: { _index: index, _id: id } }, doc]);
-    const response = await this.call((c, o) => c.bulk({ operations, refresh: options.refresh ? 'wait_for' : undefined }, o));
+    const items = await this.bulk(docs.map(({ id, doc }) => ({ op: 'index', index, id, doc })), options);
+    return items.map((item, i) => ({ id: docs[i]!.id, ok: item.ok, status: item.status, error: item.ok ? undefined : `${item.type}: ${item.reason ?? ''}` }));
+  }
+
+  /** One bulk request of index/delete operations; one result per operation, in order. */
+  async bulk(operations: BulkOperation[], options: { refresh?: boolean } = {}): Promise<BulkItem[]> {
+    const body = operations.flatMap((o) => {
+      if (o.op === 'delete') return [{ delete: { _index: o.index, _id: o.id } }];
+      const meta = { _index: o.index, _id: o.id, ...(o.version !== undefined ? { version: o.version, version_type: 'external' as const } : {}) };
+      return [{ [o.create ? 'create' : 'index']: meta }, o.doc];
+    });
+    const response = await this.call((c, opts) => c.bulk({ operations: body, refresh: options.refresh ? 'wait_for' : undefined }, opts));
     return response.items.map((item) => {
-      const r = item.index!;
-      return { id: String(r._id), ok: !r.error, status: r.status, error: r.error ? `${r.error.type}: ${r.error.reason ?? ''}` : undefined };
+      const r = (item.index ?? item.create ?? item.delete)!;
+      return { ok: !r.error, status: r.status, type: r.error?.type, reason: r.error?.reason ?? undefined };
     });
   }
 

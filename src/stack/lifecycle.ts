@@ -31,6 +31,8 @@ export interface StackStatus {
   stack: string;
   runtime: string | null;
   services: ServiceStatus[];
+  /** Who indexes parcel.outbox: `embedded` (service sink) or `connect` (connector elasticsearch-sink); null before `up` chose. */
+  sink: 'connect' | 'embedded' | null;
   /** Filled by the pipeline issues (lag, connector state, documents). */
   pipeline: Record<string, unknown>;
 }
@@ -52,7 +54,7 @@ export async function stackStatus(paths: StackPaths, env: NodeJS.ProcessEnv): Pr
   const state = await readState(paths);
   const names = SERVICE_ORDER.filter((s) => availableServices().includes(s));
   const services = await Promise.all(names.map((name) => serviceStatus(name, paths, env, state)));
-  return { schemaVersion: STATUS_SCHEMA_VERSION, stack: paths.name, runtime: state?.runtime ?? null, services, pipeline: {} };
+  return { schemaVersion: STATUS_SCHEMA_VERSION, stack: paths.name, runtime: state?.runtime ?? null, services, sink: state?.sink ?? null, pipeline: {} };
 }
 
 export interface StopReport {

@@ -1,38 +1,86 @@
 import type { ServiceName } from './components/types.js';
 
+/** One-time set-up tasks; each runs right after the service it belongs to. */
+export type TaskName = 'migrate' | 'debezium-role' | 'topics' | 'index-templates' | 'register-source' | 'register-sink';
+
 export type Step =
   | { kind: 'service'; service: ServiceName; action: 'start' | 'keep' }
-  | { kind: 'task'; task: 'migrate' | 'debezium-role'; service: ServiceName };
+  | { kind: 'task'; task: TaskName; service: ServiceName };
+
+/** Who runs the Elasticsearch sink: Connect's plugin or outboxctl's embedded sink. */
+export type SinkMode = 'connect' | 'embedded';
 
 export interface PlanInput {
   /** Requested services with their dependencies, in start order. */
   services: ServiceName[];
   /** Services already running and ready. */
   ready: ReadonlySet<ServiceName>;
+  /** Tasks already done on this stack's data (recorded in the state file). */
+  done?: ReadonlySet<TaskName>;
+  sink?: SinkMode;
+  /** Partitions of parcel.outbox (step 5). */
+  partitions?: number;
 }
 
 /**
  * The one place that says what `up` does, in order: each service started (or kept when it is
- * ready), with the one-time PostgreSQL tasks right after PostgreSQL starts.
+ * ready), each followed by its one-time tasks. Migrations and the role run after every start
+ * of PostgreSQL (both are idempotent and pick up an upgrade); the other tasks run until the
+ * state file records them done, so a second `up` repeats none of them. The source connector
+ * is registered before the sink and tracking start: Debezium creates its slot then, before
+ * anything writes an event it must see.
  */
-export function planUp({ services, ready }: PlanInput): Step[] {
+export function planUp({ services, ready, done = new Set(), sink = 'embedded' }: PlanInput): Step[] {
   const steps: Step[] = [];
+  const has = (s: ServiceName) => services.includes(s);
+  const task = (t: TaskName, service: ServiceName) => {
+    if (!done.has(t)) steps.push({ kind: 'task', task: t, service });
+  };
   for (const service of services) {
+    if (service === 'sink' && sink === 'connect') continue;
     const start = !ready.has(service);
     steps.push({ kind: 'service', service, action: start ? 'start' : 'keep' });
     if (service === 'postgres' && start) {
       steps.push({ kind: 'task', task: 'migrate', service });
       steps.push({ kind: 'task', task: 'debezium-role', service });
     }
+    // The pipeline's topics, when something of the pipeline runs (a bare `--services kafka` stays empty).
+    if (service === 'kafka' && (has('connect') || has('sink'))) task('topics', service);
+    if (service === 'elasticsearch') task('index-templates', service);
+    if (service === 'connect' && has('postgres')) task('register-source', service);
+    if (service === 'connect' && sink === 'connect' && has('sink')) task('register-sink', service);
   }
   return steps;
 }
 
-export function describeStep(step: Step): string {
-  if (step.kind === 'task') {
-    return step.task === 'migrate' ? 'apply database migrations (db migrate)' : 'ensure the debezium role (LOGIN REPLICATION)';
-  }
-  return `${step.action === 'start' ? 'start' : 'keep (ready)'} ${step.service}`;
+const TASKS: Record<TaskName, (input: { partitions: number }) => string> = {
+  migrate: () => 'apply database migrations (db migrate: tables, publication parcel_outbox_pub, heartbeat table)',
+  'debezium-role': () => 'ensure the debezium role (LOGIN REPLICATION)',
+  topics: ({ partitions }) => `create topics parcel.outbox (${partitions} partition${partitions === 1 ? '' : 's'}), parcel.outbox.dlq and Debezium's heartbeat topic`,
+  'index-templates': () => 'install the Elasticsearch index templates (events, parcels)',
+  'register-source': () => 'register parcel-outbox-source and wait until RUNNING (Debezium creates its replication slot)',
+  'register-sink': () => 'register elasticsearch-sink on Connect and wait until RUNNING',
+};
+
+export function describeStep(step: Step, input: { partitions?: number } = {}): string {
+  if (step.kind === 'task') return TASKS[step.task]({ partitions: input.partitions ?? 1 });
+  const what = step.service === 'sink' ? 'the embedded sink (elasticsearch-sink\'s semantics)' : step.service;
+  return `${step.action === 'start' ? 'start' : 'keep (ready)'} ${what}`;
+}
+
+/**
+ * Numbered lines for `up --dry-run`; a task that completes its service's step (index templates
+ * after Elasticsearch) shares that step's number.
+ */
+export function numberSteps(steps: Step[], input: { partitions?: number } = {}): string[] {
+  let n = 0;
+  return steps.map((step) => {
+    if (step.kind === 'task' && step.task === 'index-templates' && steps.some((s) => s.kind === 'service' && s.service === 'elasticsearch')) {
+      return `${' '.repeat(String(n).length + 2)}then ${describeStep(step, input)}`;
+    }
+    n++;
+    return `${n}. ${describeStep(step, input)}`;
+  });
 }
 
 /** Services to stop for `down`, in reverse start order. */

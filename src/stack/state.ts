@@ -32,6 +32,10 @@ export interface StackState {
   endpoints: Record<string, string>;
   /** Generated credentials; the file is mode 0600 for this reason. */
   secrets: Record<string, string>;
+  /** One-time set-up tasks of `up` done on this stack's data, with when (see plan.ts). */
+  tasks?: Record<string, string>;
+  /** Who runs the Elasticsearch sink. */
+  sink?: 'connect' | 'embedded';
 }
 
 export function emptyState(stack: string, now = new Date()): StackState {

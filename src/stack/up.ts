@@ -1,20 +1,17 @@
-import { withPg } from '../clients/pg.js';
 import type { EndpointName } from '../lib/config.js';
 import { EnvironmentError, UserError } from '../lib/errors.js';
 import { onInterrupt } from '../lib/interrupt.js';
-import { migrate } from '../migrations/engine.js';
-import { defaultLocation } from '../migrations/scripts.js';
 import { isResolved, resolveArtifactSet, type ArtifactSet } from './artifacts.js';
 import { availableServices, component, withDependencies } from './components/index.js';
-import { ensureDebeziumRole } from './components/postgres.js';
 import type { Component, ServiceName } from './components/types.js';
 import { dockerEngineAnswers } from './engine.js';
 import type { StackPaths } from './paths.js';
-import { planUp, type Step } from './plan.js';
+import { planUp, type SinkMode, type Step, type TaskName } from './plan.js';
+import { runTask } from './tasks.js';
 import { choosePort, isPortFree, portHolder } from './ports.js';
 import { forgetService, isServiceAlive, probeService, serviceContext, startNative, stopNative } from './runtimes/native.js';
 import { stopServices } from './lifecycle.js';
-import { emptyState, readState, withStackLock, type ServiceState, type StackState } from './state.js';
+import { emptyState, readState, updateState, withStackLock, type ServiceState, type StackState } from './state.js';
 import { checkJava, checkMaven } from './toolchain.js';
 
 export type RuntimeChoice = 'auto' | 'native' | 'docker';
@@ -41,12 +38,19 @@ export interface UpOptions {
   restart?: ServiceName[];
   dryRun?: boolean;
   events?: UpEvents;
+  /** `auto`: Connect's plugin when the running worker has it, else the embedded sink. */
+  sink?: SinkMode | 'auto';
+  /** Partitions of parcel.outbox when `up` creates it. */
+  partitions?: number;
+  /** Where a project's ./kafka-connectors/ is looked for. */
+  cwd?: string;
 }
 
 export interface UpResult {
   stack: string;
   runtime: 'native';
   steps: Step[];
+  sink: SinkMode;
   alreadyReady: boolean;
   started: { service: ServiceName; seconds: number; pid: number }[];
   replacedPorts: { service: ServiceName; port: string; preferred: number; used: number }[];
@@ -128,7 +132,7 @@ export async function up(options: UpOptions): Promise<UpResult> {
   const { paths, env, events } = options;
   const runtime = await resolveRuntime(options.runtime, env);
   const services = withDependencies(options.services ?? availableServices());
-  const result: UpResult = { stack: paths.name, runtime, steps: [], alreadyReady: false, started: [], replacedPorts: [], endpoints: {} };
+  const result: UpResult = { stack: paths.name, runtime, steps: [], sink: 'embedded', alreadyReady: false, started: [], replacedPorts: [], endpoints: {} };
 
   return withStackLock(paths, { onWait: () => events?.onNote?.(`waiting for another outboxctl command on stack "${paths.name}"…`) }, async () => {
     if (options.restart?.length) await stopServices(paths, options.restart, (r) => events?.onStepProgress?.(undefined, `${r.service}: ${r.result}`));
@@ -136,12 +140,15 @@ export async function up(options: UpOptions): Promise<UpResult> {
     const hostFor = (name: ServiceName) => options.host ?? state.services[name]?.host ?? '127.0.0.1';
     const ready = new Set<ServiceName>();
     for (const name of services) if (await probeService(component(name), paths, env, state)) ready.add(name);
-    const steps = planUp({ services, ready });
+    const sink = await resolveSinkMode(options.sink ?? 'auto', state, ready);
+    result.sink = sink;
+    const doneTasks = new Set(Object.keys(state.tasks ?? {}) as TaskName[]);
+    const steps = planUp({ services, ready, done: doneTasks, sink, partitions: options.partitions });
     result.steps = steps;
     events?.onPlan?.(steps);
-    const toStart = services.filter((s) => !ready.has(s)).map(component);
+    const toStart = steps.flatMap((s) => (s.kind === 'service' && s.action === 'start' ? [component(s.service)] : []));
     if (options.dryRun) return result;
-    if (toStart.length === 0) {
+    if (steps.every((s) => s.kind === 'service' && s.action === 'keep')) {
       result.alreadyReady = true;
       result.endpoints = state.endpoints;
       return result;
@@ -191,11 +198,23 @@ export async function up(options: UpOptions): Promise<UpResult> {
             const r = await startNative(c, ctx, options.waitTimeoutMs, (service) => started.push({ c, service }), controller.signal);
             Object.assign(endpoints, r.endpoints);
             result.started.push({ service: c.name, seconds: r.seconds, pid: r.pid });
-          } else if (step.task === 'migrate') {
-            await withPg(endpoints.database!, (client) => migrate(client, { locations: [defaultLocation()] }));
           } else {
-            const password = await serviceContext(component('postgres'), { paths, env, host: hostFor('postgres'), ports: {}, endpoints, artifacts }).secret('debeziumPassword');
-            await ensureDebeziumRole(endpoints.database!, password);
+            await runTask(step.task, {
+              paths,
+              env,
+              cwd: options.cwd ?? process.cwd(),
+              endpoints,
+              partitions: options.partitions ?? 1,
+              waitTimeoutMs: options.waitTimeoutMs,
+              debeziumPassword: () => serviceContext(component('postgres'), { paths, env, host: hostFor('postgres'), ports: {}, endpoints, artifacts }).secret('debeziumPassword'),
+              onProgress: (m) => events?.onStepProgress?.(step, m),
+            });
+            // Migrations and the role run after every start of PostgreSQL; the rest once per stack data.
+            if (step.task !== 'migrate' && step.task !== 'debezium-role') {
+              await updateState(paths, (st) => {
+                st.tasks = { ...st.tasks, [step.task]: new Date().toISOString() };
+              });
+            }
           }
         } catch (error) {
           events?.onStepFailed?.(step, error);
@@ -213,7 +232,19 @@ export async function up(options: UpOptions): Promise<UpResult> {
       settled();
       forgetInterrupt();
     }
+    await updateState(paths, (st) => {
+      if (services.includes('sink')) st.sink = sink;
+    });
     result.endpoints = endpoints;
     return result;
   });
+}
+
+/** `auto` is Connect's plugin only when the running worker lists it (the native runtime installs none). */
+async function resolveSinkMode(choice: SinkMode | 'auto', state: StackState, ready: ReadonlySet<ServiceName>): Promise<SinkMode> {
+  if (choice !== 'auto') return choice;
+  if (!ready.has('connect') || !state.endpoints.connect) return 'embedded';
+  const [{ listConnectorPlugins }, { ES_SINK_CLASS }] = await Promise.all([import('../clients/connect.js'), import('../sink/config.js')]);
+  const plugins = await listConnectorPlugins(state.endpoints.connect).catch(() => []);
+  return plugins.some((p) => p.class === ES_SINK_CLASS) ? 'connect' : 'embedded';
 }

@@ -82,7 +82,7 @@ describe('a stack port held by another process', () => {
   });
 });
 
-describe('the shared native stack (every service so far: postgres, kafka, elasticsearch, connect, tracking)', () => {
+describe('the shared native stack (every service so far: postgres, kafka, elasticsearch, connect, sink, tracking)', () => {
   let home: string;
   beforeAll(async () => {
     home = await newHome();
@@ -146,7 +146,7 @@ describe('the shared native stack (every service so far: postgres, kafka, elasti
     expect(status.exitCode).toBe(0);
     const doc = JSON.parse(status.stdout) as { schemaVersion: number; services: { name: string; state: string }[] };
     expect(doc.schemaVersion).toBe(1);
-    expect(doc.services.map((s) => [s.name, s.state])).toEqual([['postgres', 'ready'], ['kafka', 'ready'], ['elasticsearch', 'ready'], ['connect', 'ready'], ['tracking', 'ready']]);
+    expect(doc.services.map((s) => [s.name, s.state])).toEqual([['postgres', 'ready'], ['kafka', 'ready'], ['elasticsearch', 'ready'], ['connect', 'ready'], ['sink', 'ready'], ['tracking', 'ready']]);
     const health = (await (await fetch(`${state.endpoints.elasticsearch}/_cluster/health`)).json()) as { status: string };
     expect(['green', 'yellow']).toContain(health.status);
   });
@@ -226,7 +226,8 @@ describe('the shared native stack (every service so far: postgres, kafka, elasti
     await query(db, "SELECT pg_create_logical_replication_slot('outboxctl_test_slot', 'pgoutput')");
     const v = await outboxctl(home, ['down', '--volumes']);
     expect(v.exitCode, v.stderr).toBe(0);
-    expect(v.stdout).toContain('dropped replication slot outboxctl_test_slot');
+    // Debezium's own slot (created when up registered the source) goes too.
+    expect(v.stdout).toContain('dropped replication slots outboxctl_default, outboxctl_test_slot');
     expect(existsSync(path.join(home, 'stacks', 'default', 'data'))).toBe(false);
   });
 });

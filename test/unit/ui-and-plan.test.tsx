@@ -2,27 +2,47 @@ import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
 import { withDependencies } from '../../src/stack/components/index.js';
 import { kafkaClusterId } from '../../src/stack/components/kafka.js';
-import { describeStep, planDown, planUp } from '../../src/stack/plan.js';
+import { describeStep, numberSteps, planDown, planUp } from '../../src/stack/plan.js';
 import { UpView } from '../../src/ui/up-view.js';
 
 describe('planUp', () => {
-  it('starts what is not ready, in dependency order, with the PostgreSQL tasks after PostgreSQL', () => {
-    const services = withDependencies(['tracking', 'connect']);
-    expect(services).toEqual(['postgres', 'kafka', 'connect', 'tracking']);
-    const steps = planUp({ services, ready: new Set() });
-    expect(steps.map(describeStep)).toEqual([
+  it('a new stack: the ten steps, in the order that lets Debezium see every event', () => {
+    const services = withDependencies(['postgres', 'kafka', 'elasticsearch', 'connect', 'sink', 'tracking']);
+    const steps = planUp({ services, ready: new Set(), partitions: 3 });
+    expect(numberSteps(steps, { partitions: 3 })).toEqual([
+      '1. start postgres',
+      '2. apply database migrations (db migrate: tables, publication parcel_outbox_pub, heartbeat table)',
+      '3. ensure the debezium role (LOGIN REPLICATION)',
+      '4. start kafka',
+      "5. create topics parcel.outbox (3 partitions), parcel.outbox.dlq and Debezium's heartbeat topic",
+      '6. start elasticsearch',
+      '   then install the Elasticsearch index templates (events, parcels)',
+      '7. start connect',
+      '8. register parcel-outbox-source and wait until RUNNING (Debezium creates its replication slot)',
+      "9. start the embedded sink (elasticsearch-sink's semantics)",
+      '10. start tracking',
+    ]);
+  });
+
+  it('with --sink connect, the sink is a Connect registration instead of a process', () => {
+    const steps = planUp({ services: ['postgres', 'kafka', 'elasticsearch', 'connect', 'sink'], ready: new Set(['postgres', 'kafka', 'elasticsearch', 'connect'] as const), done: new Set(['topics', 'index-templates', 'register-source'] as const), sink: 'connect' });
+    expect(steps.map((s) => describeStep(s))).toEqual(['keep (ready) postgres', 'keep (ready) kafka', 'keep (ready) elasticsearch', 'keep (ready) connect', 'register elasticsearch-sink on Connect and wait until RUNNING']);
+  });
+
+  it('only what it needs: tracking alone starts postgres first, with its tasks', () => {
+    const services = withDependencies(['tracking']);
+    expect(services).toEqual(['postgres', 'tracking']);
+    expect(planUp({ services, ready: new Set() }).map((s) => describeStep(s))).toEqual([
       'start postgres',
-      'apply database migrations (db migrate)',
+      'apply database migrations (db migrate: tables, publication parcel_outbox_pub, heartbeat table)',
       'ensure the debezium role (LOGIN REPLICATION)',
-      'start kafka',
-      'start connect',
       'start tracking',
     ]);
   });
 
-  it('keeps ready services and repeats no one-time step for a running PostgreSQL', () => {
-    const steps = planUp({ services: ['postgres', 'kafka', 'connect'], ready: new Set(['postgres', 'kafka'] as const) });
-    expect(steps.map(describeStep)).toEqual(['keep (ready) postgres', 'keep (ready) kafka', 'start connect']);
+  it('keeps ready services and repeats no one-time step: tasks recorded done are skipped', () => {
+    const steps = planUp({ services: ['postgres', 'kafka', 'connect'], ready: new Set(['postgres', 'kafka'] as const), done: new Set(['topics', 'register-source'] as const) });
+    expect(steps.map((s) => describeStep(s))).toEqual(['keep (ready) postgres', 'keep (ready) kafka', 'start connect']);
   });
 
   it('stops in reverse order', () => {

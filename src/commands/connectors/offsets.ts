@@ -1,7 +1,11 @@
-import { UserError } from '../../lib/errors.js';
 import type { CommandContext } from '../context.js';
+import { connectClient, onConnector, printRows } from './shared.js';
 
-// Work in progress on issue 6: replaced by the real handler before the issue is resolved.
-export default async function run(_ctx: CommandContext): Promise<void> {
-  throw new UserError('NOT_IMPLEMENTED', 'The connectors commands are not finished yet.', { hint: 'Use the Connect REST API directly until then.' });
+export default async function run(ctx: CommandContext, name: string): Promise<void> {
+  const client = await connectClient(ctx);
+  const { offsets } = await onConnector(client, name, () => client.offsets(name));
+  printRows(ctx, { name, offsets }, offsets, [
+    { header: 'PARTITION', value: (o) => JSON.stringify(o.partition) },
+    { header: 'OFFSET', value: (o) => JSON.stringify(o.offset) },
+  ]);
 }

@@ -1,7 +1,12 @@
-import { UserError } from '../../lib/errors.js';
 import type { CommandContext } from '../context.js';
+import { connectClient, printRows } from './shared.js';
 
-// Work in progress on issue 6: replaced by the real handler before the issue is resolved.
-export default async function run(_ctx: CommandContext): Promise<void> {
-  throw new UserError('NOT_IMPLEMENTED', 'The connectors commands are not finished yet.', { hint: 'Use the Connect REST API directly until then.' });
+export default async function run(ctx: CommandContext): Promise<void> {
+  const client = await connectClient(ctx);
+  const plugins = (await client.plugins()).sort((a, b) => a.class.localeCompare(b.class));
+  printRows(ctx, { plugins }, plugins, [
+    { header: 'CLASS', value: (p) => p.class },
+    { header: 'TYPE', value: (p) => p.type },
+    { header: 'VERSION', value: (p) => p.version },
+  ]);
 }

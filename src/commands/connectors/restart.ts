@@ -1,7 +1,12 @@
-import { UserError } from '../../lib/errors.js';
 import type { CommandContext } from '../context.js';
+import { changeState } from './shared.js';
 
-// Work in progress on issue 6: replaced by the real handler before the issue is resolved.
-export default async function run(_ctx: CommandContext): Promise<void> {
-  throw new UserError('NOT_IMPLEMENTED', 'The connectors commands are not finished yet.', { hint: 'Use the Connect REST API directly until then.' });
+export default async function run(ctx: CommandContext, name: string): Promise<void> {
+  const includeTasks = ctx.flags.includeTasks === true;
+  const onlyFailed = ctx.flags.onlyFailed === true;
+  await changeState(ctx, name, {
+    done: onlyFailed ? `Restarted what had failed of ${name}${includeTasks ? ' and its tasks' : ''}` : `Restarted ${name}${includeTasks ? ' and its tasks' : ''}`,
+    target: 'RUNNING',
+    act: (client) => client.restart(name, includeTasks, onlyFailed),
+  });
 }

@@ -21,7 +21,7 @@ export default async function run(ctx: CommandContext): Promise<number> {
         { header: 'VERSION', value: (s) => s.version },
         { header: 'UPTIME', value: (s) => uptime(s.uptimeSeconds) },
         { header: 'MEMORY', value: (s) => mb(s.rssBytes) },
-      ]),
+      ]) + (status.sink ? `\nsink: ${status.sink === 'embedded' ? 'embedded (service sink reads es-sink-connector.json)' : 'connect (connector elasticsearch-sink)'}` : ''),
     );
   }
   return ctx.flags.check === true && !allReady ? 1 : 0;

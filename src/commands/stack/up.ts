@@ -3,7 +3,7 @@ import { parseDuration } from '../../lib/duration.js';
 import { UsageError } from '../../lib/errors.js';
 import { renderTable } from '../../lib/table.js';
 import { parseServices } from '../../stack/components/index.js';
-import { describeStep } from '../../stack/plan.js';
+import { numberSteps } from '../../stack/plan.js';
 import { up, type RuntimeChoice, type UpEvents } from '../../stack/up.js';
 import { plainUpEvents } from '../../ui/plain-progress.js';
 import type { CommandContext } from '../context.js';
@@ -25,6 +25,10 @@ export default async function run(ctx: CommandContext): Promise<void> {
   const waitTimeoutMs = parseDuration(String(flags.waitTimeout ?? '180s'), '--wait-timeout');
   const services = parseServices(flags.services as string | undefined);
   const dryRun = flags.dryRun === true;
+  const sink = String(flags.sink ?? 'auto');
+  if (!['auto', 'connect', 'embedded'].includes(sink)) throw new UsageError(`--sink "${sink}" is not one of auto, connect, embedded.`);
+  const partitions = Number(flags.partitions ?? 1);
+  if (!Number.isInteger(partitions) || partitions < 1) throw new UsageError(`--partitions "${String(flags.partitions)}" is not a positive whole number.`);
   const progress = dryRun ? { events: {}, done: () => undefined } : await progressFor(ctx);
   let result;
   try {
@@ -37,6 +41,9 @@ export default async function run(ctx: CommandContext): Promise<void> {
       strictPorts: flags.strictPorts === true,
       host: flags.host as string | undefined,
       dryRun,
+      sink: sink as 'auto' | 'connect' | 'embedded',
+      partitions,
+      cwd: ctx.io.cwd,
       events: progress.events,
     });
   } finally {
@@ -47,7 +54,7 @@ export default async function run(ctx: CommandContext): Promise<void> {
     return;
   }
   if (dryRun) {
-    out.result(result.steps.map((s, i) => `${i + 1}. ${describeStep(s)}`).join('\n'));
+    out.result(numberSteps(result.steps, { partitions }).join('\n'));
     return;
   }
   if (result.alreadyReady) {

@@ -3,6 +3,7 @@ import { connectComponent } from './connect.js';
 import { elasticsearchComponent } from './elasticsearch.js';
 import { kafkaComponent } from './kafka.js';
 import { postgresService } from './postgres.js';
+import { sinkService } from './sink.js';
 import { trackingService } from './tracking.js';
 import { SERVICE_ORDER, type Component, type ServiceName } from './types.js';
 
@@ -12,6 +13,7 @@ export const COMPONENTS: Partial<Record<ServiceName, Component>> = {
   kafka: kafkaComponent,
   elasticsearch: elasticsearchComponent,
   connect: connectComponent,
+  sink: sinkService,
   tracking: trackingService,
 };
 

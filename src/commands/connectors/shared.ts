@@ -1,0 +1,80 @@
+import type { ConnectClient } from '../../clients/connect.js';
+import { resolveEndpoint } from '../../lib/config.js';
+import { renderTable, type Column } from '../../lib/table.js';
+import { parseDuration } from '../../lib/duration.js';
+import { UserError } from '../../lib/errors.js';
+import { readState, type StackState } from '../../stack/state.js';
+import type { ConnectorSpec } from '../../connectors/spec.js';
+import type { CommandContext } from '../context.js';
+
+/** A client of the stack's Kafka Connect, or of --connect-url / KAFKA_CONNECT_URL. */
+export async function connectClient(ctx: CommandContext, state?: StackState): Promise<ConnectClient> {
+  const resolved = state ?? (await readState(ctx.stack));
+  const url = resolveEndpoint('connect', { flags: ctx.flags, env: ctx.io.env, state: resolved }).value!;
+  const { ConnectClient } = await import('../../clients/connect.js');
+  return new ConnectClient(url);
+}
+
+/** Connector files (default: the connector directory), read and rendered with the stack's variables. */
+export async function loadSpecs(ctx: CommandContext, files: string[], state: StackState | undefined): Promise<ConnectorSpec[]> {
+  const [{ defaultConnectorFiles, loadConnectorFiles }, { connectorVariables }] = await Promise.all([import('../../connectors/files.js'), import('../../connectors/variables.js')]);
+  const paths = files.length ? files : await defaultConnectorFiles(ctx.io.cwd);
+  return loadConnectorFiles(paths, ctx.io.cwd, connectorVariables(ctx.stack.name, state, ctx.io.env));
+}
+
+/** Runs `fn`; Connect's 404 for the connector becomes one sentence naming it. */
+export async function onConnector<T>(client: ConnectClient, name: string, fn: () => Promise<T | undefined>): Promise<T> {
+  const missing = () =>
+    new UserError('CONNECTOR_MISSING', `Connector "${name}" does not exist on Kafka Connect at ${client.url}.`, { hint: '`outboxctl connectors list` shows the connectors there.' });
+  let result: T | undefined;
+  try {
+    result = await fn();
+  } catch (error) {
+    if (error instanceof UserError && error.code === 'CONNECT_NOT_FOUND') throw missing();
+    throw error;
+  }
+  if (result === undefined) throw missing();
+  return result;
+}
+
+/** How long pause/resume/restart wait for Connect to report the new state. */
+const STATE_CHANGE_TIMEOUT_MS = 30_000;
+
+/** `--wait-timeout` in milliseconds (a usage error when it is not a duration). */
+export function waitTimeout(ctx: CommandContext): number {
+  return parseDuration(String(ctx.flags.waitTimeout ?? '120s'), '--wait-timeout');
+}
+
+export interface StateChange {
+  /** The result line before the state: `Paused parcel-outbox-source`. */
+  done: string;
+  target: 'RUNNING' | 'PAUSED';
+  /** The request; what Connect answers goes into the JSON document as `response`. */
+  act: (client: ConnectClient) => Promise<unknown>;
+  /** Connect answers a resume before the status changes: PAUSED is then not yet the outcome. */
+  leavingPause?: boolean;
+}
+
+/** Sends a state change, waits until Connect reports the target state, prints the outcome. */
+export async function changeState(ctx: CommandContext, name: string, change: StateChange): Promise<void> {
+  const client = await connectClient(ctx);
+  const response = await onConnector(client, name, async () => (await change.act(client)) ?? null);
+  const [{ waitForState }, { shortStatus }] = await Promise.all([import('../../connectors/wait.js'), import('../../connectors/status.js')]);
+  const status = await waitForState(client, name, change.target, {
+    timeoutMs: STATE_CHANGE_TIMEOUT_MS,
+    settleMs: change.target === 'RUNNING' ? 1_000 : 0,
+    pausedIsFinal: !change.leavingPause,
+    onProgress: (summary) => ctx.out.info(`${name}: ${summary}`),
+  });
+  if (ctx.json) {
+    ctx.out.document({ name, response, state: status.connector.state, tasks: status.tasks.map((t) => ({ id: t.id, state: t.state })) });
+    return;
+  }
+  ctx.out.result(`${change.done} (${shortStatus(status)}).`);
+}
+
+/** The JSON document under --json, else the rows as a table. */
+export function printRows<Row>(ctx: CommandContext, document: unknown, rows: Row[], columns: Column<Row>[]): void {
+  if (ctx.json) ctx.out.document(document);
+  else ctx.out.result(renderTable(rows, columns));
+}

@@ -1,0 +1,53 @@
+import { UserError } from '../../lib/errors.js';
+import { onInterrupt } from '../../lib/interrupt.js';
+import { createLogger } from '../../lib/logger.js';
+import { resolveEndpoint } from '../../lib/config.js';
+import { readState } from '../../stack/state.js';
+import type { CommandContext } from '../context.js';
+import { parsePort } from './tracking.js';
+
+const log = createLogger('sink');
+
+/** `outboxctl serve sink`: the embedded Elasticsearch sink in the foreground until Ctrl-C. */
+export default async function run(ctx: CommandContext): Promise<void> {
+  const { flags, out } = ctx;
+  const port = parsePort(flags.port, 8084);
+  const host = String(flags.host ?? '127.0.0.1');
+  const state = await readState(ctx.stack);
+  const bootstrap = resolveEndpoint('kafka', { flags, env: ctx.io.env, state }).value!;
+  const [{ loadSinkConnector }, { parseSinkConfig }, { SearchClient }, { EmbeddedSink }, { createSinkHealthServer }, { PARCELS_INDEX }] = await Promise.all([
+    import('../../sink/connector-file.js'),
+    import('../../sink/config.js'),
+    import('../../clients/search.js'),
+    import('../../sink/sink.js'),
+    import('../../sink/health.js'),
+    import('../../sink/index-templates.js'),
+  ]);
+  const file = await loadSinkConnector(ctx, typeof flags.connectorFile === 'string' ? flags.connectorFile : undefined);
+  const config = parseSinkConfig(file.name, file.config);
+  const search = await SearchClient.connect(config.connectionUrl, { deadlineMs: 15_000 });
+  const sink = new EmbeddedSink({
+    config,
+    bootstrap,
+    search,
+    projectionIndex: flags.projection === false ? undefined : PARCELS_INDEX,
+    log: (level, message) => {
+      if (level === 'info') out.info(message);
+      else if (level === 'warn') out.warn(message);
+      else out.info(`error: ${message}`);
+      log(message);
+    },
+  });
+  const health = await createSinkHealthServer({ host, port, stats: () => sink.stats }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EADDRINUSE') throw new UserError('PORT_IN_USE', `Port ${port} on ${host} is already in use.`, { hint: 'Pass another --port (0 picks a free one).' });
+    throw error;
+  });
+  onInterrupt(async () => {
+    await sink.stop();
+    await health.close();
+  });
+  await sink.start();
+  out.info(`embedded sink ${config.name}: ${config.topics.join(', ')} → ${config.connectionUrl} (group ${config.groupId}); health at ${health.url}/health; Ctrl-C stops it`);
+  out.result(health.url);
+  await new Promise<never>(() => undefined);
+}

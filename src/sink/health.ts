@@ -1,0 +1,26 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { SinkStats } from './sink.js';
+
+/**
+ * `GET /health`: the sink's state and counters as JSON; 200 while it consumes (also while it
+ * retries a busy engine), 503 before it joined its group and after it failed.
+ */
+export async function createSinkHealthServer(options: { host: string; port: number; stats: () => SinkStats }): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url !== '/health' && req.url !== '/')) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found; try GET /health' }));
+      return;
+    }
+    const stats = options.stats();
+    const up = stats.state === 'RUNNING' || stats.state === 'RETRYING';
+    res.writeHead(up ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(stats));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return { url: `http://${host}:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
