@@ -116,6 +116,10 @@ try {
   const observer = new Observer(endpoints);
   await observer.start();
 
+  // Warm-up: the first documents create the indices (from the templates); not part of the figures.
+  const warm = await drive(endpoints.tracking, observer, 10, 2);
+  await settle(observer, warm.ids, 60_000);
+
   process.stderr.write(`steady: ${steady.rate} parcels/s for ${steady.seconds}s\n`);
   const base = await drive(endpoints.tracking, observer, steady.rate, steady.seconds);
   await settle(observer, base.ids, 30_000);
