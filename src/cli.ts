@@ -208,6 +208,34 @@ export function buildProgram(io: Io, run: Run): Command {
     .argument('<name>', 'connector name')
     .action(action(() => import('./commands/connectors/offsets.js')));
 
+  const audit = program.command('audit').description('query the auditing server: current parcels, histories, the event log, stats').exitOverride();
+  const auditCommand = (name: string, description: string) => {
+    const cmd = audit.command(name).description(description).option('--json', 'print the server\'s JSON');
+    return endpointOption(cmd, 'auditing', 'auditing server');
+  };
+  auditCommand('parcels', 'current parcels (GET /parcels), newest update first')
+    .option('--status <status>', 'registered | in_transit | delivered | returned')
+    .option('--q <text>', 'words of the contents')
+    .option('--since <time>', 'updated at or after (ISO time)')
+    .option('--until <time>', 'updated before (ISO time)')
+    .option('--limit <n>', 'page size (1-500)')
+    .option('--cursor <cursor>', 'the next page, as printed by the previous one')
+    .action(action(() => import('./commands/audit/parcels.js')));
+  auditCommand('history', 'every event of one parcel, in version order').argument('<id>', 'parcel id').action(action(() => import('./commands/audit/history.js')));
+  auditCommand('events', 'the event log, oldest first')
+    .option('--type <type>', 'ParcelCreated | ParcelUpdated')
+    .option('--aggregate-id <id>', 'one parcel\'s events')
+    .option('--since <time>', 'at or after (ISO time)')
+    .option('--until <time>', 'before (ISO time)')
+    .option('--limit <n>', 'page size (1-500)')
+    .option('--cursor <cursor>', 'the next page')
+    .action(action(() => import('./commands/audit/events.js')));
+  auditCommand('stats', 'events by type and over time, parcels by status')
+    .option('--interval <interval>', '1m | 1h | 1d', '1h')
+    .option('--since <time>', 'at or after (ISO time)')
+    .option('--until <time>', 'before (ISO time)')
+    .action(action(() => import('./commands/audit/stats.js')));
+
   const db = program
     .command('db')
     .description('Flyway-compatible migrations on the stack\'s PostgreSQL (or --database-url)')
@@ -271,6 +299,15 @@ export function buildProgram(io: Io, run: Run): Command {
     .addOption(new Option('--managed <stack-dir>', 'run as a service of `up` (the runtime records it)').hideHelp());
   endpointOption(sink, 'kafka', 'Kafka bootstrap servers instead of the stack\'s');
   sink.action(action(() => import('./commands/serve/sink.js')));
+
+  const auditing = serve
+    .command('auditing')
+    .description('the auditing server: parcels, histories, events and stats from Elasticsearch (the seed\'s :5000)')
+    .option('--port <port>', 'port to listen on (0: any free port)', '5000')
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .addOption(new Option('--managed <stack-dir>', 'run as a service of `up` (the runtime records it)').hideHelp());
+  endpointOption(auditing, 'elasticsearch', 'Elasticsearch instead of the stack\'s');
+  auditing.action(action(() => import('./commands/serve/auditing.js')));
 
   const parcel = program.command('parcel').description('create, update and read parcels through the tracking server').exitOverride();
   const parcelCommand = (name: string, description: string) => {

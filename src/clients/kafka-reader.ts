@@ -9,7 +9,7 @@ export interface KafkaRecord {
   timestamp: string;
   key: Buffer | null;
   value: Buffer | null;
-  headers: Record<string, Buffer | Buffer[] | string | undefined>;
+  headers: Record<string, Buffer | Buffer[] | string | null | undefined>;
 }
 
 export interface ReadBatch {
@@ -90,6 +90,8 @@ export class PartitionReader {
     while (pending && !options.signal?.aborted) {
       const batches = await pending;
       for (const b of batches) positions.set(b.partition, b.next);
+      // A fetch that answered at once without progress (an empty batch left by compaction): do not spin.
+      if (batches.length === 0) await new Promise((r) => setTimeout(r, 100));
       const next = active();
       pending = next.length && !options.signal?.aborted ? this.fetchOnce(next, positions, options.maxWaitMs ?? 500) : undefined;
       // Swallow a rejection of the prefetch if the consumer stops early; it resurfaces when awaited.

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { kafkaClient } from '../clients/kafka.js';
 import type { KafkaRecord } from '../clients/kafka-reader.js';
 import { isTransient, reasonOf, type BulkOperation, type SearchClient } from '../clients/search.js';
+import { UserError } from '../lib/errors.js';
 import { ES_SINK_CLASS, type SinkConfig } from './config.js';
 import { planRecord, type ErrorStage, type Planned } from './documents.js';
 
@@ -39,6 +40,17 @@ interface Failure {
 
 const MAX_BACKOFF_MS = 10_000;
 
+/** Errors Confluent's connector treats as a malformed document (dead-lettered); any other item error fails the sink. */
+const MALFORMED = new Set(['mapper_parsing_exception', 'illegal_argument_exception', 'action_request_validation_exception', 'document_parsing_exception', 'strict_dynamic_mapping_exception']);
+
+/** An engine that is down, slow or answering 5xx: wait and send again, never skip ahead. */
+export function isRetryable(error: unknown): boolean {
+  if (isTransient(error)) return true;
+  const e = error as { code?: string; cause?: { meta?: { statusCode?: number } } };
+  if (e.code === 'SEARCH_UNREACHABLE' || e.code === 'SEARCH_FAILED') return true;
+  return e.code === 'SEARCH_REJECTED' && (e.cause?.meta?.statusCode ?? 0) >= 500;
+}
+
 class SinkFailed extends Error {}
 
 /**
@@ -64,6 +76,12 @@ export class EmbeddedSink {
     const consumer = kafka.consumer({ groupId: config.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: Math.max(config.lingerMs, 100), sessionTimeout: 45_000, heartbeatInterval: 3_000 });
     this.consumer = consumer;
     if (config.dlqTopic) {
+      const admin = kafka.admin();
+      await admin.connect();
+      const topics = await admin.listTopics().finally(() => admin.disconnect());
+      if (!topics.includes(config.dlqTopic)) {
+        throw new UserError('SINK_DLQ_MISSING', `The dead-letter topic "${config.dlqTopic}" of connector "${config.name}" does not exist; the sink did not start.`, { hint: `Create it: \`outboxctl topic create ${config.dlqTopic}\`.` });
+      }
       this.producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
       await this.producer.connect();
     }
@@ -157,10 +175,11 @@ export class EmbeddedSink {
             }
           } else if (p.op.op === 'delete' && item.status === 404) this.stats.deleted++;
           else if (item.status === 429 || item.status >= 500) retry.push(p);
+          else if (!MALFORMED.has(item.type ?? '')) this.fail(new Error(`${p.op.index}: ${item.type ?? 'error'}: ${item.reason ?? `HTTP ${item.status}`} (record ${p.plan.record.topic}/${p.plan.record.partition}/${p.plan.record.offset})`));
           else failures.push({ record: p.plan.record, stage: 'TASK_PUT', className: `org.elasticsearch.${item.type ?? 'ElasticsearchException'}`, message: `${p.op.index}: ${item.type ?? 'error'}: ${item.reason ?? `HTTP ${item.status}`}` });
         });
       } catch (error) {
-        if (!isTransient(error)) this.fail(new Error(`Elasticsearch refused the bulk request: ${reasonOf(error)}`));
+        if (!isRetryable(error)) this.fail(new Error(`Elasticsearch refused the bulk request: ${reasonOf(error)}`));
         retry = pending;
         this.stats.lastError = reasonOf(error);
       }
@@ -189,17 +208,26 @@ export class EmbeddedSink {
       if (!tolerated) this.fail(new Error(`record ${f.record.topic}/${f.record.partition}/${f.record.offset}: ${f.message}`));
     }
     if (config.dlqTopic && this.producer) {
-      await this.producer.send({
-        topic: config.dlqTopic,
-        acks: -1,
-        messages: unique.map((f) => ({ key: f.record.key, value: f.record.value, headers: { ...f.record.headers, ...(config.dlqContextHeaders ? this.contextHeaders(f) : {}) } as kafkajs.IHeaders })),
-      });
+      await this.sendDeadLetters(unique);
       this.stats.deadLettered += unique.length;
       if (config.behaviorOnMalformedDocuments !== 'ignore') for (const f of unique) this.options.log('warn', `record ${f.record.topic}/${f.record.partition}/${f.record.offset} sent to ${config.dlqTopic}: ${f.message}`);
       return;
     }
     this.stats.rejected += unique.length;
     for (const f of unique) this.options.log('warn', `record ${f.record.topic}/${f.record.partition}/${f.record.offset} not indexed (no dead-letter topic configured): ${f.message}`);
+  }
+
+  private async sendDeadLetters(unique: Failure[]): Promise<void> {
+    const { config } = this.options;
+    try {
+      await this.producer!.send({
+        topic: config.dlqTopic!,
+        acks: -1,
+        messages: unique.map((f) => ({ key: f.record.key, value: f.record.value, headers: { ...f.record.headers, ...(config.dlqContextHeaders ? this.contextHeaders(f) : {}) } as kafkajs.IHeaders })),
+      });
+    } catch (error) {
+      this.fail(new Error(`cannot write to the dead-letter topic ${config.dlqTopic}: ${(error as Error).message}`));
+    }
   }
 
   /** The `__connect.errors.*` headers Connect adds to dead-lettered records. */

@@ -40,7 +40,9 @@ export function planUp({ services, ready, done = new Set(), sink = 'embedded' }:
     if (service === 'sink' && sink === 'connect') continue;
     const start = !ready.has(service);
     steps.push({ kind: 'service', service, action: start ? 'start' : 'keep' });
-    if (service === 'postgres' && start) {
+    // Also on a kept PostgreSQL while the source is still to register: it needs the publication of a newer migration.
+    const sourcePending = has('connect') && !done.has('register-source');
+    if (service === 'postgres' && (start || sourcePending)) {
       steps.push({ kind: 'task', task: 'migrate', service });
       steps.push({ kind: 'task', task: 'debezium-role', service });
     }
@@ -69,13 +71,17 @@ export function describeStep(step: Step, input: { partitions?: number } = {}): s
 }
 
 /**
- * Numbered lines for `up --dry-run`; a task that completes its service's step (index templates
- * after Elasticsearch) shares that step's number.
+ * Numbered lines for `up --dry-run`; what completes a step shares its number (the index
+ * templates after Elasticsearch, auditing beside tracking).
  */
 export function numberSteps(steps: Step[], input: { partitions?: number } = {}): string[] {
   let n = 0;
-  return steps.map((step) => {
-    if (step.kind === 'task' && step.task === 'index-templates' && steps.some((s) => s.kind === 'service' && s.service === 'elasticsearch')) {
+  return steps.map((step, i) => {
+    const previous = steps[i - 1];
+    const continues =
+      (step.kind === 'task' && step.task === 'index-templates' && previous?.kind === 'service' && previous.service === 'elasticsearch') ||
+      (step.kind === 'service' && step.service === 'auditing' && previous?.kind === 'service' && previous.service === 'tracking');
+    if (continues) {
       return `${' '.repeat(String(n).length + 2)}then ${describeStep(step, input)}`;
     }
     n++;

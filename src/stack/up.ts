@@ -243,6 +243,8 @@ export async function up(options: UpOptions): Promise<UpResult> {
 /** `auto` is Connect's plugin only when the running worker lists it (the native runtime installs none). */
 async function resolveSinkMode(choice: SinkMode | 'auto', state: StackState, ready: ReadonlySet<ServiceName>): Promise<SinkMode> {
   if (choice !== 'auto') return choice;
+  // Keep what the stack runs: two sinks in one consumer group would split (or refuse) its partitions.
+  if (state.sink) return state.sink;
   if (!ready.has('connect') || !state.endpoints.connect) return 'embedded';
   const [{ listConnectorPlugins }, { ES_SINK_CLASS }] = await Promise.all([import('../clients/connect.js'), import('../sink/config.js')]);
   const plugins = await listConnectorPlugins(state.endpoints.connect).catch(() => []);

@@ -6,9 +6,11 @@ export type TailFormat = { kind: 'raw' } | { kind: 'json' } | { kind: 'template'
 
 const text = (b: Buffer | null): string | null => (b === null ? null : b.toString('utf8'));
 
+// A header's value may be null on the wire (kafkajs decodes it as null).
+const one = (v: Buffer | string | null | undefined): string => (v === null || v === undefined ? '' : v.toString());
+
 function headerText(value: KafkaRecord['headers'][string]): string {
-  if (value === undefined) return '';
-  return Array.isArray(value) ? value.map((v) => v.toString()).join(',') : value.toString();
+  return Array.isArray(value) ? value.map(one).join(',') : one(value);
 }
 
 /** Headers as `{name: text}` (a repeated header becomes an array). */
@@ -16,7 +18,7 @@ export function headersObject(record: KafkaRecord): Record<string, string | stri
   const out: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(record.headers)) {
     if (v === undefined) continue;
-    out[k] = Array.isArray(v) ? v.map((x) => x.toString()) : v.toString();
+    out[k] = Array.isArray(v) ? v.map(one) : one(v);
   }
   return out;
 }

@@ -12,8 +12,8 @@ export interface OutboxEvent {
 
 const header = (r: KafkaRecord, name: string): string | undefined => {
   const v = r.headers[name];
-  if (v === undefined) return undefined;
-  return (Array.isArray(v) ? v[0] : v)?.toString();
+  if (v === undefined || v === null) return undefined;
+  return (Array.isArray(v) ? v[0] : v)?.toString() ?? undefined;
 };
 
 function parseObject(value: Buffer | null): Record<string, unknown> | undefined {

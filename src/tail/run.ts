@@ -135,6 +135,16 @@ async function tailAsGroup(admin: KafkaAdmin, kafka: kafkajs.Kafka, options: Tai
       check();
     })().catch(finish);
   });
+  const reachedEnd = (partition: number, last: bigint) => {
+    if (last + 1n < ends.get(partition)!) return;
+    atEnd.add(partition);
+    consumer.pause([{ topic, partitions: [partition] }]);
+    check();
+  };
+  // kafkajs resolves batches of only control or aborted records itself, without eachBatch.
+  const onBatchEnd = consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+    if (options.exitAtEnd && e.payload.topic === topic && e.payload.lastOffset !== undefined) reachedEnd(e.payload.partition, BigInt(e.payload.lastOffset));
+  });
   const stop = () => finish();
   options.signal.addEventListener('abort', stop);
   try {
@@ -151,16 +161,15 @@ async function tailAsGroup(admin: KafkaAdmin, kafka: kafkajs.Kafka, options: Tai
           .map((m) => ({ topic, partition: batch.partition, offset: m.offset, timestamp: m.timestamp, key: m.key ?? null, value: m.value, headers: (m.headers ?? {}) as KafkaRecord['headers'] }));
         const { text, taken } = printer.render(records);
         if (text) await options.write(text);
-        if (taken > 0) {
-          const last = records[taken - 1]!.offset;
-          resolveOffset(last);
-          await consumer.commitOffsets([{ topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+        // Everything printed, or the whole batch when nothing was cut short (its last offset counts
+        // control records, e.g. a transaction marker at the end of the partition).
+        const whole = !printer.full && records.length === batch.messages.length;
+        const last = whole ? BigInt(batch.lastOffset()) : taken > 0 ? BigInt(records[taken - 1]!.offset) : undefined;
+        if (last !== undefined) {
+          resolveOffset(last.toString());
+          await consumer.commitOffsets([{ topic, partition: batch.partition, offset: (last + 1n).toString() }]);
           await heartbeat();
-          if (options.exitAtEnd && BigInt(last) + 1n >= end) {
-            atEnd.add(batch.partition);
-            consumer.pause([{ topic, partitions: [batch.partition] }]);
-            check();
-          }
+          if (options.exitAtEnd) reachedEnd(batch.partition, last);
         }
         if (printer.full) finish();
       },
@@ -170,6 +179,7 @@ async function tailAsGroup(admin: KafkaAdmin, kafka: kafkajs.Kafka, options: Tai
     options.signal.removeEventListener('abort', stop);
     crashed();
     onJoin();
+    onBatchEnd();
     await consumer.disconnect().catch(() => undefined);
   }
 }

@@ -82,7 +82,7 @@ describe('a stack port held by another process', () => {
   });
 });
 
-describe('the shared native stack (every service so far: postgres, kafka, elasticsearch, connect, sink, tracking)', () => {
+describe('the shared native stack (every service so far: postgres, kafka, elasticsearch, connect, sink, tracking, auditing)', () => {
   let home: string;
   beforeAll(async () => {
     home = await newHome();
@@ -146,7 +146,7 @@ describe('the shared native stack (every service so far: postgres, kafka, elasti
     expect(status.exitCode).toBe(0);
     const doc = JSON.parse(status.stdout) as { schemaVersion: number; services: { name: string; state: string }[] };
     expect(doc.schemaVersion).toBe(1);
-    expect(doc.services.map((s) => [s.name, s.state])).toEqual([['postgres', 'ready'], ['kafka', 'ready'], ['elasticsearch', 'ready'], ['connect', 'ready'], ['sink', 'ready'], ['tracking', 'ready']]);
+    expect(doc.services.map((s) => [s.name, s.state])).toEqual([['postgres', 'ready'], ['kafka', 'ready'], ['elasticsearch', 'ready'], ['connect', 'ready'], ['sink', 'ready'], ['tracking', 'ready'], ['auditing', 'ready']]);
     const health = (await (await fetch(`${state.endpoints.elasticsearch}/_cluster/health`)).json()) as { status: string };
     expect(['green', 'yellow']).toContain(health.status);
   });

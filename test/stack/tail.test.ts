@@ -118,6 +118,25 @@ describe('topic produce / tail and consumer groups', () => {
     expect(lines(read.stdout)).toEqual(['gzip', 'snappy', 'lz4', 'zstd'].flatMap((c) => Array.from({ length: 50 }, (_, i) => `${c} ${i}`)));
   });
 
+  it('a transactional topic (a commit marker ends the partition): -e ends, with and without a group', async () => {
+    expect((await outboxctl(['topic', 'create', 'txn'])).exitCode).toBe(0);
+    const { kafkaClient } = await import('../../src/clients/kafka.js');
+    const producer = kafkaClient(bootstrap).producer({ transactionalId: 'tail-test', idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const txn = await producer.transaction();
+    await txn.send({ topic: 'txn', messages: [{ value: 'a' }, { value: 'b' }] });
+    await txn.commit();
+    await producer.disconnect();
+    const plain = await outboxctl(['topic', 'tail', 'txn', '--from-beginning', '-e']);
+    expect(plain.exitCode, plain.stderr).toBe(0);
+    expect(lines(plain.stdout)).toEqual(['a', 'b']);
+    for (const expected of [['a', 'b'], []]) {
+      const grouped = await execa(BIN, ['topic', 'tail', 'txn', '--group', 'txn-readers', '--from-beginning', '-e'], { env: { OUTBOXCTL_HOME: home, NO_COLOR: '1' }, reject: false, timeout: 30_000 });
+      expect(grouped.exitCode, grouped.stderr).toBe(0);
+      expect(lines(grouped.stdout)).toEqual(expected);
+    }
+  });
+
   it('a closed pipe (| head -1) ends quietly with exit 0', async () => {
     const r = await execa('bash', ['-c', `"${BIN}" topic tail ten-k --from-beginning -e | head -1; echo "exit=\${PIPESTATUS[0]}" >&2`], { env: { OUTBOXCTL_HOME: home, NO_COLOR: '1' }, reject: false });
     expect(lines(r.stdout)).toHaveLength(1);

@@ -4,6 +4,8 @@ import type { KafkaRecord } from '../../src/clients/kafka-reader.js';
 import { parseConnectorFile } from '../../src/connectors/spec.js';
 import { parseSinkConfig } from '../../src/sink/config.js';
 import { planRecord } from '../../src/sink/documents.js';
+import { isRetryable } from '../../src/sink/sink.js';
+import { EnvironmentError, UserError } from '../../src/lib/errors.js';
 import { ROOT } from '../helpers/cli.js';
 
 async function shippedConfig(): Promise<Record<string, string>> {
@@ -68,5 +70,14 @@ describe('embedded sink: what happens to a record', () => {
     expect(planRecord(config, record('{not json'))).toMatchObject({ kind: 'error', stage: 'VALUE_CONVERTER' });
     expect(planRecord(config, record({ ...event, eventId: undefined }))).toMatchObject({ kind: 'error', message: expect.stringContaining('Key is used as document id') });
     expect(planRecord({ ...config, keyIgnore: true, transforms: [] }, record(event))).toMatchObject({ kind: 'index', id: 'parcel.outbox+0+7' });
+  });
+});
+
+describe('embedded sink: what is retried', () => {
+  it('an engine that is down, slow or answering 5xx is retried; a 4xx refusal is not', () => {
+    expect(isRetryable(new EnvironmentError('SEARCH_UNREACHABLE', 'did not answer within 15s'))).toBe(true);
+    expect(isRetryable(new EnvironmentError('SEARCH_FAILED', 'socket hang up'))).toBe(true);
+    expect(isRetryable(new UserError('SEARCH_REJECTED', 'HTTP 500', { cause: { meta: { statusCode: 500 } } }))).toBe(true);
+    expect(isRetryable(new UserError('SEARCH_REJECTED', 'HTTP 400', { cause: { meta: { statusCode: 400 } } }))).toBe(false);
   });
 });

@@ -57,6 +57,12 @@ describe('tail: formats', () => {
     expect(() => parseFormat('%q')).toThrow('--format uses %q, which is not a template token.');
     expect(() => parseFormat('yaml')).toThrow('--format "yaml" is neither raw, json nor a template.');
   });
+  it('a header with a null value (as in some Connect dead letters) prints as empty, not a crash', () => {
+    const r = record({ headers: { '__connect.errors.exception.message': null, id: Buffer.from('e-1') } });
+    expect(JSON.parse(renderRecord(r, '{}', { format: parseFormat('json'), printKey: false, pretty: false })).headers).toEqual({ '__connect.errors.exception.message': '', id: 'e-1' });
+    expect(renderRecord(r, '{}', { format: parseFormat('%h'), printKey: false, pretty: false })).toBe('__connect.errors.exception.message=,id=e-1\n');
+  });
+
   it('raw prints the value (key<TAB>value with --print-key), null as the console consumer does', () => {
     expect(renderRecord(record({ key: null }), null, { format: { kind: 'raw' }, printKey: true, pretty: false })).toBe('null\tnull\n');
   });

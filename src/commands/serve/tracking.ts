@@ -5,8 +5,7 @@ import { migrate } from '../../migrations/engine.js';
 import { withPg } from '../../clients/pg.js';
 import { createTrackingServer } from '../../servers/tracking/app.js';
 import { leaseDatabase } from '../../stack/database.js';
-import { processIdentity } from '../../stack/process.js';
-import { updateState, withStackLock } from '../../stack/state.js';
+import { recordForegroundServer } from './record.js';
 import type { CommandContext } from '../context.js';
 import { engineOptions } from '../db/shared.js';
 
@@ -40,23 +39,10 @@ export default async function run(ctx: CommandContext): Promise<void> {
     throw error;
   }
   const url = server.url;
-  // Under `up` (--managed) the runtime records the service; run by hand, it records itself.
-  const managed = typeof flags.managed === 'string';
-  if (!managed) {
-    await withStackLock(ctx.stack, {}, () => updateState(ctx.stack, (s) => {
-      // Started by hand, this process may not lead its own process group: stop it by pid only.
-      s.services.tracking = { pid: process.pid, startId: processIdentity(process.pid), group: false, host, port: Number(new URL(url).port), startedAt: new Date().toISOString() };
-      s.endpoints.tracking = url;
-    }));
-  }
+  const forget = await recordForegroundServer(ctx, 'tracking', host, url);
   const shutdown = async () => {
     await server.close();
-    if (!managed) {
-      await withStackLock(ctx.stack, {}, () => updateState(ctx.stack, (s) => {
-        delete s.services.tracking;
-        delete s.endpoints.tracking;
-      })).catch(() => undefined);
-    }
+    await forget();
     await db.release();
   };
   onInterrupt(shutdown);

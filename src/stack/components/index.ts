@@ -1,4 +1,5 @@
 import { UsageError } from '../../lib/errors.js';
+import { auditingService } from './auditing.js';
 import { connectComponent } from './connect.js';
 import { elasticsearchComponent } from './elasticsearch.js';
 import { kafkaComponent } from './kafka.js';
@@ -15,6 +16,7 @@ export const COMPONENTS: Partial<Record<ServiceName, Component>> = {
   connect: connectComponent,
   sink: sinkService,
   tracking: trackingService,
+  auditing: auditingService,
 };
 
 export function availableServices(): ServiceName[] {

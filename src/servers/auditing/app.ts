@@ -1,0 +1,138 @@
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { SearchClient } from '../../clients/search.js';
+import { CliError } from '../../lib/errors.js';
+import { createLogger } from '../../lib/logger.js';
+import { problem, PROBLEM_CONTENT_TYPE, type Problem } from '../tracking/problem.js';
+import {
+  encodeCursor,
+  EVENTS_INDEX,
+  eventsParams,
+  eventsQuery,
+  historyQuery,
+  ParameterError,
+  PARCELS_INDEX,
+  parcelsParams,
+  parcelsQuery,
+  parseParams,
+  statsParams,
+  statsQueries,
+} from './queries.js';
+
+const log = createLogger('auditing');
+
+export interface AuditingServerOptions {
+  elasticsearchUrl: string;
+  host?: string;
+  /** 0 picks a free port (tests). */
+  port?: number;
+}
+
+export interface AuditingServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+interface EventDoc {
+  eventId: string;
+  eventType: string;
+  aggregateType: string;
+  aggregateId: string;
+  occurredAt: number;
+  payload: { parcel?: { version?: number }; changed?: string[] } & Record<string, unknown>;
+}
+
+const send = (reply: FastifyReply, body: Problem) => reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
+
+const eventView = (e: EventDoc) => ({ ...e, occurredAt: new Date(e.occurredAt).toISOString() });
+
+/** Connects on first use (and again after a failure), so the server starts while the engine is still down. */
+class Engine {
+  private client?: Promise<SearchClient>;
+  constructor(private readonly url: string) {}
+
+  get(): Promise<SearchClient> {
+    this.client ??= SearchClient.connect(this.url, { deadlineMs: 3_000 }).then((c) => c.withOptions({ deadlineMs: 5_000 }));
+    this.client.catch(() => (this.client = undefined));
+    return this.client;
+  }
+}
+
+/** Builds the Fastify app of the auditing server: structured Elasticsearch queries from validated parameters. */
+export function buildAuditingApp(elasticsearchUrl: string): FastifyInstance {
+  const app = Fastify({ logger: false, return503OnClosing: true });
+  const engine = new Engine(elasticsearchUrl.replace(/\/$/, ''));
+  // An index that does not exist yet (no event indexed so far) reads as empty.
+  const search = async <T>(index: string, body: Record<string, unknown>) => (await engine.get()).search<T>(index, { ...body, ignore_unavailable: true, allow_no_indices: true });
+
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof ParameterError) return send(reply, problem('invalid-request', `${error.message}.`, { field: error.parameter }));
+    if (error instanceof CliError && (error.kind === 'environment' || error.code === 'SEARCH_REJECTED')) {
+      log('search engine unavailable: %s', error.message);
+      return send(reply, { ...problem('internal', ''), type: 'urn:outboxctl:problem:search-unavailable', title: 'Search engine unavailable', status: 503, detail: `Elasticsearch at ${elasticsearchUrl} cannot answer: ${error.message}` });
+    }
+    log('internal error on %s %s: %O', request.method, request.url, error);
+    return send(reply, problem('internal', 'The query failed.'));
+  });
+  app.setNotFoundHandler((request, reply) => send(reply, problem('not-found', `No route ${request.method} ${request.url.split('?')[0]}.`)));
+
+  app.get('/health', async (_request, reply) => {
+    try {
+      const client = await engine.get();
+      const health = await client.health();
+      return { status: 'ok', engine: { url: client.url, ...client.engine, cluster: health.status } };
+    } catch (error) {
+      return reply.code(503).send({ status: 'unavailable', engine: { url: elasticsearchUrl, error: (error as Error).message } });
+    }
+  });
+
+  app.get('/parcels', async (request) => {
+    const p = parseParams(parcelsParams, request.query);
+    const r = await search<Record<string, unknown>>(PARCELS_INDEX, parcelsQuery(p));
+    const last = r.hits.at(-1);
+    return { total: r.total, items: r.hits.map((h) => h.source), nextCursor: r.hits.length === p.size ? encodeCursor(last?.sort) : null };
+  });
+
+  app.get<{ Params: { id: string } }>('/parcels/:id', async (request, reply) => {
+    const r = await search<Record<string, unknown>>(PARCELS_INDEX, { size: 1, query: { ids: { values: [request.params.id] } } });
+    if (r.hits.length === 0) return send(reply, problem('not-found', `No parcel ${request.params.id} in the ${PARCELS_INDEX} index.`));
+    return r.hits[0]!.source;
+  });
+
+  app.get<{ Params: { id: string } }>('/parcels/:id/history', async (request, reply) => {
+    const r = await search<EventDoc>(EVENTS_INDEX, historyQuery(request.params.id));
+    if (r.hits.length === 0) return send(reply, problem('not-found', `No events for parcel ${request.params.id}.`));
+    return {
+      parcelId: request.params.id,
+      events: r.hits.map((h) => ({ ...eventView(h.source), version: h.source.payload.parcel?.version ?? null, changed: h.source.payload.changed ?? [] })),
+    };
+  });
+
+  app.get('/events', async (request) => {
+    const p = parseParams(eventsParams, request.query);
+    const r = await search<EventDoc>(EVENTS_INDEX, eventsQuery(p));
+    return { total: r.total, items: r.hits.map((h) => eventView(h.source)), nextCursor: r.hits.length === p.size ? encodeCursor(r.hits.at(-1)?.sort) : null };
+  });
+
+  app.get('/stats', async (request) => {
+    const p = parseParams(statsParams, request.query);
+    const q = statsQueries(p);
+    const [events, parcels] = await Promise.all([search(EVENTS_INDEX, q.events), search(PARCELS_INDEX, q.parcels)]);
+    type Buckets = { buckets?: { key: string | number; key_as_string?: string; doc_count: number }[] };
+    const buckets = (aggs: Record<string, unknown>, name: string) => (aggs[name] as Buckets | undefined)?.buckets ?? [];
+    return {
+      interval: p.interval,
+      events: { total: events.total, byType: Object.fromEntries(buckets(events.aggregations, 'byType').map((b) => [b.key, b.doc_count])) },
+      overTime: buckets(events.aggregations, 'overTime').map((b) => ({ at: new Date(Number(b.key)).toISOString(), count: b.doc_count })),
+      parcels: { total: parcels.total, byStatus: Object.fromEntries(buckets(parcels.aggregations, 'byStatus').map((b) => [b.key, b.doc_count])) },
+    };
+  });
+
+  return app;
+}
+
+/** Starts the auditing server; `close()` stops it. */
+export async function createAuditingServer(options: AuditingServerOptions): Promise<AuditingServer> {
+  const app = buildAuditingApp(options.elasticsearchUrl);
+  const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 5000 });
+  return { url: address.replace('localhost', '127.0.0.1'), close: () => app.close() };
+}
