@@ -60,6 +60,9 @@ describe('auditing server on the real pipeline', () => {
       if (Date.now() > deadline) throw new Error(`only ${JSON.stringify(stats.body)} indexed`);
       await sleep(500);
     }
+    // Each bulk wrote an event and its parcel together; make both indices' latest writes searchable
+    // (each refreshes on its own second otherwise).
+    await fetch(`${endpoints.elasticsearch}/parcel.outbox,parcels/_refresh`, { method: 'POST' });
   });
   afterAll(async () => {
     await outboxctl(['down', '--volumes']);
