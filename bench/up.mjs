@@ -37,7 +37,7 @@ try {
     process.stderr.write(`  round ${i + 1}: cold ${cold.at(-1).toFixed(1)}s, warm ${warm.at(-1).toFixed(1)}s\n`);
   }
   const machine = `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-  console.log(`\noutboxctl up (every service: postgres, kafka, elasticsearch, connect, tracking), native runtime, ${machine}, ${rounds} round(s), median:`);
+  console.log(`\noutboxctl up (every service and the pipeline's one-time steps), native runtime, ${machine}, ${rounds} round(s), median:`);
   console.table([
     { case: 'cold (artifacts cached, data empty)', seconds: Number(median(cold).toFixed(1)) },
     { case: 'warm (data kept)', seconds: Number(median(warm).toFixed(1)) },
