@@ -1,5 +1,5 @@
 import type kafkajs from 'kafkajs';
-import type { KafkaAdmin } from '../clients/kafka.js';
+import type { KafkaAdmin, Watermarks } from '../clients/kafka.js';
 import type { KafkaRecord } from '../clients/kafka-reader.js';
 import { UsageError } from '../lib/errors.js';
 import { renderRecord, type RenderOptions } from './format.js';
@@ -79,7 +79,7 @@ export async function tail(admin: KafkaAdmin, kafka: kafkajs.Kafka, options: Tai
   return { printed: printer.printed };
 }
 
-async function tailPartitions(admin: KafkaAdmin, options: TailOptions, printer: Printer, watermarks: Awaited<ReturnType<KafkaAdmin['watermarks']>>, ends: Map<number, bigint>): Promise<void> {
+async function tailPartitions(admin: KafkaAdmin, options: TailOptions, printer: Printer, watermarks: Watermarks[], ends: Map<number, bigint>): Promise<void> {
   const spec = options.start ?? { kind: 'end' };
   const byTime = spec.kind === 'since' ? await admin.offsetsForTime(options.topic, spec.timestampMs) : undefined;
   const positions = startPositions(spec, watermarks, byTime);

@@ -1,9 +1,6 @@
-import axios from 'axios';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { probeHealth, serveLaunch } from './embedded.js';
 import type { Component } from './types.js';
-
-const BIN = fileURLToPath(new URL('../../../bin/outboxctl', import.meta.url));
 
 /**
  * The embedded Elasticsearch sink (`outboxctl serve sink`) as a managed process: it reads the
@@ -20,16 +17,13 @@ export const sinkService: Component = {
   stopGraceMs: 15_000,
 
   async launch(ctx) {
-    const args = [BIN, 'serve', 'sink', '--managed', ctx.paths.dir, '--port', String(ctx.ports.main), '--host', ctx.host, '--stack', ctx.paths.name];
     // The file `up` sees (a project's ./kafka-connectors/ first), whatever the sink's own directory.
     const { connectorDir } = await import('../../connectors/files.js');
-    args.push('--connector-file', path.join(await connectorDir(process.cwd()), 'es-sink-connector.json'));
-    return { command: process.execPath, args, env: { NO_COLOR: '1', OUTBOXCTL_HOME: ctx.paths.home, KAFKA_BOOTSTRAP_SERVERS: ctx.endpoints.kafka!, ELASTICSEARCH_URL: ctx.endpoints.elasticsearch! } };
+    const file = path.join(await connectorDir(process.cwd()), 'es-sink-connector.json');
+    return serveLaunch(ctx, 'sink', ['--stack', ctx.paths.name, '--connector-file', file], { OUTBOXCTL_HOME: ctx.paths.home, KAFKA_BOOTSTRAP_SERVERS: ctx.endpoints.kafka!, ELASTICSEARCH_URL: ctx.endpoints.elasticsearch! });
   },
 
-  async ready(ctx) {
-    await axios.get(`http://${ctx.clientHost}:${ctx.ports.main}/health`, { timeout: 2_000 });
-  },
+  ready: (ctx) => probeHealth(ctx),
 
   endpointNames: [],
   endpoints: async () => ({}),

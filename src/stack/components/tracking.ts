@@ -1,8 +1,5 @@
-import axios from 'axios';
-import { fileURLToPath } from 'node:url';
+import { probeHealth, serveLaunch } from './embedded.js';
 import type { Component } from './types.js';
-
-const BIN = fileURLToPath(new URL('../../../bin/outboxctl', import.meta.url));
 
 /** The tracking server (`outboxctl serve tracking`) as a managed process. */
 export const trackingService: Component = {
@@ -18,14 +15,11 @@ export const trackingService: Component = {
   async launch(ctx) {
     // The database URL (with its password) goes through the environment, which only the
     // owner can read, not the command line, which every local user can.
-    const args = [BIN, 'serve', 'tracking', '--managed', ctx.paths.dir, '--no-migrate', '--port', String(ctx.ports.main), '--host', ctx.host];
-    if (ctx.env.OUTBOX_DELETE_AFTER_INSERT === 'true') args.push('--outbox-delete-after-insert');
-    return { command: process.execPath, args, env: { NO_COLOR: '1', DATABASE_URL: ctx.endpoints.database! } };
+    const extra = ['--no-migrate', ...(ctx.env.OUTBOX_DELETE_AFTER_INSERT === 'true' ? ['--outbox-delete-after-insert'] : [])];
+    return serveLaunch(ctx, 'tracking', extra, { DATABASE_URL: ctx.endpoints.database! });
   },
 
-  async ready(ctx) {
-    await axios.get(`http://${ctx.clientHost}:${ctx.ports.main}/health`, { timeout: 2_000 });
-  },
+  ready: (ctx) => probeHealth(ctx),
 
   endpointNames: ['tracking'],
   endpoints: async (ctx) => ({ tracking: `http://${ctx.clientHost}:${ctx.ports.main}` }),
