@@ -105,6 +105,15 @@ export function buildProgram(io: Io, run: Run): Command {
     .option('--json', 'print one JSON document')
     .action(action(() => import('./commands/stack/doctor.js')));
   program
+    .command('smoke')
+    .description('prove the whole outbox flow in one command (for CI): up or the running stack, the seed\'s request, named timed steps')
+    .option('--runtime <runtime>', 'auto | native | docker, when smoke brings the stack up', 'auto')
+    .option('--keep', 'leave running what smoke started (default: stop it again)')
+    .option('--report <file>', 'write a report: FILE.json (JSON) or FILE.xml (JUnit XML)')
+    .option('--timeout <duration>', 'deadline of the whole run', '300s')
+    .option('--json', 'print the report as one JSON document')
+    .action(action(() => import('./commands/smoke.js')));
+  program
     .command('fetch')
     .description('resolve every artifact (Kafka, Connect, Debezium) ahead of time, for offline use and CI caches')
     .option('--json', 'print one JSON document')

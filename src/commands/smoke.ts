@@ -1,0 +1,53 @@
+import { parseDuration } from '../lib/duration.js';
+import { UsageError } from '../lib/errors.js';
+import { reportFormat, type StepResult } from '../smoke/report.js';
+import type { RuntimeChoice } from '../stack/up.js';
+import type { CommandContext } from './context.js';
+
+const RUNTIMES = ['auto', 'native', 'docker'];
+
+export default async function run(ctx: CommandContext): Promise<number> {
+  const { flags, out } = ctx;
+  const runtime = String(flags.runtime ?? 'auto');
+  if (!RUNTIMES.includes(runtime)) throw new UsageError(`--runtime "${runtime}" is not one of ${RUNTIMES.join(', ')}.`);
+  const timeoutMs = parseDuration(String(flags.timeout ?? '300s'), '--timeout');
+  const reportFile = flags.report === undefined ? undefined : String(flags.report);
+  if (reportFile !== undefined) reportFormat(reportFile);
+
+  const [{ smoke }, { SMOKE_STEPS }, { plainUpEvents }] = await Promise.all([import('../smoke/run.js'), import('../smoke/steps.js'), import('../ui/plain-progress.js')]);
+  const c = out.errColor;
+  const width = Math.max(...SMOKE_STEPS.map((s) => s.name.length));
+  const line = (r: StepResult, index: number, total: number) => {
+    const mark = r.status === 'passed' ? c.green('✔') : r.status === 'failed' ? c.red('✖') : c.dim('-');
+    const time = r.status === 'skipped' ? '' : c.dim(` ${r.seconds.toFixed(2)}s`);
+    return `${mark} ${c.dim(`[${index + 1}/${total}]`)} ${r.name.padEnd(width)}${time}  ${r.status === 'failed' ? c.red(r.message) : r.message}`;
+  };
+  const report = await smoke({
+    paths: ctx.stack,
+    env: ctx.io.env,
+    cwd: ctx.io.cwd,
+    runtime: runtime as RuntimeChoice,
+    timeoutMs,
+    keep: flags.keep === true,
+    reportFile,
+    steps: SMOKE_STEPS,
+    upEvents: plainUpEvents(out),
+    events: {
+      onStepStart: (step, index, total) => {
+        if (step.name === 'stack') out.info(`${c.cyan('▸')} ${c.dim(`[${index + 1}/${total}]`)} ${step.name}: ${step.title}`);
+      },
+      onStepEnd: (result, index, total) => out.info(line(result, index, total)),
+      onNote: (m) => out.info(m),
+      onWarning: (m) => out.warn(m),
+    },
+  });
+  if (reportFile) out.info(`report: ${reportFile}`);
+  if (ctx.json) {
+    out.document(report);
+  } else {
+    const failed = report.steps.find((s) => s.status === 'failed');
+    const took = `${report.seconds.toFixed(1)} s`;
+    out.result(failed ? `smoke failed at ${failed.name} after ${took}: ${failed.message}` : `smoke passed: ${report.steps.length} steps in ${took} (stack "${report.stack}", parcel ${report.parcelId}).`);
+  }
+  return report.passed ? 0 : 1;
+}

@@ -1,0 +1,56 @@
+import type { EndpointName } from '../lib/config.js';
+import type { Parcel } from '../servers/tracking/parcel.js';
+import type { ServiceName } from '../stack/components/types.js';
+import type { StackPaths } from '../stack/paths.js';
+import type { RuntimeChoice, UpEvents } from '../stack/up.js';
+import type { OutboxEvent } from '../tail/outbox.js';
+
+/** An outbox event as smoke read it from parcel.outbox, with where it was. */
+export interface SeenEvent extends OutboxEvent {
+  partition: number;
+  offset: string;
+  version: number | null;
+}
+
+/** What the steps share: the stack, the deadline, and what each step found for the next. */
+export interface SmokeContext {
+  paths: StackPaths;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  runtime: RuntimeChoice;
+  /** Epoch milliseconds by which every step must be done (`--timeout`). */
+  deadline: number;
+  signal: AbortSignal;
+  /** A word no other parcel holds: the update puts it into the contents, `/parcels?q=` finds it. */
+  token: string;
+  upEvents: UpEvents;
+  warn(message: string): void;
+  endpoints: Partial<Record<EndpointName, string>>;
+  /** Services the stack step started (stopped again unless --keep). */
+  started: ServiceName[];
+  /** End offsets of parcel.outbox before the parcel was written: where its records are looked for. */
+  startOffsets?: Map<number, bigint>;
+  created?: Parcel;
+  updated?: Parcel;
+  events: SeenEvent[];
+}
+
+/** A named step of the run; resolves to what it saw, throws why it failed. */
+export interface SmokeStep {
+  name: string;
+  title: string;
+  run(ctx: SmokeContext): Promise<string>;
+}
+
+/** A failed step: one sentence, and whether a wait ran out. */
+export class StepFailure extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'timeout' | 'error' = 'error',
+  ) {
+    super(message);
+  }
+}
+
+/** Milliseconds left before the run's deadline. */
+export const remainingMs = (ctx: Pick<SmokeContext, 'deadline'>): number => Math.max(0, ctx.deadline - Date.now());

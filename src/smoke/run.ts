@@ -1,0 +1,120 @@
+import { randomBytes } from 'node:crypto';
+import { CliError } from '../lib/errors.js';
+import { onInterrupt } from '../lib/interrupt.js';
+import type { StackPaths } from '../stack/paths.js';
+import type { RuntimeChoice, UpEvents } from '../stack/up.js';
+import { StepFailure, type SmokeContext, type SmokeStep } from './context.js';
+import { SMOKE_REPORT_SCHEMA_VERSION, writeReport, type SmokeReport, type StepResult } from './report.js';
+
+export interface SmokeEvents {
+  onStepStart?(step: SmokeStep, index: number, total: number): void;
+  onStepEnd?(result: StepResult, index: number, total: number): void;
+  onNote?(message: string): void;
+  onWarning?(message: string): void;
+}
+
+/**
+ * Runs the steps in order with their timings; after a failure the rest are skipped (each
+ * needs what the ones before it found). Never throws for a step's failure.
+ */
+export async function runSteps(steps: readonly SmokeStep[], ctx: SmokeContext, events: SmokeEvents = {}): Promise<StepResult[]> {
+  const results: StepResult[] = [];
+  let failed: StepResult | undefined;
+  for (const [index, step] of steps.entries()) {
+    let result: StepResult;
+    if (failed) {
+      result = { name: step.name, title: step.title, status: 'skipped', seconds: 0, message: `not run: ${failed.name} failed.` };
+    } else {
+      events.onStepStart?.(step, index, steps.length);
+      const begin = performance.now();
+      try {
+        const message = await step.run(ctx);
+        result = { name: step.name, title: step.title, status: 'passed', seconds: (performance.now() - begin) / 1000, message };
+      } catch (error) {
+        result = { name: step.name, title: step.title, status: 'failed', seconds: (performance.now() - begin) / 1000, message: failureMessage(error), failure: error instanceof StepFailure ? error.kind : 'error' };
+        failed = result;
+      }
+    }
+    results.push(result);
+    events.onStepEnd?.(result, index, steps.length);
+  }
+  return results;
+}
+
+/** One sentence for a step's failure; a bug keeps its own message rather than a stack. */
+function failureMessage(error: unknown): string {
+  if (error instanceof StepFailure || error instanceof CliError) return error.message;
+  return `unexpected error: ${error instanceof Error ? error.message : String(error)}.`;
+}
+
+export interface SmokeOptions {
+  paths: StackPaths;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  runtime: RuntimeChoice;
+  timeoutMs: number;
+  keep: boolean;
+  reportFile?: string;
+  steps: readonly SmokeStep[];
+  upEvents: UpEvents;
+  events?: SmokeEvents;
+}
+
+/**
+ * `outboxctl smoke`: the steps against the stack, the report, then what the run started is
+ * stopped again (unless `keep`). Ctrl-C ends the step under way, writes the report and tears down.
+ */
+export async function smoke(options: SmokeOptions): Promise<SmokeReport> {
+  const startedAt = new Date();
+  const begin = performance.now();
+  const controller = new AbortController();
+  let settled!: () => void;
+  const done = new Promise<void>((resolve) => (settled = resolve));
+  const forgetInterrupt = onInterrupt(async () => {
+    controller.abort();
+    await done;
+  });
+  const ctx: SmokeContext = {
+    paths: options.paths,
+    env: options.env,
+    cwd: options.cwd,
+    runtime: options.runtime,
+    deadline: Date.now() + options.timeoutMs,
+    signal: controller.signal,
+    token: `smoke${randomBytes(5).toString('hex')}`,
+    upEvents: options.upEvents,
+    warn: (m) => options.events?.onWarning?.(m),
+    endpoints: {},
+    started: [],
+    events: [],
+  };
+  try {
+    const steps = await runSteps(options.steps, ctx, options.events);
+    const report: SmokeReport = {
+      schemaVersion: SMOKE_REPORT_SCHEMA_VERSION,
+      stack: options.paths.name,
+      startedAt: startedAt.toISOString(),
+      seconds: (performance.now() - begin) / 1000,
+      passed: steps.every((s) => s.status === 'passed'),
+      steps,
+      parcelId: ctx.created?.id ?? null,
+      eventIds: ctx.events.map((e) => e.eventId),
+      stoppedAfter: options.keep ? [] : ctx.started,
+    };
+    if (options.reportFile) await writeReport(options.reportFile, report);
+    return report;
+  } finally {
+    if (ctx.started.length > 0) {
+      if (options.keep) options.events?.onNote?.(`kept running what smoke started (${ctx.started.join(', ')}); stop it with \`outboxctl down\``);
+      else await teardown(ctx, options.events);
+    }
+    settled();
+    forgetInterrupt();
+  }
+}
+
+async function teardown(ctx: SmokeContext, events: SmokeEvents | undefined): Promise<void> {
+  const { stopServices } = await import('../stack/lifecycle.js');
+  events?.onNote?.(`stopping what smoke started: ${ctx.started.join(', ')}`);
+  await stopServices(ctx.paths, ctx.started).catch((error: Error) => events?.onWarning?.(`could not stop everything smoke started: ${error.message}`));
+}

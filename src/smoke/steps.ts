@@ -1,0 +1,291 @@
+import { EVENTS_INDEX } from '../servers/auditing/queries.js';
+import type { Parcel } from '../servers/tracking/parcel.js';
+import { SERVICE_ORDER } from '../stack/components/types.js';
+import { waitFor, ReadinessTimeout } from '../stack/readiness.js';
+import { OUTBOX_TOPIC } from '../stack/tasks.js';
+import { remainingMs, StepFailure, type SeenEvent, type SmokeContext, type SmokeStep } from './context.js';
+import { diagnoseSink, diagnoseSource } from './diagnose.js';
+
+/** The seed's sample request. */
+export const SAMPLE_CONTENTS = 'Kotlin is cool';
+const UPDATED_STATUS = 'in_transit';
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const short = (id: string) => id.slice(0, 8);
+
+function endpoint(ctx: SmokeContext, name: 'kafka' | 'tracking' | 'elasticsearch' | 'auditing'): string {
+  const url = ctx.endpoints[name];
+  if (!url) throw new StepFailure(`stack "${ctx.paths.name}" has no ${name} endpoint: that service is not running (start it with \`outboxctl up\`).`);
+  return url;
+}
+
+const need = <T>(value: T | undefined, what: string): T => {
+  if (value === undefined) throw new StepFailure(`${what} is missing: an earlier step did not record it.`);
+  return value;
+};
+
+const readEvents = (ctx: SmokeContext): [SeenEvent, SeenEvent] => need(ctx.events.length === 2 ? (ctx.events as [SeenEvent, SeenEvent]) : undefined, 'the events read from Kafka');
+
+/**
+ * Polls `probe` until it holds or the run's deadline passes; a timeout names what the last
+ * attempt saw and, from `diagnose`, why the pipeline is stuck.
+ */
+async function until<T>(ctx: SmokeContext, probe: () => Promise<T>, diagnose?: () => Promise<string>): Promise<T> {
+  // A StepFailure from the probe is final (a wrong answer, not a late one): no more attempts.
+  let final: StepFailure | undefined;
+  // What the probe itself last said (the deadline may cut off the very last attempt).
+  let lastSeen: unknown;
+  const attempt = () =>
+    probe().catch((error: unknown) => {
+      if (error instanceof StepFailure) final = error;
+      lastSeen = error;
+      throw error;
+    });
+  try {
+    return await waitFor(attempt, {
+      timeoutMs: remainingMs(ctx),
+      intervalMs: 200,
+      maxIntervalMs: 1_000,
+      abortIf: () => final ?? (ctx.signal.aborted ? new StepFailure('interrupted.') : undefined),
+    });
+  } catch (error) {
+    if (!(error instanceof ReadinessTimeout)) throw error;
+    const cause = lastSeen ?? error.lastError;
+    const last = cause instanceof Error ? cause.message.replace(/\.$/, '') : 'no answer';
+    const why = diagnose ? await diagnose().catch((e: Error) => `could not tell why: ${e.message}`) : undefined;
+    throw new StepFailure(`${last} after ${seconds(error.waitedMs)}${why ? `: ${why}` : ''}.`, 'timeout');
+  }
+}
+
+/** GET on the auditing server: the JSON of a 200, else an error with the problem's detail. */
+async function auditing<T>(ctx: SmokeContext, path: string): Promise<T> {
+  const url = `${endpoint(ctx, 'auditing').replace(/\/$/, '')}${path}`;
+  const response = await fetch(url, { signal: AbortSignal.timeout(5_000), headers: { accept: 'application/json' } });
+  const body = (await response.json().catch(() => undefined)) as (T & { detail?: string }) | undefined;
+  if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}${body?.detail ? ` (${body.detail.replace(/\.$/, '')})` : ''}`);
+  return body as T;
+}
+
+const stack: SmokeStep = {
+  name: 'stack',
+  title: 'bring the stack up, or use the running one, and note the end of parcel.outbox',
+  async run(ctx) {
+    const [{ readState }, { isServiceAlive }] = await Promise.all([import('../stack/state.js'), import('../stack/runtimes/native.js')]);
+    const state = await readState(ctx.paths);
+    const running = SERVICE_ORDER.filter((s) => isServiceAlive(state?.services[s]));
+    let summary: string;
+    if (running.length === 0) {
+      const { up } = await import('../stack/up.js');
+      const result = await up({ paths: ctx.paths, env: ctx.env, runtime: ctx.runtime, waitTimeoutMs: Math.min(180_000, remainingMs(ctx)), strictPorts: false, cwd: ctx.cwd, events: ctx.upEvents });
+      ctx.started = result.started.map((s) => s.service);
+      ctx.endpoints = result.endpoints;
+      summary = `started ${ctx.started.length} services of stack "${ctx.paths.name}" (${result.runtime})`;
+    } else {
+      const { stackStatus } = await import('../stack/lifecycle.js');
+      const notReady = (await stackStatus(ctx.paths, ctx.env)).services.filter((s) => s.state !== 'ready');
+      ctx.endpoints = state!.endpoints;
+      if (notReady.length > 0) ctx.warn(`stack "${ctx.paths.name}" runs without ${notReady.map((s) => `${s.name} (${s.state})`).join(', ')}; smoke uses it as it is`);
+      summary = `using the running stack "${ctx.paths.name}"${notReady.length ? ` (not ready: ${notReady.map((s) => s.name).join(', ')})` : ''}`;
+    }
+    const { KafkaAdmin } = await import('../clients/kafka.js');
+    const admin = await KafkaAdmin.connect(endpoint(ctx, 'kafka'));
+    try {
+      await admin.requireTopic(OUTBOX_TOPIC);
+      ctx.startOffsets = new Map((await admin.watermarks(OUTBOX_TOPIC)).map((w) => [w.partition, w.high]));
+    } finally {
+      await admin.close().catch(() => undefined);
+    }
+    return `${summary}; ${OUTBOX_TOPIC} ends at ${[...ctx.startOffsets].map(([p, o]) => `${p}:${o}`).join(', ')}`;
+  },
+};
+
+async function trackingClient(ctx: SmokeContext) {
+  const { TrackingClient } = await import('../clients/tracking.js');
+  return new TrackingClient(endpoint(ctx, 'tracking'));
+}
+
+function expectParcel(parcel: Parcel, want: { version: number; status: string; contents: string }, what: string): void {
+  const wrong = (['version', 'status', 'contents'] as const).filter((k) => parcel[k] !== want[k]);
+  if (wrong.length > 0) throw new StepFailure(`${what} answered ${wrong.map((k) => `${k} ${JSON.stringify(parcel[k])} (expected ${JSON.stringify(want[k])})`).join(', ')}.`);
+}
+
+const createParcel: SmokeStep = {
+  name: 'create-parcel',
+  title: `POST /api/parcel {"contents":"${SAMPLE_CONTENTS}"} (the seed's sample request)`,
+  async run(ctx) {
+    const parcel = await (await trackingClient(ctx)).create(SAMPLE_CONTENTS);
+    expectParcel(parcel, { version: 1, status: 'registered', contents: SAMPLE_CONTENTS }, 'POST /api/parcel');
+    ctx.created = parcel;
+    return `parcel ${parcel.id}, version 1, registered`;
+  },
+};
+
+const updateParcel: SmokeStep = {
+  name: 'update-parcel',
+  title: `PUT /api/parcel/:id: status ${UPDATED_STATUS} and new contents`,
+  async run(ctx) {
+    const id = need(ctx.created, 'the created parcel').id;
+    const contents = `${SAMPLE_CONTENTS}, checked by outboxctl smoke ${ctx.token}`;
+    const parcel = await (await trackingClient(ctx)).update(id, { status: UPDATED_STATUS, contents });
+    expectParcel(parcel, { version: 2, status: UPDATED_STATUS, contents }, `PUT /api/parcel/${id}`);
+    ctx.updated = parcel;
+    return `parcel ${short(id)} at version 2, ${UPDATED_STATUS}`;
+  },
+};
+
+/** Reads parcel.outbox from the offsets noted before the parcel was written until both of its records are there. */
+async function readRecords(ctx: SmokeContext, key: string): Promise<{ events: SeenEvent[]; scanned: number }> {
+  const [{ PartitionReader }, { unwrapOutbox }] = await Promise.all([import('../clients/kafka-reader.js'), import('../tail/outbox.js')]);
+  const reader = await PartitionReader.open(endpoint(ctx, 'kafka'), OUTBOX_TOPIC);
+  const positions = new Map(need(ctx.startOffsets, 'the end offsets of parcel.outbox'));
+  const events: SeenEvent[] = [];
+  let scanned = 0;
+  // A plain timer: Node 20 can collect an AbortSignal.timeout() held only by AbortSignal.any().
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), remainingMs(ctx));
+  const onAbort = () => stop.abort();
+  ctx.signal.addEventListener('abort', onAbort);
+  try {
+    for await (const batch of reader.batches(positions, { signal: stop.signal })) {
+      for (const record of batch.records) {
+        scanned++;
+        if (record.key?.toString('utf8') !== key) continue;
+        const event = unwrapOutbox(record);
+        if (!event) throw new StepFailure(`record ${record.partition}/${record.offset} keyed ${key} is not an outbox event (no eventId field, no id header).`);
+        const payload = event.payload as { parcel?: { version?: number } } | null;
+        events.push({ ...event, partition: record.partition, offset: record.offset, version: payload?.parcel?.version ?? null });
+      }
+      if (events.length >= 2) break;
+    }
+  } finally {
+    clearTimeout(timer);
+    ctx.signal.removeEventListener('abort', onAbort);
+    await reader.close();
+  }
+  return { events, scanned };
+}
+
+const kafkaRecords: SmokeStep = {
+  name: 'kafka-records',
+  title: `two records on ${OUTBOX_TOPIC} keyed by the parcel id, created then updated`,
+  async run(ctx) {
+    const id = need(ctx.updated, 'the updated parcel').id;
+    const begin = Date.now();
+    const { events, scanned } = await readRecords(ctx, id);
+    if (events.length < 2) {
+      if (ctx.signal.aborted) throw new StepFailure('interrupted.');
+      const why = await diagnoseSource(ctx).catch((e: Error) => `could not tell why: ${e.message}`);
+      throw new StepFailure(`${events.length} of 2 records keyed ${id} reached ${OUTBOX_TOPIC} after ${seconds(Date.now() - begin)} (${scanned} records read past the offsets noted before the write): ${why}.`, 'timeout');
+    }
+    const [first, second] = events as [SeenEvent, SeenEvent];
+    const describe = (e: SeenEvent) => `${e.eventType ?? 'no type'} version ${e.version ?? '?'} at ${e.partition}/${e.offset}`;
+    if (first.partition !== second.partition) throw new StepFailure(`the parcel's records are in two partitions (${describe(first)}, ${describe(second)}): the key does not choose the partition.`);
+    if (first.eventType !== 'ParcelCreated' || first.version !== 1 || second.eventType !== 'ParcelUpdated' || second.version !== 2) {
+      throw new StepFailure(`expected ParcelCreated version 1 then ParcelUpdated version 2, read ${describe(first)} then ${describe(second)}.`);
+    }
+    if (first.aggregateId !== id || second.aggregateId !== id) throw new StepFailure(`the records carry aggregate ids ${first.aggregateId} and ${second.aggregateId}, not the parcel id ${id}.`);
+    ctx.events = [first, second];
+    return `${describe(first)}, ${describe(second)}; event ids ${short(first.eventId)}…, ${short(second.eventId)}…`;
+  },
+};
+
+const elasticsearchEvents: SmokeStep = {
+  name: 'elasticsearch-events',
+  title: `two event documents in the ${EVENTS_INDEX} index whose ids are the event ids`,
+  async run(ctx) {
+    const events = readEvents(ctx);
+    const { SearchClient } = await import('../clients/search.js');
+    const url = endpoint(ctx, 'elasticsearch');
+    const client = await until(ctx, () => SearchClient.connect(url, { deadlineMs: 5_000 }));
+    try {
+      await until(
+        ctx,
+        async () => {
+          const docs = await Promise.all(events.map((e) => client.get<{ eventId?: string; aggregateId?: string; eventType?: string }>(EVENTS_INDEX, e.eventId)));
+          const missing = events.filter((_, i) => docs[i] === undefined);
+          if (missing.length > 0) throw new Error(`${events.length - missing.length} of 2 event documents in index ${EVENTS_INDEX} (missing ${missing.map((e) => e.eventId).join(', ')})`);
+          docs.forEach((doc, i) => {
+            const e = events[i]!;
+            if (doc!.eventId !== e.eventId || doc!.aggregateId !== e.aggregateId || doc!.eventType !== e.eventType) {
+              throw new StepFailure(`document ${e.eventId} holds ${JSON.stringify({ eventId: doc!.eventId, aggregateId: doc!.aggregateId, eventType: doc!.eventType })}, not the event read from Kafka.`);
+            }
+          });
+        },
+        () => diagnoseSink(ctx),
+      );
+    } finally {
+      await client.close();
+    }
+    return `documents ${events.map((e) => short(e.eventId)).join('…, ')}… in ${EVENTS_INDEX}`;
+  },
+};
+
+interface ParcelsPage {
+  items: { id: string; status: string; version: number; contents: string }[];
+}
+
+const auditingParcels: SmokeStep = {
+  name: 'auditing-parcels',
+  title: 'GET /parcels on the auditing server shows the updated parcel',
+  async run(ctx) {
+    const parcel = need(ctx.updated, 'the updated parcel');
+    const found = await until(ctx, async () => {
+      const page = await auditing<ParcelsPage>(ctx, `/parcels?q=${encodeURIComponent(ctx.token)}&size=10`);
+      const item = page.items.find((p) => p.id === parcel.id);
+      if (!item) throw new Error(`GET /parcels?q=${ctx.token} does not list parcel ${parcel.id} yet`);
+      if (item.version !== 2 || item.status !== UPDATED_STATUS) throw new Error(`GET /parcels shows parcel ${parcel.id} at version ${item.version}, ${item.status} (expected version 2, ${UPDATED_STATUS})`);
+      return item;
+    }, () => diagnoseSink(ctx));
+    return `parcel ${short(found.id)} at version ${found.version}, ${found.status}, found by a word of its contents`;
+  },
+};
+
+interface History {
+  events: { eventId: string; eventType: string; version: number | null; changed: string[] }[];
+}
+
+const auditingHistory: SmokeStep = {
+  name: 'auditing-history',
+  title: 'GET /parcels/:id/history shows both events in order',
+  async run(ctx) {
+    const id = need(ctx.updated, 'the updated parcel').id;
+    const want = readEvents(ctx).map((e) => e.eventId);
+    const history = await until(ctx, async () => {
+      const h = await auditing<History>(ctx, `/parcels/${encodeURIComponent(id)}/history`);
+      const got = h.events.map((e) => e.eventId);
+      if (got.length !== 2 || got[0] !== want[0] || got[1] !== want[1]) throw new Error(`GET /parcels/${id}/history lists ${got.length} event${got.length === 1 ? '' : 's'} [${got.join(', ')}] (expected [${want.join(', ')}])`);
+      return h;
+    }, () => diagnoseSink(ctx));
+    return history.events.map((e) => `${e.eventType} v${e.version} (${e.changed.join(', ')})`).join(' → ');
+  },
+};
+
+interface Stats {
+  events: { total: number; byType: Record<string, number> };
+  overTime: { count: number }[];
+  parcels: { byStatus: Record<string, number> };
+}
+
+const auditingStats: SmokeStep = {
+  name: 'auditing-stats',
+  title: 'GET /stats counts both events and the updated parcel',
+  async run(ctx) {
+    const [first, second] = readEvents(ctx);
+    const since = first.occurredAt;
+    const until_ = new Date(Date.parse(second.occurredAt) + 1).toISOString();
+    const stats = await until(ctx, async () => {
+      const s = await auditing<Stats>(ctx, `/stats?interval=1m&since=${encodeURIComponent(since)}&until=${encodeURIComponent(until_)}`);
+      const created = s.events.byType.ParcelCreated ?? 0;
+      const updated = s.events.byType.ParcelUpdated ?? 0;
+      if (created < 1 || updated < 1) throw new Error(`GET /stats counts ParcelCreated ${created}, ParcelUpdated ${updated} between the two events (expected at least 1 each)`);
+      const overTime = s.overTime.reduce((sum, b) => sum + b.count, 0);
+      if (overTime !== s.events.total) throw new Error(`GET /stats counts ${s.events.total} events by type but ${overTime} over time`);
+      if ((s.parcels.byStatus[UPDATED_STATUS] ?? 0) < 1) throw new Error(`GET /stats counts no ${UPDATED_STATUS} parcel`);
+      return s;
+    }, () => diagnoseSink(ctx));
+    return `ParcelCreated ${stats.events.byType.ParcelCreated}, ParcelUpdated ${stats.events.byType.ParcelUpdated} between the two events; ${stats.parcels.byStatus[UPDATED_STATUS]} ${UPDATED_STATUS} parcel(s)`;
+  },
+};
+
+/** The seed's flow, in order; each step needs what the ones before it found. */
+export const SMOKE_STEPS: readonly SmokeStep[] = [stack, createParcel, updateParcel, kafkaRecords, elasticsearchEvents, auditingParcels, auditingHistory, auditingStats];
