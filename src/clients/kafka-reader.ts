@@ -86,7 +86,9 @@ export class PartitionReader {
    */
   async *batches(positions: Map<number, bigint>, options: { until?: Map<number, bigint>; signal?: AbortSignal; maxWaitMs?: number } = {}): AsyncGenerator<ReadBatch> {
     const active = () => [...positions.keys()].filter((p) => options.until === undefined || positions.get(p)! < (options.until.get(p) ?? 0n));
-    let pending = active().length ? this.fetchOnce(active(), positions, options.maxWaitMs ?? 500) : undefined;
+    let pending = active().length && !options.signal?.aborted ? this.fetchOnce(active(), positions, options.maxWaitMs ?? 500) : undefined;
+    // Aborted before the first batch is awaited: its rejection (the connection closed) must not go unhandled.
+    pending?.catch(() => undefined);
     while (pending && !options.signal?.aborted) {
       const batches = await pending;
       for (const b of batches) positions.set(b.partition, b.next);

@@ -1,6 +1,6 @@
 import { parseDuration } from '../lib/duration.js';
 import { UsageError } from '../lib/errors.js';
-import { reportFormat, type StepResult } from '../smoke/report.js';
+import { checkReportFile, type StepResult } from '../smoke/report.js';
 import type { RuntimeChoice } from '../stack/up.js';
 import type { CommandContext } from './context.js';
 
@@ -12,7 +12,7 @@ export default async function run(ctx: CommandContext): Promise<number> {
   if (!RUNTIMES.includes(runtime)) throw new UsageError(`--runtime "${runtime}" is not one of ${RUNTIMES.join(', ')}.`);
   const timeoutMs = parseDuration(String(flags.timeout ?? '300s'), '--timeout');
   const reportFile = flags.report === undefined ? undefined : String(flags.report);
-  if (reportFile !== undefined) reportFormat(reportFile);
+  if (reportFile !== undefined) await checkReportFile(reportFile);
 
   const [{ smoke }, { SMOKE_STEPS }, { plainUpEvents }] = await Promise.all([import('../smoke/run.js'), import('../smoke/steps.js'), import('../ui/plain-progress.js')]);
   const c = out.errColor;
@@ -47,7 +47,14 @@ export default async function run(ctx: CommandContext): Promise<number> {
   } else {
     const failed = report.steps.find((s) => s.status === 'failed');
     const took = `${report.seconds.toFixed(1)} s`;
-    out.result(failed ? `smoke failed at ${failed.name} after ${took}: ${failed.message}` : `smoke passed: ${report.steps.length} steps in ${took} (stack "${report.stack}", parcel ${report.parcelId}).`);
+    const ran = report.steps.filter((s) => s.status !== 'skipped').length;
+    out.result(
+      failed
+        ? `smoke failed at ${failed.name} after ${took}: ${failed.message}`
+        : report.passed
+          ? `smoke passed: ${report.steps.length} steps in ${took} (stack "${report.stack}", parcel ${report.parcelId}).`
+          : `smoke interrupted after ${took}: ${ran} of ${report.steps.length} steps ran.`,
+    );
   }
   return report.passed ? 0 : 1;
 }

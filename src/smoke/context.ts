@@ -26,13 +26,21 @@ export interface SmokeContext {
   upEvents: UpEvents;
   warn(message: string): void;
   endpoints: Partial<Record<EndpointName, string>>;
-  /** Services the stack step started (stopped again unless --keep). */
-  started: ServiceName[];
+  /** Services the stack step started, with their pids (stopped again unless --keep). */
+  started: { service: ServiceName; pid: number }[];
+  /** `/stats` before the parcel was written; the stats step expects one more of each. */
+  baseline?: StatsCounts;
   /** End offsets of parcel.outbox before the parcel was written: where its records are looked for. */
   startOffsets?: Map<number, bigint>;
   created?: Parcel;
   updated?: Parcel;
   events: SeenEvent[];
+}
+
+/** The counts of `/stats` that smoke compares. */
+export interface StatsCounts {
+  byType: Record<string, number>;
+  byStatus: Record<string, number>;
 }
 
 /** A named step of the run; resolves to what it saw, throws why it failed. */
@@ -42,11 +50,11 @@ export interface SmokeStep {
   run(ctx: SmokeContext): Promise<string>;
 }
 
-/** A failed step: one sentence, and whether a wait ran out. */
+/** A failed step: one sentence, and whether a wait ran out or an answer was wrong. */
 export class StepFailure extends Error {
   constructor(
     message: string,
-    readonly kind: 'timeout' | 'error' = 'error',
+    readonly kind: 'timeout' | 'assertion' = 'assertion',
   ) {
     super(message);
   }

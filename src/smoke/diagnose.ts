@@ -6,7 +6,7 @@ import { SINK_FILE, SOURCE_FILE, stackConnector } from '../stack/tasks.js';
 import type { SmokeContext } from './context.js';
 
 /** Why a connector does not move records, as one clause; `undefined` when it looks healthy. */
-function connectorProblem(name: string, status: ConnectorStatus | undefined): string | undefined {
+export function connectorProblem(name: string, status: ConnectorStatus | undefined): string | undefined {
   if (!status) return `connector ${name} is not registered (\`outboxctl up\` registers it)`;
   const failed = [status.connector, ...status.tasks].find((s) => s.state === 'FAILED');
   if (failed) {

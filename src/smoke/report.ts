@@ -1,7 +1,8 @@
-import { rename, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { UsageError } from '../lib/errors.js';
+import { EnvironmentError, UsageError, UserError } from '../lib/errors.js';
 
 export const SMOKE_REPORT_SCHEMA_VERSION = 1;
 
@@ -14,8 +15,8 @@ export interface StepResult {
   seconds: number;
   /** What the step saw (passed), why it failed, or why it did not run. */
   message: string;
-  /** `timeout` when a wait ran out, `error` for anything else; only on failures. */
-  failure?: 'timeout' | 'error';
+  /** Only on failures: a wait ran out, an answer was wrong, or something could not be done at all. */
+  failure?: 'timeout' | 'assertion' | 'error';
 }
 
 export interface SmokeReport {
@@ -49,12 +50,15 @@ const xmlSafe = (text: string) => text.replace(/[\u0000-\u0008\u000B\u000C\u000E
 export async function renderJunit(report: SmokeReport): Promise<string> {
   const { XMLBuilder } = await import('fast-xml-parser');
   const count = (status: StepStatus) => report.steps.filter((s) => s.status === status).length;
+  // JUnit's <error> is what could not run (unreachable server, a bug); <failure> a check that did not hold.
+  const errors = report.steps.filter((s) => s.status === 'failed' && s.failure === 'error').length;
+  const failures = count('failed') - errors;
   const time = (seconds: number) => seconds.toFixed(3);
   const suite = {
     '@_name': 'outboxctl smoke',
     '@_tests': report.steps.length,
-    '@_failures': count('failed'),
-    '@_errors': 0,
+    '@_failures': failures,
+    '@_errors': errors,
     '@_skipped': count('skipped'),
     '@_time': time(report.seconds),
     '@_timestamp': report.startedAt,
@@ -69,22 +73,41 @@ export async function renderJunit(report: SmokeReport): Promise<string> {
       '@_name': s.name,
       '@_classname': 'outboxctl.smoke',
       '@_time': time(s.seconds),
-      ...(s.status === 'failed' ? { failure: { '@_message': xmlSafe(s.message), '@_type': s.failure ?? 'error', '#text': xmlSafe(`${s.title}: ${s.message}`) } } : {}),
+      ...(s.status === 'failed' ? { [s.failure === 'error' ? 'error' : 'failure']: { '@_message': xmlSafe(s.message), '@_type': s.failure ?? 'error', '#text': xmlSafe(`${s.title}: ${s.message}`) } } : {}),
       ...(s.status === 'skipped' ? { skipped: { '@_message': xmlSafe(s.message) } } : {}),
       ...(s.status === 'passed' ? { 'system-out': xmlSafe(`${s.title}: ${s.message}`) } : {}),
     })),
   };
   const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true });
   const body = builder.build({
-    testsuites: { '@_name': 'outboxctl smoke', '@_tests': report.steps.length, '@_failures': count('failed'), '@_errors': 0, '@_skipped': count('skipped'), '@_time': time(report.seconds), testsuite: suite },
+    testsuites: { '@_name': 'outboxctl smoke', '@_tests': report.steps.length, '@_failures': failures, '@_errors': errors, '@_skipped': count('skipped'), '@_time': time(report.seconds), testsuite: suite },
   }) as string;
   return `<?xml version="1.0" encoding="UTF-8"?>\n${body}`;
+}
+
+/** Checks before the run that the report can be written: a known format, a writable directory. */
+export async function checkReportFile(file: string): Promise<void> {
+  reportFormat(file);
+  const dir = path.dirname(path.resolve(file));
+  try {
+    if (!(await stat(dir)).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    await access(dir, constants.W_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : 'is not writable';
+    throw new UserError('REPORT_DIR', `Cannot write the report ${file}: its directory ${dir} ${why}.`, { hint: 'Create the directory first, or choose another --report path.' });
+  }
 }
 
 /** Writes the report whole or not at all (a temporary file renamed into place). */
 export async function writeReport(file: string, report: SmokeReport): Promise<void> {
   const text = reportFormat(file) === 'json' ? `${JSON.stringify(report, null, 2)}\n` : await renderJunit(report);
   const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  await writeFile(temporary, text);
-  await rename(temporary, file);
+  try {
+    await writeFile(temporary, text);
+    await rename(temporary, file);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw new EnvironmentError('REPORT_WRITE', `Cannot write the report ${file}: ${(error as Error).message}.`, { cause: error });
+  }
 }

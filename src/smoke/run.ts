@@ -22,8 +22,16 @@ export async function runSteps(steps: readonly SmokeStep[], ctx: SmokeContext, e
   let failed: StepResult | undefined;
   for (const [index, step] of steps.entries()) {
     let result: StepResult;
+    const before = results.at(-1);
     if (failed) {
       result = { name: step.name, title: step.title, status: 'skipped', seconds: 0, message: `not run: ${failed.name} failed.` };
+    } else if (ctx.signal.aborted) {
+      result = { name: step.name, title: step.title, status: 'skipped', seconds: 0, message: 'not run: interrupted.' };
+    } else if (Date.now() >= ctx.deadline) {
+      // The deadline ran out in an earlier step that still passed (e.g. a slow `up`): this step is the one that cannot run.
+      const took = before ? ` (${before.name} took ${before.seconds.toFixed(1)} s)` : '';
+      result = { name: step.name, title: step.title, status: 'failed', seconds: 0, message: `not started: the run's --timeout ran out${took}.`, failure: 'timeout' };
+      failed = result;
     } else {
       events.onStepStart?.(step, index, steps.length);
       const begin = performance.now();
@@ -31,7 +39,7 @@ export async function runSteps(steps: readonly SmokeStep[], ctx: SmokeContext, e
         const message = await step.run(ctx);
         result = { name: step.name, title: step.title, status: 'passed', seconds: (performance.now() - begin) / 1000, message };
       } catch (error) {
-        result = { name: step.name, title: step.title, status: 'failed', seconds: (performance.now() - begin) / 1000, message: failureMessage(error), failure: error instanceof StepFailure ? error.kind : 'error' };
+        result = { name: step.name, title: step.title, status: 'failed', seconds: (performance.now() - begin) / 1000, message: failureMessage(error), failure: failureKind(error) };
         failed = result;
       }
     }
@@ -39,6 +47,11 @@ export async function runSteps(steps: readonly SmokeStep[], ctx: SmokeContext, e
     events.onStepEnd?.(result, index, steps.length);
   }
   return results;
+}
+
+/** How a step failed: the kind a StepFailure names; anything else could not be done at all. */
+function failureKind(error: unknown): 'timeout' | 'assertion' | 'error' {
+  return error instanceof StepFailure ? error.kind : 'error';
 }
 
 /** One sentence for a step's failure; a bug keeps its own message rather than a stack. */
@@ -90,6 +103,11 @@ export async function smoke(options: SmokeOptions): Promise<SmokeReport> {
   };
   try {
     const steps = await runSteps(options.steps, ctx, options.events);
+    let stoppedAfter: string[] = [];
+    if (ctx.started.length > 0) {
+      if (options.keep) options.events?.onNote?.(`kept running what smoke started (${ctx.started.map((s) => s.service).join(', ')}); stop it with \`outboxctl down\``);
+      else stoppedAfter = await teardown(ctx, options.events);
+    }
     const report: SmokeReport = {
       schemaVersion: SMOKE_REPORT_SCHEMA_VERSION,
       stack: options.paths.name,
@@ -99,22 +117,34 @@ export async function smoke(options: SmokeOptions): Promise<SmokeReport> {
       steps,
       parcelId: ctx.created?.id ?? null,
       eventIds: ctx.events.map((e) => e.eventId),
-      stoppedAfter: options.keep ? [] : ctx.started,
+      stoppedAfter,
     };
     if (options.reportFile) await writeReport(options.reportFile, report);
     return report;
   } finally {
-    if (ctx.started.length > 0) {
-      if (options.keep) options.events?.onNote?.(`kept running what smoke started (${ctx.started.join(', ')}); stop it with \`outboxctl down\``);
-      else await teardown(ctx, options.events);
-    }
     settled();
     forgetInterrupt();
   }
 }
 
-async function teardown(ctx: SmokeContext, events: SmokeEvents | undefined): Promise<void> {
-  const { stopServices } = await import('../stack/lifecycle.js');
-  events?.onNote?.(`stopping what smoke started: ${ctx.started.join(', ')}`);
-  await stopServices(ctx.paths, ctx.started).catch((error: Error) => events?.onWarning?.(`could not stop everything smoke started: ${error.message}`));
+/**
+ * Stops what the stack step started, under the stack's lock, and only services still run by the
+ * process smoke started (one restarted meanwhile by someone else is left alone). Returns what stopped.
+ */
+async function teardown(ctx: SmokeContext, events: SmokeEvents | undefined): Promise<string[]> {
+  const [{ stopServices }, { readState, withStackLock }] = await Promise.all([import('../stack/lifecycle.js'), import('../stack/state.js')]);
+  try {
+    return await withStackLock(ctx.paths, {}, async () => {
+      const state = await readState(ctx.paths);
+      const ours = ctx.started.filter((s) => state?.services[s.service]?.pid === s.pid).map((s) => s.service);
+      const others = ctx.started.filter((s) => !ours.includes(s.service)).map((s) => s.service);
+      if (others.length > 0) events?.onWarning?.(`left ${others.join(', ')} running: restarted by someone else since smoke started it`);
+      if (ours.length === 0) return [];
+      events?.onNote?.(`stopping what smoke started: ${ours.join(', ')}`);
+      return (await stopServices(ctx.paths, ours)).filter((r) => r.result === 'stopped' || r.result === 'killed').map((r) => r.service);
+    });
+  } catch (error) {
+    events?.onWarning?.(`could not stop everything smoke started: ${(error as Error).message}`);
+    return [];
+  }
 }

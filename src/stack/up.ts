@@ -44,6 +44,8 @@ export interface UpOptions {
   partitions?: number;
   /** Where a project's ./kafka-connectors/ is looked for. */
   cwd?: string;
+  /** Aborts like Ctrl-C does: nothing more starts, and what this run started is stopped. */
+  signal?: AbortSignal;
 }
 
 export interface UpResult {
@@ -178,6 +180,9 @@ export async function up(options: UpOptions): Promise<UpResult> {
     // Ctrl-C aborts the loop (checked before each step and during each wait); the loop itself
     // stops what it started, and the interrupt handler waits for that before the exit.
     const controller = new AbortController();
+    if (options.signal?.aborted) controller.abort();
+    const forwardAbort = () => controller.abort();
+    options.signal?.addEventListener('abort', forwardAbort);
     let settled!: () => void;
     const done = new Promise<void>((resolve) => (settled = resolve));
     const forgetInterrupt = onInterrupt(async () => {
@@ -229,6 +234,7 @@ export async function up(options: UpOptions): Promise<UpResult> {
       }
       throw error;
     } finally {
+      options.signal?.removeEventListener('abort', forwardAbort);
       settled();
       forgetInterrupt();
     }

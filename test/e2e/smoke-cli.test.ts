@@ -13,6 +13,14 @@ describe('outboxctl smoke: bad input and what cannot run here', () => {
     expect(await readdir(home)).toEqual([]);
   });
 
+  it('a report directory that does not exist is refused before anything starts', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-smoke-e2e-'));
+    const r = await spawnCli(['smoke', '--report', path.join(home, 'missing', 'smoke.xml')], { OUTBOXCTL_HOME: home });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Cannot write the report ${path.join(home, 'missing', 'smoke.xml')}: its directory ${path.join(home, 'missing')} does not exist.`);
+    expect(await readdir(home)).toEqual([]);
+  });
+
   it('a bad --timeout or --runtime is a usage error', async () => {
     const home = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-smoke-e2e-'));
     const timeout = await spawnCli(['smoke', '--timeout', 'soon'], { OUTBOXCTL_HOME: home });

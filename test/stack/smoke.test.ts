@@ -54,6 +54,7 @@ describe('outboxctl smoke on the real stack', () => {
     expect(suite.testcase.map((t) => t.name)).toEqual(stepNames);
     for (const t of suite.testcase) expect(Number(t.time)).toBeGreaterThanOrEqual(0);
     expect(Object.values(await serviceStates()).every((s) => s === 'stopped')).toBe(true);
+    expect(r.stderr).toMatch(/stopping what smoke started: postgres, kafka, elasticsearch, connect, sink, tracking, auditing/);
   }, 400_000);
 
   it('on a running stack it uses it as it is, reports JSON, and stops nothing', async () => {
@@ -66,6 +67,8 @@ describe('outboxctl smoke on the real stack', () => {
     expect(printed.passed).toBe(true);
     expect(printed.steps.map((s) => [s.name, s.status])).toEqual(stepNames.map((n) => [n, 'passed']));
     expect(printed.stoppedAfter).toEqual([]);
+    // The stats step compared with the counts at the start: exactly this run's two events and parcel.
+    expect(r.stderr).toMatch(/auditing-stats .*since the start: ParcelCreated \+1, ParcelUpdated \+1, in_transit \+1/);
     expect(printed.eventIds).toHaveLength(2);
     // The event documents it checked are there to see.
     const history = await outboxctl(['audit', 'history', printed.parcelId, '--json']);
@@ -87,6 +90,23 @@ describe('outboxctl smoke on the real stack', () => {
       expect(failed.name).toBe('kafka-records');
       expect(failed.failure!.type).toBe('timeout');
       expect(suite.testcase.filter((t) => t.skipped).map((t) => t.name)).toEqual(stepNames.slice(4));
+
+      // Ctrl-C while it waits: exit 130, and the report still says where it stopped.
+      const interrupted = path.join(home, 'interrupted.json');
+      const run = execa(BIN, ['smoke', '--report', interrupted], { env: { OUTBOXCTL_HOME: home, NO_COLOR: '1' }, reject: false, cwd: ROOT });
+      await new Promise<void>((resolve) => {
+        let seen = '';
+        run.stderr!.on('data', (chunk: Buffer) => {
+          seen += chunk.toString();
+          if (seen.includes('update-parcel')) resolve();
+        });
+      });
+      run.kill('SIGINT');
+      const ended = await run;
+      expect(ended.exitCode).toBe(130);
+      const report = JSON.parse(await readFile(interrupted, 'utf8')) as { steps: { name: string; status: string; message: string }[] };
+      expect(report.steps[3]).toMatchObject({ name: 'kafka-records', status: 'failed', message: 'interrupted.' });
+      expect(report.steps.slice(4).every((s) => s.status === 'skipped')).toBe(true);
     } finally {
       expect((await outboxctl(['connectors', 'resume', 'parcel-outbox-source'])).exitCode).toBe(0);
     }

@@ -4,11 +4,13 @@ import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { StepFailure, type SmokeContext, type SmokeStep } from '../../src/smoke/context.js';
-import { renderJunit, reportFormat, writeReport, type SmokeReport } from '../../src/smoke/report.js';
+import { connectorProblem } from '../../src/smoke/diagnose.js';
+import { checkReportFile, renderJunit, reportFormat, writeReport, type SmokeReport } from '../../src/smoke/report.js';
 import { runSteps } from '../../src/smoke/run.js';
 
 const step = (name: string, run: SmokeStep['run']): SmokeStep => ({ name, title: `the ${name} step`, run });
-const ctx = {} as SmokeContext;
+const context = (overrides: Partial<SmokeContext> = {}) => ({ signal: new AbortController().signal, deadline: Date.now() + 60_000, ...overrides }) as SmokeContext;
+const ctx = context();
 
 function report(steps: SmokeReport['steps']): SmokeReport {
   return { schemaVersion: 1, stack: 'default', startedAt: '2026-11-26T10:00:00.000Z', seconds: 3.5, passed: steps.every((s) => s.status === 'passed'), steps, parcelId: 'p-1', eventIds: [], stoppedAfter: [] };
@@ -35,6 +37,20 @@ describe('smoke runner', () => {
     expect(results[0]!.seconds).toBeGreaterThanOrEqual(0);
   });
 
+  it('a step that would start after the deadline fails as a timeout naming the step that used the time', async () => {
+    const deadline = Date.now() + 50;
+    const results = await runSteps([step('slow', async () => (await new Promise((r) => setTimeout(r, 80)), 'done late')), step('next', async () => 'never'), step('last', async () => 'never')], context({ deadline }));
+    expect(results.map((r) => r.status)).toEqual(['passed', 'failed', 'skipped']);
+    expect(results[1]).toMatchObject({ failure: 'timeout' });
+    expect(results[1]!.message).toMatch(/^not started: the run's --timeout ran out \(slow took 0\.\d s\)\.$/);
+  });
+
+  it('after an interrupt the steps not yet run are skipped as interrupted', async () => {
+    const controller = new AbortController();
+    const results = await runSteps([step('one', async () => (controller.abort(), 'ok')), step('two', async () => 'never')], context({ signal: controller.signal }));
+    expect(results.map((r) => [r.status, r.message])).toEqual([['passed', 'ok'], ['skipped', 'not run: interrupted.']]);
+  });
+
   it('turns an unexpected error into a failure of that step, not a crash', async () => {
     const results = await runSteps([step('boom', async () => { throw new TypeError('x is undefined'); })], ctx);
     expect(results[0]).toMatchObject({ status: 'failed', failure: 'error', message: 'unexpected error: x is undefined.' });
@@ -54,11 +70,25 @@ describe('smoke reports', () => {
     const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => name === 'testcase' }).parse(xml);
     const suite = parsed.testsuites.testsuite;
     expect(suite).toMatchObject({ tests: '3', failures: '1', skipped: '1', errors: '0', time: '3.500' });
+    expect(parsed.testsuites).toMatchObject({ tests: '3', failures: '1', errors: '0', skipped: '1' });
     expect(suite.testcase.map((t: { name: string }) => t.name)).toEqual(['stack', 'kafka-records', 'auditing-stats']);
     expect(suite.testcase[0]['system-out']).toContain('using "default" <running> & ready');
     expect(suite.testcase[1].failure).toMatchObject({ type: 'timeout', message: 'connector parcel-outbox-source is PAUSED\uFFFD' });
     expect(suite.testcase[1].time).toBe('30.000');
     expect(suite.testcase[2].skipped.message).toBe('not run: kafka-records failed.');
+  });
+
+  it('what could not run at all is a JUnit <error>, a check that did not hold a <failure>', async () => {
+    const xml = await renderJunit(report([{ name: 'create-parcel', title: 'create', status: 'failed', seconds: 0.1, message: 'Cannot reach the tracking server.', failure: 'error' }]));
+    const suite = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => name === 'testcase' }).parse(xml).testsuites.testsuite;
+    expect(suite).toMatchObject({ failures: '0', errors: '1' });
+    expect(suite.testcase[0].error.message).toBe('Cannot reach the tracking server.');
+    expect(suite.testcase[0].failure).toBeUndefined();
+  });
+
+  it('a report directory that does not exist is refused before the run', async () => {
+    await expect(checkReportFile('/nonexistent-dir/smoke.xml')).rejects.toThrow('Cannot write the report /nonexistent-dir/smoke.xml: its directory /nonexistent-dir does not exist.');
+    await expect(checkReportFile(path.join(os.tmpdir(), 'smoke.json'))).resolves.toBeUndefined();
   });
 
   it('the format comes from the extension; anything else is a usage error', () => {
@@ -73,5 +103,19 @@ describe('smoke reports', () => {
     await writeReport(file, report([{ name: 'stack', title: 'stack', status: 'passed', seconds: 1, message: 'ok' }]));
     expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ passed: true, steps: [{ name: 'stack' }] });
     expect(await readdir(dir)).toEqual(['smoke.json']);
+  });
+});
+
+describe('smoke diagnosis of a connector', () => {
+  const status = (connector: string, tasks: { state: string; trace?: string }[], trace?: string) => ({ name: 'src', connector: { state: connector, worker_id: 'w', trace }, tasks: tasks.map((t, id) => ({ id, worker_id: 'w', ...t })) });
+  it('names what keeps records from moving, and the command that fixes it', () => {
+    expect(connectorProblem('src', undefined)).toBe('connector src is not registered (`outboxctl up` registers it)');
+    expect(connectorProblem('src', status('PAUSED', [{ state: 'PAUSED' }]))).toBe('connector src is PAUSED; resume it with `outboxctl connectors resume src`');
+    expect(connectorProblem('src', status('RUNNING', [{ state: 'FAILED', trace: 'org.x.ConnectException: boom\n\tat a\nCaused by: org.postgresql.util.PSQLException: replication slot is active' }]))).toBe(
+      'connector src is FAILED (org.postgresql.util.PSQLException: replication slot is active); see `outboxctl connectors status src`',
+    );
+    expect(connectorProblem('src', status('RUNNING', []))).toBe('connector src has no task');
+    expect(connectorProblem('src', status('RUNNING', [{ state: 'UNASSIGNED' }]))).toBe('task 0 of connector src is UNASSIGNED');
+    expect(connectorProblem('src', status('RUNNING', [{ state: 'RUNNING' }]))).toBeUndefined();
   });
 });
