@@ -59,7 +59,7 @@ export function buildProgram(io: Io, run: Run): Command {
     .option('--strict-ports', 'fail when a port is taken instead of using a free one')
     .option('--host <address>', 'address every service binds (default: as before, else 127.0.0.1)')
     .option('--sink <sink>', 'who indexes parcel.outbox: auto | connect (the Confluent plugin) | embedded', 'auto')
-    .option('--partitions <n>', 'partitions of parcel.outbox when up creates it', '1')
+    .option('--partitions <n>', 'partitions of parcel.outbox when up creates it (default 1)')
     .option('--dry-run', 'print the steps up would take, and take none')
     .option('--json', 'print one JSON document at the end')
     .action(action(() => import('./commands/stack/up.js')));

@@ -40,7 +40,7 @@ export interface UpOptions {
   events?: UpEvents;
   /** `auto`: Connect's plugin when the running worker has it, else the embedded sink. */
   sink?: SinkMode | 'auto';
-  /** Partitions of parcel.outbox when `up` creates it. */
+  /** Partitions of parcel.outbox when `up` creates it (1 when not given); an existing topic keeps its own. */
   partitions?: number;
   /** Where a project's ./kafka-connectors/ is looked for. */
   cwd?: string;
@@ -153,6 +153,7 @@ export async function up(options: UpOptions): Promise<UpResult> {
     if (steps.every((s) => s.kind === 'service' && s.action === 'keep')) {
       result.alreadyReady = true;
       result.endpoints = state.endpoints;
+      if (options.partitions !== undefined && doneTasks.has('topics')) await notePartitions(state.endpoints.kafka, options.partitions, events);
       return result;
     }
     // What is to start but still recorded: a hung process is stopped, a vanished one forgotten.
@@ -241,9 +242,29 @@ export async function up(options: UpOptions): Promise<UpResult> {
     await updateState(paths, (st) => {
       if (services.includes('sink')) st.sink = sink;
     });
+    if (options.partitions !== undefined && doneTasks.has('topics')) await notePartitions(endpoints.kafka, options.partitions, events);
     result.endpoints = endpoints;
     return result;
   });
+}
+
+/** Says so when --partitions asks for a count the existing parcel.outbox does not have (it is never changed). */
+async function notePartitions(kafka: string | undefined, wanted: number, events: UpEvents | undefined): Promise<void> {
+  if (!kafka) return;
+  const [{ KafkaAdmin }, { OUTBOX_TOPIC }] = await Promise.all([import('../clients/kafka.js'), import('./tasks.js')]);
+  const admin = await KafkaAdmin.connect(kafka).catch(() => undefined);
+  if (!admin) return;
+  try {
+    const { partitions } = await admin.describe(OUTBOX_TOPIC);
+    // Adding partitions would move keys to other partitions and break the per-parcel order.
+    if (partitions !== wanted) {
+      events?.onNote?.(`${OUTBOX_TOPIC} keeps its ${partitions} partition${partitions === 1 ? '' : 's'}: --partitions ${wanted} applies only when up creates the topic (\`outboxctl down --volumes\`, then \`up --partitions ${wanted}\`)`);
+    }
+  } catch {
+    // No topic to compare with: nothing to say.
+  } finally {
+    await admin.close().catch(() => undefined);
+  }
 }
 
 /** `auto` is Connect's plugin only when the running worker lists it (the native runtime installs none). */

@@ -122,9 +122,10 @@ describe('pipeline: tracking → outbox → Debezium → parcel.outbox → sink 
     await outboxctl(['down', '--volumes']);
   });
 
-  it('a second up repeats none of the one-time steps; status says which sink runs', async () => {
-    const again = await outboxctl(['up', '--json']);
+  it('a second up repeats none of the one-time steps (and says --partitions cannot change the topic); status says which sink runs', async () => {
+    const again = await outboxctl(['up', '--json', '--partitions', '3']);
     expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stderr).toContain('parcel.outbox keeps its 1 partition: --partitions 3 applies only when up creates the topic');
     const result = JSON.parse(again.stdout) as { alreadyReady: boolean; steps: { kind: string; action?: string }[] };
     expect(result.alreadyReady).toBe(true);
     expect(result.steps.every((s) => s.kind === 'service' && s.action === 'keep')).toBe(true);

@@ -27,8 +27,8 @@ export default async function run(ctx: CommandContext): Promise<void> {
   const dryRun = flags.dryRun === true;
   const sink = String(flags.sink ?? 'auto');
   if (!['auto', 'connect', 'embedded'].includes(sink)) throw new UsageError(`--sink "${sink}" is not one of auto, connect, embedded.`);
-  const partitions = Number(flags.partitions ?? 1);
-  if (!Number.isInteger(partitions) || partitions < 1) throw new UsageError(`--partitions "${String(flags.partitions)}" is not a positive whole number.`);
+  const partitions = flags.partitions === undefined ? undefined : Number(flags.partitions);
+  if (partitions !== undefined && (!Number.isInteger(partitions) || partitions < 1)) throw new UsageError(`--partitions "${String(flags.partitions)}" is not a positive whole number.`);
   const progress = dryRun ? { events: {}, done: () => undefined } : await progressFor(ctx);
   let result;
   try {
