@@ -1,15 +1,12 @@
 import { parseDuration } from '../lib/duration.js';
-import { UsageError } from '../lib/errors.js';
 import { checkReportFile, type StepResult } from '../smoke/report.js';
-import type { RuntimeChoice } from '../stack/up.js';
+import { parseRuntimeChoice } from '../stack/up.js';
 import type { CommandContext } from './context.js';
 
-const RUNTIMES = ['auto', 'native', 'docker'];
 
 export default async function run(ctx: CommandContext): Promise<number> {
   const { flags, out } = ctx;
-  const runtime = String(flags.runtime ?? 'auto');
-  if (!RUNTIMES.includes(runtime)) throw new UsageError(`--runtime "${runtime}" is not one of ${RUNTIMES.join(', ')}.`);
+  const runtime = parseRuntimeChoice(flags.runtime);
   const timeoutMs = parseDuration(String(flags.timeout ?? '300s'), '--timeout');
   const reportFile = flags.report === undefined ? undefined : String(flags.report);
   if (reportFile !== undefined) await checkReportFile(reportFile);
@@ -26,7 +23,7 @@ export default async function run(ctx: CommandContext): Promise<number> {
     paths: ctx.stack,
     env: ctx.io.env,
     cwd: ctx.io.cwd,
-    runtime: runtime as RuntimeChoice,
+    runtime,
     timeoutMs,
     keep: flags.keep === true,
     reportFile,

@@ -1,5 +1,5 @@
 import type { ConnectorStatus } from '../clients/connect.js';
-import { rootCause } from '../connectors/status.js';
+import { failureOf } from '../connectors/status.js';
 import { stackStatus } from '../stack/lifecycle.js';
 import { readState } from '../stack/state.js';
 import { SINK_FILE, SOURCE_FILE, stackConnector } from '../stack/tasks.js';
@@ -8,10 +8,8 @@ import type { SmokeContext } from './context.js';
 /** Why a connector does not move records, as one clause; `undefined` when it looks healthy. */
 export function connectorProblem(name: string, status: ConnectorStatus | undefined): string | undefined {
   if (!status) return `connector ${name} is not registered (\`outboxctl up\` registers it)`;
-  const failed = [status.connector, ...status.tasks].find((s) => s.state === 'FAILED');
-  if (failed) {
-    return `connector ${name} is FAILED (${rootCause(failed.trace) ?? 'no trace'}); see \`outboxctl connectors status ${name}\``;
-  }
+  const failed = failureOf(status);
+  if (failed) return `connector ${name} is FAILED (${failed.cause}); see \`outboxctl connectors status ${name}\``;
   if (status.connector.state === 'PAUSED' || status.tasks.some((t) => t.state === 'PAUSED')) return `connector ${name} is PAUSED; resume it with \`outboxctl connectors resume ${name}\``;
   if (status.connector.state !== 'RUNNING') return `connector ${name} is ${status.connector.state}`;
   if (status.tasks.length === 0) return `connector ${name} has no task`;

@@ -1,5 +1,5 @@
 import type { EndpointName } from '../lib/config.js';
-import { EnvironmentError, UserError } from '../lib/errors.js';
+import { EnvironmentError, UsageError, UserError } from '../lib/errors.js';
 import { onInterrupt } from '../lib/interrupt.js';
 import { isResolved, resolveArtifactSet, type ArtifactSet } from './artifacts.js';
 import { availableServices, component, withDependencies } from './components/index.js';
@@ -14,7 +14,15 @@ import { stopServices } from './lifecycle.js';
 import { emptyState, readState, updateState, withStackLock, type ServiceState, type StackState } from './state.js';
 import { checkJava, checkMaven } from './toolchain.js';
 
-export type RuntimeChoice = 'auto' | 'native' | 'docker';
+const RUNTIMES = ['auto', 'native', 'docker'] as const;
+export type RuntimeChoice = (typeof RUNTIMES)[number];
+
+/** `--runtime` as given (default auto), or a usage error naming the choices. */
+export function parseRuntimeChoice(flag: unknown): RuntimeChoice {
+  const runtime = String(flag ?? 'auto');
+  if (!(RUNTIMES as readonly string[]).includes(runtime)) throw new UsageError(`--runtime "${runtime}" is not one of ${RUNTIMES.join(', ')}.`);
+  return runtime as RuntimeChoice;
+}
 
 export interface UpEvents {
   onPlan?(steps: Step[]): void;

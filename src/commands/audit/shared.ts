@@ -1,4 +1,5 @@
 import axios from 'axios';
+import { renderTable, type Column } from '../../lib/table.js';
 import { resolveEndpoint } from '../../lib/config.js';
 import { EnvironmentError, UserError } from '../../lib/errors.js';
 import { readState } from '../../stack/state.js';
@@ -23,7 +24,20 @@ export async function auditGet<T>(ctx: CommandContext, path: string, params: Rec
   return response.data;
 }
 
+/** A page of the auditing server's `/parcels` or `/events`. */
+export interface Page<T> {
+  total: number;
+  items: T[];
+  nextCursor: string | null;
+}
+
 /** The line under a page's table: how many of how many, and the flag for the next page. */
-export function pageFooter(page: { items: unknown[]; total: number; nextCursor: string | null }): string {
+export function pageFooter(page: Page<unknown>): string {
   return `\n${page.items.length} of ${page.total}${page.nextCursor ? `; next page: --cursor ${page.nextCursor}` : ''}`;
+}
+
+/** A page as --json prints it, else as a table with the footer. */
+export function printPage<T>(ctx: CommandContext, page: Page<T>, columns: Column<T>[]): void {
+  if (ctx.json) return ctx.out.document(page);
+  ctx.out.result(renderTable(page.items, columns) + pageFooter(page));
 }

@@ -4,11 +4,10 @@ import { UsageError } from '../../lib/errors.js';
 import { renderTable } from '../../lib/table.js';
 import { parseServices } from '../../stack/components/index.js';
 import { numberSteps } from '../../stack/plan.js';
-import { up, type RuntimeChoice, type UpEvents } from '../../stack/up.js';
+import { parseRuntimeChoice, up, type UpEvents } from '../../stack/up.js';
 import { plainUpEvents } from '../../ui/plain-progress.js';
 import type { CommandContext } from '../context.js';
 
-const RUNTIMES = ['auto', 'native', 'docker'];
 
 /** ink on an interactive terminal; plain lines on pipes, in CI and with --json. */
 async function progressFor(ctx: CommandContext): Promise<{ events: UpEvents; done(): void }> {
@@ -20,8 +19,7 @@ async function progressFor(ctx: CommandContext): Promise<{ events: UpEvents; don
 
 export default async function run(ctx: CommandContext): Promise<void> {
   const { flags, out } = ctx;
-  const runtime = String(flags.runtime ?? 'auto');
-  if (!RUNTIMES.includes(runtime)) throw new UsageError(`--runtime "${runtime}" is not one of ${RUNTIMES.join(', ')}.`);
+  const runtime = parseRuntimeChoice(flags.runtime);
   const waitTimeoutMs = parseDuration(String(flags.waitTimeout ?? '180s'), '--wait-timeout');
   const services = parseServices(flags.services as string | undefined);
   const dryRun = flags.dryRun === true;
@@ -36,7 +34,7 @@ export default async function run(ctx: CommandContext): Promise<void> {
       paths: ctx.stack,
       env: ctx.io.env,
       services,
-      runtime: runtime as RuntimeChoice,
+      runtime,
       waitTimeoutMs,
       strictPorts: flags.strictPorts === true,
       host: flags.host as string | undefined,
