@@ -20,6 +20,14 @@ function endpointOption(cmd: Command, name: EndpointName, description: string): 
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
+/**
+ * The Node.js that runs the CLI, aligned with the component lines: PATH decides which one
+ * `#!/usr/bin/env node` finds, and a bug report needs to say which.
+ */
+function runtimeVersionLine(): string {
+  return `  ${'node'.padEnd(9)} ${process.version}`;
+}
+
 /** Builds the command tree; every handler is imported only when its command runs. */
 export function buildProgram(io: Io, run: Run): Command {
   const program = new Command('outboxctl');
@@ -36,7 +44,7 @@ export function buildProgram(io: Io, run: Run): Command {
 
   program
     .description('Run and inspect a transactional-outbox stack: PostgreSQL → Debezium → Kafka → Elasticsearch.')
-    .version(versionText(), '-V, --version', 'print the version of outboxctl and of the components it pins')
+    .version(`${versionText()}\n${runtimeVersionLine()}`, '-V, --version', 'print the version of outboxctl, of the components it pins and of Node.js')
     .option('--stack <name>', 'stack to work on (env OUTBOXCTL_STACK)', undefined)
     .option('--verbose', 'log details and show stacks of errors (or DEBUG=outboxctl:*)')
     .helpOption('-h, --help', 'show help')

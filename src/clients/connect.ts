@@ -1,7 +1,9 @@
 import axios, { type AxiosInstance, type AxiosResponse, type Method } from 'axios';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { EnvironmentError, UserError } from '../lib/errors.js';
+import type { Clock } from '../lib/clock.js';
+import { CliError, EnvironmentError, UserError } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
+import { networkCode, networkReason, unreachableError } from '../lib/network-errors.js';
+import { parseRetryAfter, retry, RetryExhausted } from '../lib/retry.js';
 
 const log = createLogger('connect');
 
@@ -61,6 +63,8 @@ export interface ConnectClientOptions {
   requestTimeoutMs?: number;
   /** Called before each retry (tests count them). */
   onRetry?: (attempt: number, reason: string) => void;
+  /** Time for the deadline and the pauses (tests pass a fake one). */
+  clock?: Clock;
 }
 
 /** What Connect puts in an error body. */
@@ -74,6 +78,8 @@ class ConnectHttpError extends Error {
   constructor(
     readonly status: number,
     readonly connectMessage: string,
+    /** What a 429 or 503 asked for in Retry-After. */
+    readonly retryAfterMs?: number,
   ) {
     super(connectMessage);
   }
@@ -87,26 +93,17 @@ function connectMessage(body: unknown, status: number): string {
 }
 
 /**
- * 409 is Connect's "rebalance in progress"; 502-504 and a 500 that says it timed out are
- * transient. Other 500s are not: Connect also answers 500 to some bad requests.
+ * 409 is Connect's "rebalance in progress"; 429 (a proxy in front), 502-504 and a 500 that says
+ * it timed out are transient. Other 500s are not: Connect also answers 500 to some bad requests.
  */
 function isTransientStatus(status: number, message: string): boolean {
-  if (status === 409 || status === 502 || status === 503 || status === 504) return true;
+  if (status === 409 || status === 429 || status === 502 || status === 503 || status === 504) return true;
   return status === 500 && /timed out|rebalanc|try again/i.test(message);
 }
 
-function networkCode(error: unknown): string | undefined {
-  const e = error as { code?: string; cause?: { code?: string } };
-  return e.code ?? e.cause?.code;
-}
-
-function networkReason(error: unknown): string {
-  const code = networkCode(error);
-  if (code === 'ECONNREFUSED') return 'connection refused';
-  if (code === 'ECONNRESET') return 'connection reset';
-  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') return 'timed out';
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'unknown host';
-  return ((error as Error).message || String(code)).replace(/\.$/, '');
+/** A retried failure as the retry log, `onRetry` and the final sentence name it. */
+function failureOf(error: unknown): string {
+  return error instanceof ConnectHttpError ? `HTTP ${error.status}: ${error.connectMessage}` : networkReason(error);
 }
 
 /** A typed client of the Kafka Connect REST API; every failure becomes one sentence naming the worker. */
@@ -122,47 +119,52 @@ export class ConnectClient {
     this.http = axios.create({ baseURL: this.url, validateStatus: () => true, headers: { Accept: 'application/json', 'Content-Type': 'application/json' } });
   }
 
-  private unreachable(error: unknown): EnvironmentError {
-    return new EnvironmentError('CONNECT_UNREACHABLE', `Cannot reach Kafka Connect at ${this.url}: ${networkReason(error)}.`, {
-      hint: 'Is the stack up (`outboxctl status`)? --connect-url / KAFKA_CONNECT_URL point elsewhere.',
-      cause: error,
-    });
+  /**
+   * One request with retries: 409, 429, transient 5xx and reset connections, with growing pauses
+   * (or what Retry-After asks for) until the deadline.
+   */
+  private async request<T>(method: Method, path: string, body?: unknown): Promise<{ status: number; data: T }> {
+    const deadlineMs = this.options.deadlineMs ?? 30_000;
+    try {
+      return await retry((_attempt, remainingMs) => this.attempt<T>(method, path, body, remainingMs), {
+        deadlineMs,
+        initialDelayMs: 200,
+        factor: 1.6,
+        maxDelayMs: 2_000,
+        clock: this.options.clock,
+        // Refusals and unreachable workers are already sentences: only the transient rest is retried.
+        retryable: (error) => !(error instanceof CliError),
+        retryAfterMs: (error) => (error instanceof ConnectHttpError ? error.retryAfterMs : undefined),
+        onRetry: (attempt, error, delayMs) => {
+          log('%s %s: %s; retrying in %dms', method, path, failureOf(error), delayMs);
+          this.options.onRetry?.(attempt, failureOf(error));
+        },
+      });
+    } catch (error) {
+      if (!(error instanceof RetryExhausted)) throw error;
+      const last = error.lastError;
+      throw new EnvironmentError('CONNECT_BUSY', `Kafka Connect at ${this.url} did not complete ${method.toUpperCase()} ${path} within ${Math.round(deadlineMs / 1000)}s (${error.attempts} attempts; last: ${failureOf(last)}).`, {
+        hint: last instanceof ConnectHttpError && last.status === 409 ? 'A rebalance was in progress the whole time; check the worker with `outboxctl logs connect`.' : 'Check the worker with `outboxctl logs connect`.',
+        cause: last,
+      });
+    }
   }
 
-  /** One request with retries: 409, transient 5xx and reset connections, with growing pauses until the deadline. */
-  private async request<T>(method: Method, path: string, body?: unknown): Promise<{ status: number; data: T }> {
-    const totalMs = this.options.deadlineMs ?? 30_000;
-    const deadline = Date.now() + totalMs;
-    let pause = 200;
-    for (let attempt = 1; ; attempt++) {
-      let failure: string;
-      let last: unknown;
-      try {
-        const timeout = Math.max(1, Math.min(this.options.requestTimeoutMs ?? 30_000, deadline - Date.now()));
-        const response: AxiosResponse<unknown> = await this.http.request({ method, url: path, data: body, timeout });
-        if (response.status < 400) return { status: response.status, data: response.data as T };
-        const message = connectMessage(response.data, response.status);
-        last = new ConnectHttpError(response.status, message);
-        if (!isTransientStatus(response.status, message)) throw this.rejected(method, path, response.status, message);
-        failure = `HTTP ${response.status}: ${message}`;
-      } catch (error) {
-        if (error instanceof UserError) throw error;
-        if (networkCode(error) !== 'ECONNRESET') throw this.unreachable(error);
-        last = error;
-        failure = 'connection reset';
-      }
-      if (Date.now() + pause >= deadline) {
-        const status = last instanceof ConnectHttpError ? last.status : undefined;
-        throw new EnvironmentError('CONNECT_BUSY', `Kafka Connect at ${this.url} did not complete ${method.toUpperCase()} ${path} within ${Math.round(totalMs / 1000)}s (${attempt} attempts; last: ${failure}).`, {
-          hint: status === 409 ? 'A rebalance was in progress the whole time; check the worker with `outboxctl logs connect`.' : 'Check the worker with `outboxctl logs connect`.',
-          cause: last,
-        });
-      }
-      log('%s %s: %s; retrying in %dms', method, path, failure, pause);
-      this.options.onRetry?.(attempt, failure);
-      await sleep(pause);
-      pause = Math.min(2_000, Math.round(pause * 1.6));
+  /** One exchange: the answer, a ConnectHttpError or reset connection to retry, or a CliError to give up with. */
+  private async attempt<T>(method: Method, path: string, body: unknown, remainingMs: number): Promise<{ status: number; data: T }> {
+    let response: AxiosResponse<unknown>;
+    try {
+      const timeout = Math.max(1, Math.min(this.options.requestTimeoutMs ?? 30_000, remainingMs));
+      response = await this.http.request({ method, url: path, data: body, timeout });
+    } catch (error) {
+      if (networkCode(error) === 'ECONNRESET') throw error;
+      throw unreachableError('CONNECT_UNREACHABLE', 'Kafka Connect', this.url, error, 'Is the stack up (`outboxctl status`)? --connect-url / KAFKA_CONNECT_URL point elsewhere.');
     }
+    if (response.status < 400) return { status: response.status, data: response.data as T };
+    const message = connectMessage(response.data, response.status);
+    if (!isTransientStatus(response.status, message)) throw this.rejected(method, path, response.status, message);
+    const retryAfterMs = response.status === 429 || response.status === 503 ? parseRetryAfter(response.headers['retry-after']) : undefined;
+    throw new ConnectHttpError(response.status, message, retryAfterMs);
   }
 
   private rejected(method: Method, path: string, status: number, message: string): UserError {

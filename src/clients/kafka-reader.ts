@@ -1,4 +1,5 @@
-import { kafkaClient } from './kafka.js';
+import { retry, RetryExhausted } from '../lib/retry.js';
+import { kafkaClient, type KafkaMessage } from './kafka.js';
 
 /** A record as read from a partition; key, value and headers stay bytes until formatted. */
 export interface KafkaRecord {
@@ -10,6 +11,11 @@ export interface KafkaRecord {
   key: Buffer | null;
   value: Buffer | null;
   headers: Record<string, Buffer | Buffer[] | string | null | undefined>;
+}
+
+/** A message a kafkajs consumer handed over, as the record the sink and the tail work with. */
+export function toKafkaRecord(topic: string, partition: number, message: KafkaMessage): KafkaRecord {
+  return { topic, partition, offset: message.offset, timestamp: message.timestamp, key: message.key ?? null, value: message.value, headers: (message.headers ?? {}) as KafkaRecord['headers'] };
 }
 
 export interface ReadBatch {
@@ -102,49 +108,55 @@ export class PartitionReader {
     }
   }
 
+  /** One fetch; a moved leader is looked up again and the fetch retried a few times. */
   private async fetchOnce(partitions: number[], positions: Map<number, bigint>, maxWaitMs: number): Promise<ReadBatch[]> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const byLeader = this.cluster.findLeaderForPartitions(this.topic, partitions);
-        const responses = await Promise.all(
-          Object.entries(byLeader).map(async ([nodeId, ps]) => {
-            const broker = await this.cluster.findBroker({ nodeId });
-            return broker.fetch({
-              replicaId: -1,
-              isolationLevel: READ_UNCOMMITTED,
-              maxWaitTime: maxWaitMs,
-              minBytes: 1,
-              maxBytes: PARTITION_MAX_BYTES * 4,
-              topics: [{ topic: this.topic, partitions: ps.map((p) => ({ partition: p, fetchOffset: positions.get(p)!.toString(), maxBytes: PARTITION_MAX_BYTES })) }],
-            });
-          }),
-        );
-        const batches: ReadBatch[] = [];
-        for (const response of responses) {
-          for (const t of response.responses) {
-            for (const p of t.partitions) {
-              const from = positions.get(p.partition)!;
-              let next = from;
-              const records: KafkaRecord[] = [];
-              for (const m of p.messages) {
-                const offset = BigInt(m.offset);
-                // A compressed batch can start before the requested offset.
-                if (offset < from) continue;
-                next = offset + 1n;
-                if (m.isControlRecord) continue;
-                records.push({ topic: this.topic, partition: p.partition, offset: m.offset, timestamp: m.timestamp, key: m.key, value: m.value, headers: m.headers ?? {} });
-              }
-              if (next > from) batches.push({ partition: p.partition, records, next });
-            }
+    try {
+      return await retry(
+        async (attempt) => {
+          if (attempt > 1) await this.cluster.refreshMetadata();
+          return this.fetchFromLeaders(partitions, positions, maxWaitMs);
+        },
+        { deadlineMs: Infinity, maxAttempts: 6, initialDelayMs: 200, factor: 2, maxDelayMs: 3_200, retryable: (error) => RETRIABLE.has((error as { type?: string }).type ?? '') },
+      );
+    } catch (error) {
+      throw error instanceof RetryExhausted ? error.lastError : error;
+    }
+  }
+
+  private async fetchFromLeaders(partitions: number[], positions: Map<number, bigint>, maxWaitMs: number): Promise<ReadBatch[]> {
+    const byLeader = this.cluster.findLeaderForPartitions(this.topic, partitions);
+    const responses = await Promise.all(
+      Object.entries(byLeader).map(async ([nodeId, ps]) => {
+        const broker = await this.cluster.findBroker({ nodeId });
+        return broker.fetch({
+          replicaId: -1,
+          isolationLevel: READ_UNCOMMITTED,
+          maxWaitTime: maxWaitMs,
+          minBytes: 1,
+          maxBytes: PARTITION_MAX_BYTES * 4,
+          topics: [{ topic: this.topic, partitions: ps.map((p) => ({ partition: p, fetchOffset: positions.get(p)!.toString(), maxBytes: PARTITION_MAX_BYTES })) }],
+        });
+      }),
+    );
+    const batches: ReadBatch[] = [];
+    for (const response of responses) {
+      for (const t of response.responses) {
+        for (const p of t.partitions) {
+          const from = positions.get(p.partition)!;
+          let next = from;
+          const records: KafkaRecord[] = [];
+          for (const m of p.messages) {
+            const offset = BigInt(m.offset);
+            // A compressed batch can start before the requested offset.
+            if (offset < from) continue;
+            next = offset + 1n;
+            if (m.isControlRecord) continue;
+            records.push({ topic: this.topic, partition: p.partition, offset: m.offset, timestamp: m.timestamp, key: m.key, value: m.value, headers: m.headers ?? {} });
           }
+          if (next > from) batches.push({ partition: p.partition, records, next });
         }
-        return batches;
-      } catch (error) {
-        const type = (error as { type?: string }).type ?? '';
-        if (!RETRIABLE.has(type) || attempt >= 5) throw error;
-        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
-        await this.cluster.refreshMetadata();
       }
     }
+    return batches;
   }
 }

@@ -1,11 +1,19 @@
 import kafkajs from 'kafkajs';
-import { EnvironmentError, UserError } from '../lib/errors.js';
+import { UserError, type EnvironmentError } from '../lib/errors.js';
+import { unreachableError } from '../lib/network-errors.js';
 import { registerDecompressionCodecs } from './kafka-codecs.js';
 
 const { Kafka, logLevel } = kafkajs;
 
+// kafkajs' own types, for code outside src/clients/ that drives a consumer or producer it got from here.
+export type KafkaClient = kafkajs.Kafka;
+export type KafkaConsumer = kafkajs.Consumer;
+export type KafkaProducer = kafkajs.Producer;
+export type KafkaHeaders = kafkajs.IHeaders;
+export type KafkaMessage = kafkajs.KafkaMessage;
+
 /** A kafkajs client for the stack's brokers; quiet unless DEBUG asks. */
-export function kafkaClient(bootstrap: string, clientId = 'outboxctl'): kafkajs.Kafka {
+export function kafkaClient(bootstrap: string, clientId = 'outboxctl'): KafkaClient {
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
   registerDecompressionCodecs();
   return new Kafka({
@@ -208,12 +216,7 @@ function decodeAssignment(bytes: Buffer): Record<string, number[]> {
 
 /** A connection failure as one sentence naming the bootstrap servers. */
 export function unreachable(bootstrap: string, error: unknown): EnvironmentError {
-  const message = (error as Error).message ?? String(error);
-  const reason = /ECONNREFUSED/.test(message) ? 'connection refused' : message.replace(/\.$/, '');
-  return new EnvironmentError('KAFKA_UNREACHABLE', `Cannot reach Kafka at ${bootstrap}: ${reason}.`, {
-    hint: 'Is the stack up (`outboxctl status`)? --bootstrap-server / KAFKA_BOOTSTRAP_SERVERS point elsewhere.',
-    cause: error,
-  });
+  return unreachableError('KAFKA_UNREACHABLE', 'Kafka', bootstrap, error, 'Is the stack up (`outboxctl status`)? --bootstrap-server / KAFKA_BOOTSTRAP_SERVERS point elsewhere.');
 }
 
 /** Kafka's own reasons, also those kafkajs keeps inside an aggregate error. */

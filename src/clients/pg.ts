@@ -1,8 +1,13 @@
 import pg from 'pg';
 import { CliError, EnvironmentError, UserError } from '../lib/errors.js';
 import { redactUrl } from '../lib/config.js';
+import { isNetworkError, networkReason } from '../lib/network-errors.js';
 
 export type PgClient = pg.Client;
+export type PgPool = pg.Pool;
+export type PgPoolClient = pg.PoolClient;
+/** A statement the server refused, with its SQLSTATE in `code`. */
+export type PgDatabaseError = pg.DatabaseError;
 
 /** Parses and checks a PostgreSQL URL before any connection attempt. */
 export function parseDatabaseUrl(url: string): URL {
@@ -29,7 +34,7 @@ export function parseDatabaseUrl(url: string): URL {
 
 /** Turns a driver error into one sentence naming the server, with a hint. */
 export function describeConnectError(url: string, error: unknown): EnvironmentError {
-  const e = error as NodeJS.ErrnoException & { code?: string; message: string };
+  const e = error as { code?: string; message?: string };
   const target = (() => {
     const u = new URL(url);
     return `${u.hostname}:${u.port || '5432'}`;
@@ -37,18 +42,13 @@ export function describeConnectError(url: string, error: unknown): EnvironmentEr
   const db = decodeURIComponent(new URL(url).pathname.slice(1)) || 'postgres';
   const hint = 'Check --database-url / DATABASE_URL, or omit both to use the stack\'s own PostgreSQL.';
   switch (e.code) {
-    case 'ECONNREFUSED':
-      return new EnvironmentError('DB_UNREACHABLE', `Cannot connect to PostgreSQL at ${target}: connection refused.`, { hint, cause: error });
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return new EnvironmentError('DB_UNREACHABLE', `Cannot connect to PostgreSQL at ${target}: host not found.`, { hint, cause: error });
     case '28P01':
     case '28000':
       return new EnvironmentError('DB_AUTH', `PostgreSQL at ${target} rejected the credentials: ${e.message}.`, { hint, cause: error });
     case '3D000':
       return new EnvironmentError('DB_MISSING', `PostgreSQL at ${target} has no database "${db}".`, { hint: 'Create it first, or name an existing one in the URL.', cause: error });
     default:
-      return new EnvironmentError('DB_UNREACHABLE', `Cannot connect to PostgreSQL at ${target}: ${e.message}.`, { hint, cause: error });
+      return new EnvironmentError('DB_UNREACHABLE', `Cannot connect to PostgreSQL at ${target}: ${networkReason(error)}.`, { hint, cause: error });
   }
 }
 
@@ -89,8 +89,29 @@ export function describeQueryError(url: string, error: unknown): CliError | unde
       cause: error,
     });
   }
-  if (e.code && /^E[A-Z]+$/.test(e.code) || /Connection terminated|connection error/i.test(e.message ?? '')) return describeConnectError(url, error);
+  if (isNetworkError(error) || /Connection terminated|connection error/i.test(e.message ?? '')) return describeConnectError(url, error);
   return undefined;
+}
+
+export interface PoolOptions {
+  max?: number;
+  connectTimeoutMs?: number;
+  applicationName?: string;
+  /** An idle client that lost its server; without it such errors are dropped, never fatal. */
+  onIdleError?: (error: Error) => void;
+}
+
+/** A pool for a long-running server; statements go through its clients, errors stay the driver's. */
+export function createPgPool(url: string, options: PoolOptions = {}): PgPool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+    application_name: options.applicationName ?? 'outboxctl',
+  });
+  // pg emits 'error' for an idle client whose server went away; unhandled it would end the process.
+  pool.on('error', options.onIdleError ?? (() => undefined));
+  return pool;
 }
 
 /** Runs `fn` with a client and always closes it; database errors leave as CliErrors. */

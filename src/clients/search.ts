@@ -1,7 +1,8 @@
 import { Client, errors } from '@elastic/elasticsearch';
 import { Transport, type TransportOptions } from '@elastic/transport';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvironmentError, UserError } from '../lib/errors.js';
+import { networkCode, networkReason } from '../lib/network-errors.js';
+import { retry, RetryExhausted } from '../lib/retry.js';
 
 /** What answers at the URL, from `GET /`. */
 export interface EngineInfo {
@@ -25,6 +26,7 @@ class PlainJsonTransport extends Transport {
 }
 
 const TRANSIENT_STATUS = new Set([429, 502, 503, 504]);
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /** Connection refused/reset, timeouts, 429 and 5xx gateway answers: worth another try. */
 export function isTransient(error: unknown): boolean {
@@ -32,8 +34,7 @@ export function isTransient(error: unknown): boolean {
   if ((error as { transient?: boolean }).transient || name === 'TimeoutError' || name === 'AbortError') return true;
   if (error instanceof errors.ConnectionError || error instanceof errors.TimeoutError || error instanceof errors.NoLivingConnectionsError) return true;
   if (error instanceof errors.ResponseError) return TRANSIENT_STATUS.has(error.meta.statusCode ?? 0);
-  const code = (error as { code?: string; cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code;
-  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CONNECT_TIMEOUT' || /ECONNREFUSED|ECONNRESET|fetch failed/.test((error as Error).message ?? '');
+  return TRANSIENT_CODES.has(networkCode(error) ?? '') || /fetch failed/.test((error as Error).message ?? '');
 }
 
 /** The engine's own reason for a failed request, in one line. */
@@ -42,9 +43,7 @@ export function reasonOf(error: unknown): string {
     const body = error.meta.body as { error?: { reason?: string; type?: string; root_cause?: { reason?: string }[] } } | undefined;
     return body?.error?.root_cause?.[0]?.reason ?? body?.error?.reason ?? `HTTP ${error.meta.statusCode}`;
   }
-  const e = error as { code?: string; cause?: { code?: string }; message?: string };
-  const code = e.cause?.code ?? e.code;
-  return code === 'ECONNREFUSED' || /ECONNREFUSED/.test(e.message ?? '') ? 'connection refused' : (e.message ?? String(error));
+  return networkReason(error);
 }
 
 export interface SearchClientOptions {
@@ -187,31 +186,26 @@ export class SearchClient {
 
 /** Retries transient failures with growing pauses until the deadline; everything else is typed at once. */
 async function retrying<T>(url: string, options: SearchClientOptions, fn: (timeoutMs: number) => Promise<T>): Promise<T> {
-  const totalMs = options.deadlineMs ?? 30_000;
-  const started = Date.now();
-  const deadline = started + totalMs;
-  let pause = 100;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn(Math.max(1, deadline - Date.now()));
-    } catch (error) {
-      if (!isTransient(error)) {
-        if (error instanceof errors.ResponseError) {
-          const status = error.meta.statusCode ?? 0;
-          throw new UserError(status === 404 ? 'SEARCH_NOT_FOUND' : 'SEARCH_REJECTED', `The search engine at ${url} refused the request (HTTP ${status}): ${reasonOf(error)}.`, { cause: error });
-        }
-        if (error instanceof UserError) throw error;
-        throw new EnvironmentError('SEARCH_FAILED', `The request to the search engine at ${url} failed: ${reasonOf(error)}.`, { cause: error });
-      }
-      if (Date.now() + pause >= deadline) {
-        throw new EnvironmentError('SEARCH_UNREACHABLE', `The search engine at ${url} did not answer within ${Math.round(totalMs / 1000)}s (${attempt} attempts): ${reasonOf(error)}.`, {
-          hint: 'Is it running? `outboxctl status` shows it; --elasticsearch-url / ELASTICSEARCH_URL point elsewhere.',
-          cause: error,
-        });
-      }
-      options.onRetry?.(attempt, error);
-      await sleep(pause);
-      pause = Math.min(2_000, pause * 2);
+  const deadlineMs = options.deadlineMs ?? 30_000;
+  try {
+    return await retry((_attempt, remainingMs) => fn(remainingMs), { deadlineMs, initialDelayMs: 100, factor: 2, maxDelayMs: 2_000, retryable: isTransient, onRetry: options.onRetry });
+  } catch (error) {
+    if (error instanceof RetryExhausted) {
+      throw new EnvironmentError('SEARCH_UNREACHABLE', `The search engine at ${url} did not answer within ${Math.round(deadlineMs / 1000)}s (${error.attempts} attempts): ${reasonOf(error.lastError)}.`, {
+        hint: 'Is it running? `outboxctl status` shows it; --elasticsearch-url / ELASTICSEARCH_URL point elsewhere.',
+        cause: error.lastError,
+      });
     }
+    throw refusal(url, error);
   }
+}
+
+/** A failure not worth another try, as one sentence: the engine's refusal or what broke. */
+function refusal(url: string, error: unknown): Error {
+  if (error instanceof errors.ResponseError) {
+    const status = error.meta.statusCode ?? 0;
+    return new UserError(status === 404 ? 'SEARCH_NOT_FOUND' : 'SEARCH_REJECTED', `The search engine at ${url} refused the request (HTTP ${status}): ${reasonOf(error)}.`, { cause: error });
+  }
+  if (error instanceof UserError) return error;
+  return new EnvironmentError('SEARCH_FAILED', `The request to the search engine at ${url} failed: ${reasonOf(error)}.`, { cause: error });
 }

@@ -1,6 +1,7 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
-import { EnvironmentError, UserError } from '../lib/errors.js';
-import type { Parcel } from '../servers/tracking/parcel.js';
+import { UserError } from '../lib/errors.js';
+import { unreachableError } from '../lib/network-errors.js';
+import type { Parcel } from './tracking-api.js';
 
 interface ProblemBody {
   title?: string;
@@ -23,12 +24,7 @@ export class TrackingClient {
     try {
       response = await request();
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      const reason = code === 'ECONNREFUSED' ? 'connection refused' : code === 'ECONNABORTED' ? 'timed out' : ((error as Error).message || String(code));
-      throw new EnvironmentError('TRACKING_UNREACHABLE', `Cannot reach the tracking server at ${this.baseUrl}: ${reason}.`, {
-        hint: 'Start it with `outboxctl serve tracking`, or point --tracking-url / TRACKING_URL at a running one.',
-        cause: error,
-      });
+      throw unreachableError('TRACKING_UNREACHABLE', 'the tracking server', this.baseUrl, error, 'Start it with `outboxctl serve tracking`, or point --tracking-url / TRACKING_URL at a running one.');
     }
     if (response.status >= 400) {
       const body = (typeof response.data === 'object' && response.data ? response.data : {}) as ProblemBody;

@@ -1,5 +1,3 @@
-import type { StackState } from '../stack/state.js';
-
 /** Every external endpoint outboxctl talks to, with its flag, env var and default. */
 export const ENDPOINTS = {
   database: { flag: '--database-url', option: 'databaseUrl', env: 'DATABASE_URL', fallback: undefined },
@@ -21,7 +19,8 @@ export interface ResolvedEndpoint {
 export interface ResolveInput {
   flags: Record<string, unknown>;
   env: NodeJS.ProcessEnv;
-  state?: StackState;
+  /** The stack's state file (only its endpoints are read): lib/ knows nothing of src/stack. */
+  state?: { endpoints: Record<string, string> };
 }
 
 /** The one place endpoints are resolved: flag > environment > state > default. */

@@ -8,14 +8,26 @@ export interface Stream {
 
 /** What a command may touch of the outside world; tests pass their own. */
 export interface Io {
+  /** Read by commands that take input (`topic produce`); tests pass a Readable of their own. */
+  stdin: NodeJS.ReadableStream;
   stdout: Stream;
   stderr: Stream;
   env: NodeJS.ProcessEnv;
   cwd: string;
 }
 
+/** The real process's streams, environment and directory. */
 export function processIo(): Io {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  return {
+    // Node creates process.stdin on first access (a handle on the pipe or TTY): only a command that reads input should.
+    get stdin() {
+      return process.stdin;
+    },
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+  };
 }
 
 /** Colour only on a TTY, never with NO_COLOR (any value) or in --json mode. */
@@ -44,6 +56,12 @@ export class Output {
   /** A line of result text on stdout (suppressed in --json mode: use `document`). */
   result(text: string): void {
     if (!this.json) this.io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  /** Under --json the one document, otherwise the text `render` builds (only then: a JSON run renders no table). */
+  print(document: unknown, render: () => string): void {
+    if (this.json) this.document(document);
+    else this.result(render());
   }
 
   /** The one JSON document of a --json run. */

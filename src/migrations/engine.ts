@@ -1,6 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { DatabaseError } from 'pg';
-import type { PgClient } from '../clients/pg.js';
+import type { PgClient, PgDatabaseError } from '../clients/pg.js';
 import { UserError } from '../lib/errors.js';
 import { advisoryLockId, currentSchema, DEFAULT_TABLE, ensureTable, insertRowSql, qualified, readApplied, tableExists, type AppliedMigration, type HistoryTable } from './history.js';
 import { computeInfo, pendingMigrations, validateInfo, type MigrationInfo, type ValidationError } from './info.js';
@@ -131,7 +130,7 @@ export async function migrate(client: PgClient, options: EngineOptions, events: 
         if (transactional) await client.query('ROLLBACK').catch(() => undefined);
         const executionTime = Math.floor(performance.now() - started);
         await client.query(insertRowSql(table, { ...row, executionTime, success: false })).catch(() => undefined);
-        const e = error as DatabaseError;
+        const e = error as PgDatabaseError;
         const where = e.position ? ` (line ${lineAt(m.sql, Number(e.position))})` : '';
         const outcome = transactional
           ? 'its changes were rolled back'

@@ -1,9 +1,8 @@
-import type kafkajs from 'kafkajs';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { kafkaClient } from '../clients/kafka.js';
-import type { KafkaRecord } from '../clients/kafka-reader.js';
-import { isTransient, reasonOf, type BulkOperation, type SearchClient } from '../clients/search.js';
+import { kafkaClient, type KafkaConsumer, type KafkaHeaders, type KafkaProducer } from '../clients/kafka.js';
+import { toKafkaRecord, type KafkaRecord } from '../clients/kafka-reader.js';
+import { isTransient, reasonOf, type BulkItem, type BulkOperation, type SearchClient } from '../clients/search.js';
 import { UserError } from '../lib/errors.js';
+import { retry } from '../lib/retry.js';
 import { ES_SINK_CLASS, type SinkConfig } from './config.js';
 import { planRecord, type ErrorStage, type Planned } from './documents.js';
 
@@ -38,6 +37,13 @@ interface Failure {
   message: string;
 }
 
+/** A bulk operation and the record it comes from; `projection` marks the current-state document. */
+interface Operation {
+  op: BulkOperation;
+  plan: Planned;
+  projection: boolean;
+}
+
 const MAX_BACKOFF_MS = 10_000;
 
 /** Errors Confluent's connector treats as a malformed document (dead-lettered); any other item error fails the sink. */
@@ -53,6 +59,9 @@ export function isRetryable(error: unknown): boolean {
 
 class SinkFailed extends Error {}
 
+/** Some operations of a bulk request were not taken (429/5xx items, or the request failed): send them again. */
+class NotTaken extends Error {}
+
 /**
  * The embedded Elasticsearch sink: Connect's consumer group and the semantics of Confluent's
  * connector (see config.ts), with the offsets of a batch committed only once every record of it
@@ -61,9 +70,10 @@ class SinkFailed extends Error {}
  */
 export class EmbeddedSink {
   readonly stats: SinkStats;
-  private consumer?: kafkajs.Consumer;
-  private producer?: kafkajs.Producer;
-  private stopping = false;
+  private consumer?: KafkaConsumer;
+  private producer?: KafkaProducer;
+  // Aborting ends a retry pause at once, so that a stop never waits out a backoff.
+  private readonly stopper = new AbortController();
 
   constructor(private readonly options: SinkOptions) {
     this.stats = { state: 'STARTING', group: options.config.groupId, topics: options.config.topics, indexed: 0, deleted: 0, skipped: 0, deadLettered: 0, rejected: 0 };
@@ -98,15 +108,7 @@ export class EmbeddedSink {
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         for (let at = 0; at < batch.messages.length; at += config.batchSize) {
           if (!isRunning() || isStale() || this.stats.state === 'FAILED') return;
-          const chunk: KafkaRecord[] = batch.messages.slice(at, at + config.batchSize).map((m) => ({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: m.offset,
-            timestamp: m.timestamp,
-            key: m.key ?? null,
-            value: m.value,
-            headers: (m.headers ?? {}) as KafkaRecord['headers'],
-          }));
+          const chunk = batch.messages.slice(at, at + config.batchSize).map((m) => toKafkaRecord(batch.topic, batch.partition, m));
           try {
             await this.write(chunk, heartbeat);
           } catch (error) {
@@ -125,8 +127,12 @@ export class EmbeddedSink {
     this.options.log('info', `sink ${config.name} consuming ${config.topics.join(', ')} as group ${config.groupId} into ${this.options.search.url}`);
   }
 
+  private get stopping(): boolean {
+    return this.stopper.signal.aborted;
+  }
+
   async stop(): Promise<void> {
-    this.stopping = true;
+    this.stopper.abort(new SinkFailed('stopping'));
     await this.consumer?.disconnect().catch(() => undefined);
     await this.producer?.disconnect().catch(() => undefined);
     if (this.stats.state !== 'FAILED') this.stats.state = 'STOPPED';
@@ -147,11 +153,18 @@ export class EmbeddedSink {
 
   /** Indexes one chunk; returns once every record is indexed, dead-lettered or skipped by configuration. */
   private async write(records: KafkaRecord[], heartbeat: () => Promise<void>): Promise<void> {
-    const { config, projectionIndex } = this.options;
-    const plans = records.map((r) => planRecord(config, r, projectionIndex));
     const failures: Failure[] = [];
-    const ops: { op: BulkOperation; plan: Planned; projection: boolean }[] = [];
-    for (const plan of plans) {
+    const ops = this.operations(records, failures);
+    if (ops.length > 0) await this.index(ops, failures, heartbeat);
+    if (this.stats.state === 'RETRYING') this.stats.state = 'RUNNING';
+    await this.handleFailures(failures);
+  }
+
+  /** The bulk operations for a chunk; records that cannot be indexed go to `failures`, skipped ones are counted. */
+  private operations(records: KafkaRecord[], failures: Failure[]): Operation[] {
+    const { config, projectionIndex } = this.options;
+    const ops: Operation[] = [];
+    for (const plan of records.map((r) => planRecord(config, r, projectionIndex))) {
       if (plan.kind === 'skip') this.stats.skipped++;
       else if (plan.kind === 'error') failures.push(plan);
       else if (plan.kind === 'delete') ops.push({ op: { op: 'delete', index: plan.index, id: plan.id }, plan, projection: false });
@@ -160,41 +173,58 @@ export class EmbeddedSink {
         if (plan.projection) ops.push({ op: { op: 'index', index: plan.projection.index, id: plan.projection.id, doc: plan.projection.doc, version: plan.projection.version }, plan, projection: true });
       }
     }
+    return ops;
+  }
+
+  /** Sends the operations until the engine took every one, with backoff and no deadline: the sink never skips ahead. */
+  private async index(ops: Operation[], failures: Failure[], heartbeat: () => Promise<void>): Promise<void> {
     let pending = ops;
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      let retry: typeof ops = [];
-      try {
-        const items = await this.options.search.bulk(pending.map((p) => p.op));
-        items.forEach((item, i) => {
-          const p = pending[i]!;
-          // An equal or newer version already in the projection: this event is older, nothing to do.
-          if (item.ok || (p.projection && item.status === 409)) {
-            if (item.ok && !p.projection) {
-              if (p.op.op === 'delete') this.stats.deleted++;
-              else this.stats.indexed++;
-            }
-          } else if (p.op.op === 'delete' && item.status === 404) this.stats.deleted++;
-          else if (item.status === 429 || item.status >= 500) retry.push(p);
-          else if (!MALFORMED.has(item.type ?? '')) this.fail(new Error(`${p.op.index}: ${item.type ?? 'error'}: ${item.reason ?? `HTTP ${item.status}`} (record ${p.plan.record.topic}/${p.plan.record.partition}/${p.plan.record.offset})`));
-          else failures.push({ record: p.plan.record, stage: 'TASK_PUT', className: `org.elasticsearch.${item.type ?? 'ElasticsearchException'}`, message: `${p.op.index}: ${item.type ?? 'error'}: ${item.reason ?? `HTTP ${item.status}`}` });
-        });
-      } catch (error) {
-        if (!isRetryable(error)) this.fail(new Error(`Elasticsearch refused the bulk request: ${reasonOf(error)}`));
-        retry = pending;
-        this.stats.lastError = reasonOf(error);
-      }
-      pending = retry;
-      if (pending.length > 0) {
-        this.stats.state = 'RETRYING';
-        const wait = Math.min(MAX_BACKOFF_MS, config.retryBackoffMs * 2 ** Math.min(attempt, 16));
-        if (attempt === 0 || attempt % 10 === 0) this.options.log('warn', `Elasticsearch is not taking ${pending.length} operation(s) (${this.stats.lastError ?? 'HTTP 429/5xx'}); retrying every ≤${Math.round(MAX_BACKOFF_MS / 1000)}s without skipping ahead`);
-        await sleep(wait);
-        await heartbeat();
-        if (this.stopping) throw new SinkFailed('stopping');
-      }
+    await retry(
+      async (attempt) => {
+        if (attempt > 1) await heartbeat();
+        pending = await this.send(pending, failures);
+        if (pending.length > 0) throw new NotTaken();
+      },
+      {
+        deadlineMs: Infinity,
+        initialDelayMs: this.options.config.retryBackoffMs,
+        factor: 2,
+        maxDelayMs: MAX_BACKOFF_MS,
+        signal: this.stopper.signal,
+        retryable: (error) => error instanceof NotTaken,
+        onRetry: (attempt) => {
+          this.stats.state = 'RETRYING';
+          if ((attempt - 1) % 10 === 0) this.options.log('warn', `Elasticsearch is not taking ${pending.length} operation(s) (${this.stats.lastError ?? 'HTTP 429/5xx'}); retrying every ≤${Math.round(MAX_BACKOFF_MS / 1000)}s without skipping ahead`);
+        },
+      },
+    );
+  }
+
+  /** One bulk request; returns the operations to send again and fails the sink on a refusal. */
+  private async send(pending: Operation[], failures: Failure[]): Promise<Operation[]> {
+    let items: BulkItem[];
+    try {
+      items = await this.options.search.bulk(pending.map((p) => p.op));
+    } catch (error) {
+      if (!isRetryable(error)) this.fail(new Error(`Elasticsearch refused the bulk request: ${reasonOf(error)}`));
+      this.stats.lastError = reasonOf(error);
+      return pending;
     }
-    if (this.stats.state === 'RETRYING') this.stats.state = 'RUNNING';
-    await this.handleFailures(failures);
+    const again: Operation[] = [];
+    items.forEach((item, i) => {
+      const p = pending[i]!;
+      // An equal or newer version already in the projection: this event is older, nothing to do.
+      if (item.ok || (p.projection && item.status === 409)) {
+        if (item.ok && !p.projection) {
+          if (p.op.op === 'delete') this.stats.deleted++;
+          else this.stats.indexed++;
+        }
+      } else if (p.op.op === 'delete' && item.status === 404) this.stats.deleted++;
+      else if (item.status === 429 || item.status >= 500) again.push(p);
+      else if (!MALFORMED.has(item.type ?? '')) this.fail(new Error(`${p.op.index}: ${item.type ?? 'error'}: ${item.reason ?? `HTTP ${item.status}`} (record ${p.plan.record.topic}/${p.plan.record.partition}/${p.plan.record.offset})`));
+      else failures.push({ record: p.plan.record, stage: 'TASK_PUT', className: `org.elasticsearch.${item.type ?? 'ElasticsearchException'}`, message: `${p.op.index}: ${item.type ?? 'error'}: ${item.reason ?? `HTTP ${item.status}`}` });
+    });
+    return again;
   }
 
   private async handleFailures(failures: Failure[]): Promise<void> {
@@ -223,7 +253,7 @@ export class EmbeddedSink {
       await this.producer!.send({
         topic: config.dlqTopic!,
         acks: -1,
-        messages: unique.map((f) => ({ key: f.record.key, value: f.record.value, headers: { ...f.record.headers, ...(config.dlqContextHeaders ? this.contextHeaders(f) : {}) } as kafkajs.IHeaders })),
+        messages: unique.map((f) => ({ key: f.record.key, value: f.record.value, headers: { ...f.record.headers, ...(config.dlqContextHeaders ? this.contextHeaders(f) : {}) } as KafkaHeaders })),
       });
     } catch (error) {
       this.fail(new Error(`cannot write to the dead-letter topic ${config.dlqTopic}: ${(error as Error).message}`));

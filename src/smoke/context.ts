@@ -26,8 +26,8 @@ export interface SmokeContext {
   upEvents: UpEvents;
   warn(message: string): void;
   endpoints: Partial<Record<EndpointName, string>>;
-  /** Services the stack step started, with their pids (stopped again unless --keep). */
-  started: { service: ServiceName; pid: number }[];
+  /** Services the stack step started, with the id of each instance (stopped again unless --keep). */
+  started: { service: ServiceName; id: string }[];
   /** `/stats` before the parcel was written; the stats step expects one more of each. */
   baseline?: StatsCounts;
   /** End offsets of parcel.outbox before the parcel was written: where its records are looked for. */

@@ -39,7 +39,7 @@ export function diagnoseSource(ctx: SmokeContext): Promise<string> {
 export async function diagnoseSink(ctx: SmokeContext): Promise<string> {
   const state = await readState(ctx.paths);
   if (state?.sink === 'connect') return connectorClause(ctx, SINK_FILE, 'sink connector');
-  const sink = (await stackStatus(ctx.paths, ctx.env)).services.find((s) => s.name === 'sink');
+  const sink = (await stackStatus(ctx.paths)).services.find((s) => s.name === 'sink');
   switch (sink?.state) {
     case 'stopped':
       return 'the embedded sink (service sink) is stopped; start it with `outboxctl up`';

@@ -44,7 +44,8 @@ export function reportFormat(file: string): ReportFormat {
 }
 
 // XML 1.0 cannot carry most control characters, even escaped (a JUnit parser would reject the file).
-const xmlSafe = (text: string) => text.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '\uFFFD');
+const notXml = (code: number) => code <= 0x08 || code === 0x0b || code === 0x0c || (code >= 0x0e && code <= 0x1f) || code === 0xfffe || code === 0xffff;
+const xmlSafe = (text: string) => Array.from(text, (ch) => (notXml(ch.codePointAt(0)!) ? '\uFFFD' : ch)).join('');
 
 /** One `<testsuite>` with a `<testcase>` per step, as Jenkins, GitLab and GitHub's JUnit actions read it. */
 export async function renderJunit(report: SmokeReport): Promise<string> {

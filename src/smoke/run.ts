@@ -132,11 +132,12 @@ export async function smoke(options: SmokeOptions): Promise<SmokeReport> {
  * process smoke started (one restarted meanwhile by someone else is left alone). Returns what stopped.
  */
 async function teardown(ctx: SmokeContext, events: SmokeEvents | undefined): Promise<string[]> {
-  const [{ stopServices }, { readState, withStackLock }] = await Promise.all([import('../stack/lifecycle.js'), import('../stack/state.js')]);
+  const [{ stopServices }, { instanceId }, { readState, withStackLock }] = await Promise.all([import('../stack/lifecycle.js'), import('../stack/service.js'), import('../stack/state.js')]);
   try {
     return await withStackLock(ctx.paths, {}, async () => {
       const state = await readState(ctx.paths);
-      const ours = ctx.started.filter((s) => state?.services[s.service]?.pid === s.pid).map((s) => s.service);
+      const ids = await Promise.all(ctx.started.map((s) => instanceId(state?.services[s.service])));
+      const ours = ctx.started.filter((s, i) => ids[i] === s.id).map((s) => s.service);
       const others = ctx.started.filter((s) => !ours.includes(s.service)).map((s) => s.service);
       if (others.length > 0) events?.onWarning?.(`left ${others.join(', ')} running: restarted by someone else since smoke started it`);
       if (ours.length === 0) return [];

@@ -83,19 +83,20 @@ const stack: SmokeStep = {
   name: 'stack',
   title: 'bring the stack up, or use the running one, and note the end of parcel.outbox',
   async run(ctx) {
-    const [{ readState }, { isServiceAlive }] = await Promise.all([import('../stack/state.js'), import('../stack/runtimes/native.js')]);
+    const [{ readState }, { isServiceAlive }] = await Promise.all([import('../stack/state.js'), import('../stack/service.js')]);
     const state = await readState(ctx.paths);
-    const running = SERVICE_ORDER.filter((s) => isServiceAlive(state?.services[s]));
+    const alive = await Promise.all(SERVICE_ORDER.map((s) => isServiceAlive(state?.services[s])));
+    const running = SERVICE_ORDER.filter((_, i) => alive[i]);
     let summary: string;
     if (running.length === 0) {
       const { up } = await import('../stack/up.js');
       const result = await up({ paths: ctx.paths, env: ctx.env, runtime: ctx.runtime, waitTimeoutMs: Math.min(180_000, remainingMs(ctx)), strictPorts: false, cwd: ctx.cwd, events: ctx.upEvents, signal: ctx.signal });
-      ctx.started = result.started.map((s) => ({ service: s.service, pid: s.pid }));
+      ctx.started = result.started.map((s) => ({ service: s.service, id: s.id }));
       ctx.endpoints = result.endpoints;
       summary = `started ${ctx.started.length} services of stack "${ctx.paths.name}" (${result.runtime})`;
     } else {
       const { stackStatus } = await import('../stack/lifecycle.js');
-      const notReady = (await stackStatus(ctx.paths, ctx.env)).services.filter((s) => s.state !== 'ready');
+      const notReady = (await stackStatus(ctx.paths)).services.filter((s) => s.state !== 'ready');
       ctx.endpoints = state!.endpoints;
       if (notReady.length > 0) ctx.warn(`stack "${ctx.paths.name}" runs without ${notReady.map((s) => `${s.name} (${s.state})`).join(', ')}; smoke uses it as it is`);
       summary = `using the running stack "${ctx.paths.name}"${notReady.length ? ` (not ready: ${notReady.map((s) => s.name).join(', ')})` : ''}`;

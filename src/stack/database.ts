@@ -4,6 +4,7 @@ import { onInterrupt } from '../lib/interrupt.js';
 import type { Output } from '../lib/output.js';
 import type { StackPaths } from './paths.js';
 import { ensurePostgres, stopPostgres } from './postgres.js';
+import { hasInstance } from './service.js';
 import { readState, withStackLock } from './state.js';
 
 export interface DatabaseTarget {
@@ -28,7 +29,7 @@ async function runningDatabase(req: DatabaseRequest): Promise<DatabaseTarget | u
   const state = await readState(req.paths);
   const fromState = resolveEndpoint('database', { flags: {}, env: {}, state });
   // One started by another db command is stopped when that command ends: wait on the lock instead.
-  if (!fromState.value || !state?.services.postgres?.pid || state.services.postgres.owner === 'command') return undefined;
+  if (!fromState.value || !(await hasInstance(state?.services.postgres)) || state?.services.postgres?.owner === 'command') return undefined;
   const client = await connectPg(fromState.value, { connectTimeoutMs: 5_000 }).catch((error: unknown) => {
     if ((error as { code?: string }).code === 'DB_UNREACHABLE') return undefined;
     throw error;

@@ -39,7 +39,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv, home: string): Promise<D
   checks.push({ ...java, required: true });
   const mvn = await checkMaven(env);
   const sets = new Map<string, ArtifactSet>();
-  for (const s of availableServices()) for (const set of component(s).artifactSets ?? []) sets.set(set.id, set);
+  for (const s of availableServices()) for (const set of component(s).native.artifactSets ?? []) sets.set(set.id, set);
   const unresolved = [...sets.values()].filter((set) => !isResolved(env, set));
   checks.push({ ...mvn, required: unresolved.length > 0, fix: mvn.ok ? undefined : mvn.fix });
   checks.push({

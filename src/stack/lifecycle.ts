@@ -1,15 +1,13 @@
-import { rm } from 'node:fs/promises';
-import { withPg } from '../clients/pg.js';
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { withPg } from '../clients/pg.js';
 import { availableServices, component } from './components/index.js';
 import { SERVICE_ORDER, type ServiceName } from './components/types.js';
-import type { StackPaths } from './paths.js';
+import { stackPaths, type StackPaths } from './paths.js';
 import { planDown } from './plan.js';
-import { groupRssBytes, processesMentioning, stopGroup } from './process.js';
-import { forgetService, isServiceAlive, probeService, stopNative } from './runtimes/native.js';
+import { loadRuntime, runtimeOf, type StopResult } from './runtimes/index.js';
+import { hasInstance, isServiceAlive, probeService, stopService } from './service.js';
 import { readState, withStackLock, type StackState } from './state.js';
-import { stackPaths } from './paths.js';
 
 export const STATUS_SCHEMA_VERSION = 1;
 
@@ -18,6 +16,8 @@ export type ServiceCondition = 'ready' | 'unhealthy' | 'stopped' | 'crashed';
 export interface ServiceStatus {
   name: ServiceName;
   state: ServiceCondition;
+  /** Runtime-neutral id of the running instance (`pid 1234`). */
+  id: string | null;
   pid: number | null;
   port: number | null;
   version: string;
@@ -38,28 +38,30 @@ export interface StackStatus {
 }
 
 /** Probes one service of the state now. */
-export async function serviceStatus(name: ServiceName, paths: StackPaths, env: NodeJS.ProcessEnv, state: StackState | undefined): Promise<ServiceStatus> {
+export async function serviceStatus(name: ServiceName, paths: StackPaths, state: StackState | undefined): Promise<ServiceStatus> {
   const c = component(name);
   const service = state?.services[name];
-  const base = { name, pid: service?.pid ?? null, port: service?.port ?? null, version: service?.version ?? c.version, probe: c.probe, uptimeSeconds: null, rssBytes: null };
-  if (!service?.pid) return { ...base, state: 'stopped' };
-  if (!isServiceAlive(service)) return { ...base, state: 'crashed' };
-  const ok = await probeService(c, paths, env, state!);
+  const base = { name, id: null, pid: null, port: service?.ports.main ?? null, version: service?.version ?? c.version, probe: c.readiness.describe, uptimeSeconds: null, rssBytes: null };
+  if (!service || !(await hasInstance(service))) return { ...base, state: 'stopped' };
+  const runtime = await runtimeOf(service);
+  const identity = { id: runtime.identify(service)?.id ?? null, pid: runtime.identify(service)?.pid ?? null };
+  if (!(await runtime.isAlive(service))) return { ...base, ...identity, state: 'crashed' };
+  const ok = await probeService(c, paths, state!);
   const uptimeSeconds = service.startedAt ? Math.round((Date.now() - Date.parse(service.startedAt)) / 1000) : null;
-  return { ...base, state: ok ? 'ready' : 'unhealthy', uptimeSeconds, rssBytes: await groupRssBytes(service.pid) };
+  return { ...base, ...identity, state: ok ? 'ready' : 'unhealthy', uptimeSeconds, rssBytes: await runtime.usage(service) };
 }
 
 /** Every service the stack can run, as it is now; the document of `status --json`. */
-export async function stackStatus(paths: StackPaths, env: NodeJS.ProcessEnv): Promise<StackStatus> {
+export async function stackStatus(paths: StackPaths): Promise<StackStatus> {
   const state = await readState(paths);
   const names = SERVICE_ORDER.filter((s) => availableServices().includes(s));
-  const services = await Promise.all(names.map((name) => serviceStatus(name, paths, env, state)));
+  const services = await Promise.all(names.map((name) => serviceStatus(name, paths, state)));
   return { schemaVersion: STATUS_SCHEMA_VERSION, stack: paths.name, runtime: state?.runtime ?? null, services, sink: state?.sink ?? null, pipeline: {} };
 }
 
 export interface StopReport {
   service: ServiceName;
-  result: 'stopped' | 'killed' | 'not-running' | 'stale';
+  result: StopResult;
 }
 
 /** Stops services (reverse start order): gracefully, then forcibly; stale pids are cleaned. */
@@ -68,15 +70,19 @@ export async function stopServices(paths: StackPaths, names: ServiceName[], onSt
   const reports: StopReport[] = [];
   for (const name of planDown(names, SERVICE_ORDER)) {
     const service = state?.services[name];
-    if (!service?.pid) continue;
-    const c = component(name);
-    const result = await stopNative(c, service);
-    await forgetService(paths, name, c.endpointNames);
+    if (!service || !(await hasInstance(service))) continue;
+    const result = await stopService(paths, component(name), service);
     const report = { service: name, result } as StopReport;
     reports.push(report);
     onStop?.(report);
   }
   return reports;
+}
+
+/** The services the state records an instance of (running or stale), in start order. */
+export async function withInstance(state: StackState | undefined): Promise<ServiceName[]> {
+  const has = await Promise.all(SERVICE_ORDER.map((s) => hasInstance(state?.services[s])));
+  return SERVICE_ORDER.filter((_, i) => has[i]);
 }
 
 /** Drops the stack's logical replication slots, so no database keeps WAL for a stack that is gone. */
@@ -106,15 +112,16 @@ export async function down(paths: StackPaths, options: { volumes: boolean; onSto
       state = await readState(paths);
     } catch (error) {
       if (!options.volumes || (error as { code?: string }).code !== 'STATE_CORRUPT') throw error;
-      // No usable state: find the stack's processes by their command lines, then delete it all.
-      for (const pid of processesMentioning(paths.dir)) await stopGroup(pid, { single: true, graceMs: 10_000 });
+      // No usable state: find what runs for the stack without it, then delete it all.
+      const runtime = await loadRuntime('native');
+      for (const found of await runtime.find(paths)) await runtime.stop(undefined, found);
       await rm(paths.dir, { recursive: true, force: true });
       return { stopped: [], droppedSlots: [], removedData: true };
     }
-    const running = SERVICE_ORDER.filter((s) => state?.services[s]?.pid);
+    const running = await withInstance(state);
     let droppedSlots: string[] = [];
     let stopped: StopReport[];
-    if (options.volumes && running.includes('postgres') && isServiceAlive(state?.services.postgres)) {
+    if (options.volumes && running.includes('postgres') && (await isServiceAlive(state?.services.postgres))) {
       // Everything that reads the slots stops first; PostgreSQL stays up until they are dropped.
       stopped = await stopServices(paths, running.filter((s) => s !== 'postgres'), options.onStop);
       droppedSlots = await dropSlots(state);
@@ -153,12 +160,13 @@ export async function listStacks(home: string): Promise<StackSummary[]> {
       summaries.push({ name, runtime: 'corrupt', running: [], stale: [] });
       continue;
     }
-    const withPid = SERVICE_ORDER.filter((s) => state?.services[s]?.pid);
+    const recorded = await withInstance(state);
+    const alive = await Promise.all(recorded.map((s) => isServiceAlive(state?.services[s])));
     summaries.push({
       name,
       runtime: state?.runtime ?? null,
-      running: withPid.filter((s) => isServiceAlive(state!.services[s])),
-      stale: withPid.filter((s) => !isServiceAlive(state!.services[s])),
+      running: recorded.filter((_, i) => alive[i]),
+      stale: recorded.filter((_, i) => !alive[i]),
     });
   }
   return summaries;

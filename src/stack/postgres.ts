@@ -1,22 +1,18 @@
-import path from 'node:path';
-import { EnvironmentError } from '../lib/errors.js';
 import { onInterrupt } from '../lib/interrupt.js';
 import { databaseUrl, postgresComponent as component, postgresService } from './components/postgres.js';
+import { stopServices } from './lifecycle.js';
 import type { StackPaths } from './paths.js';
 import { choosePort } from './ports.js';
-import { isInitialized, postgresVersion, runningPostmaster, stopPostmaster } from './runtimes/native/embedded-postgres.js';
-import { serviceContext, startNative } from './runtimes/native.js';
-import { readState, updateState } from './state.js';
+import { loadRuntime } from './runtimes/index.js';
+import { forgetService, hasInstance, isServiceAlive, probeService, serviceContext, startService, stopService } from './service.js';
+import { readState, updateState, type ServiceState } from './state.js';
 
 export { databaseUrl };
 
-export function postgresDataDir(paths: StackPaths): string {
-  return path.join(paths.dataDir, 'postgres');
-}
-
 export interface RunningPostgres {
   url: string;
-  pid: number;
+  /** Runtime-neutral id of the instance (`pid 1234`). */
+  id: string;
   port: number;
   /** True when this call started it (false: it was already running). */
   started: boolean;
@@ -36,29 +32,27 @@ export interface StartOptions {
 }
 
 /**
- * Makes the stack's embedded PostgreSQL run, through the same component and runtime code as
- * `up`: initdb on first use, a free port when the usual one is taken, readiness by a real
- * query, the `outbox` database created. Call under the stack lock.
+ * Makes the stack's PostgreSQL run, through the same component, runtime and start path as `up`:
+ * initdb on first use, a free port when the usual one is taken, readiness by a real query, the
+ * `outbox` database created. Call under the stack lock.
  */
 export async function ensurePostgres(paths: StackPaths, options: StartOptions = {}): Promise<RunningPostgres> {
   const host = options.host ?? '127.0.0.1';
-  const dataDir = postgresDataDir(paths);
   const state = await readState(paths);
-  const password = state?.secrets.postgresPassword;
-
-  const running = await runningPostmaster(dataDir);
-  if (running && password) {
-    const url = databaseUrl(host, running.port, password);
-    await recordOwner(paths, url, undefined);
-    return { url, pid: running.pid, port: running.port, started: false };
+  const recorded = state?.services.postgres;
+  const runtime = await loadRuntime(recorded?.runtime ?? state?.runtime ?? 'native');
+  if (recorded && state && (await hasInstance(recorded))) {
+    if (await probeService(postgresService, paths, state, 2_000)) {
+      const url = state.endpoints.database ?? databaseUrl(host, recorded.ports.main!, state.secrets.postgresPassword ?? '');
+      await recordOwner(paths, url, undefined);
+      return { url, id: runtime.identify(recorded)?.id ?? '', port: recorded.ports.main!, started: false };
+    }
+    // Recorded but not answering: a hung instance is stopped, a vanished one forgotten.
+    if (await isServiceAlive(recorded)) await stopService(paths, postgresService, recorded);
+    else await forgetService(paths, 'postgres', postgresService.endpointNames);
   }
-  if (isInitialized(dataDir) && !password) {
-    throw new EnvironmentError('POSTGRES_PASSWORD_LOST', `The PostgreSQL data in ${dataDir} has no password in the stack's state file.`, {
-      hint: `Delete ${dataDir} (its data is lost) or restore ${paths.stateFile}.`,
-    });
-  }
 
-  const previousPort = state?.services.postgres?.port;
+  const previousPort = recorded?.ports.main;
   const preferred = [previousPort, component.defaultPort].filter((p): p is number => typeof p === 'number');
   const { port } = await choosePort(preferred, host);
   const replacedPort = port !== component.defaultPort && port !== previousPort ? preferred[0] : undefined;
@@ -67,35 +61,35 @@ export async function ensurePostgres(paths: StackPaths, options: StartOptions = 
 
   const ctx = serviceContext(postgresService, { paths, env: process.env, host, ports: { main: port }, endpoints: {}, artifacts: {}, onProgress: options.onProgress });
   // Until this function returns, Ctrl-C stops what it started; afterwards the caller decides.
-  const forget = onInterrupt(() => stopPostmaster(dataDir, 5_000).then(() => undefined));
+  const controller = new AbortController();
+  let created: ServiceState | undefined;
+  const forget = onInterrupt(async () => {
+    controller.abort();
+    if (created) await runtime.stop(postgresService, created);
+  });
   try {
-    const started = await startNative(postgresService, ctx, options.timeoutMs ?? 60_000);
+    const started = await startService(runtime, postgresService, ctx, { timeoutMs: options.timeoutMs ?? 60_000, onCreated: (s) => (created = s), signal: controller.signal });
     const url = started.endpoints.database!;
-    await recordOwner(paths, url, options.owner ?? 'service', await postgresVersion().catch(() => undefined));
-    return { url, pid: started.pid, port, started: true, replacedPort };
+    await recordOwner(paths, url, options.owner ?? 'service');
+    return { url, id: runtime.identify(started.service)?.id ?? '', port, started: true, replacedPort };
   } finally {
     forget();
   }
 }
 
-async function recordOwner(paths: StackPaths, url: string, owner: 'command' | 'service' | undefined, version?: string): Promise<void> {
+async function recordOwner(paths: StackPaths, url: string, owner: 'command' | 'service' | undefined): Promise<void> {
   await updateState(paths, (s) => {
-    const service = (s.services.postgres ??= {});
-    if (owner) service.owner = owner;
-    if (version) service.version = version;
+    const service = s.services.postgres;
+    if (owner && service) service.owner = owner;
     s.endpoints.database = url;
   });
 }
 
 /** Stops the stack's PostgreSQL (if running) and forgets its endpoint; keeps the data. */
 export async function stopPostgres(paths: StackPaths): Promise<boolean> {
-  const stopped = await stopPostmaster(postgresDataDir(paths));
+  const [report] = await stopServices(paths, ['postgres']);
   await updateState(paths, (s) => {
-    if (s.services.postgres) {
-      delete s.services.postgres.pid;
-      delete s.services.postgres.owner;
-    }
     delete s.endpoints.database;
   });
-  return stopped;
+  return report?.result === 'stopped' || report?.result === 'killed';
 }

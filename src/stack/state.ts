@@ -5,30 +5,42 @@ import lockfile from 'proper-lockfile';
 import { UserError } from '../lib/errors.js';
 import type { StackPaths } from './paths.js';
 
-export const STATE_SCHEMA_VERSION = 1;
+/** 2: each service names its runtime (a discriminated union), ports by name; 1 had `pid`/`port` and any other keys. */
+export const STATE_SCHEMA_VERSION = 2;
 
-export interface ServiceState {
-  /** Pid of the process (native runtime) while it runs. */
-  pid?: number;
+export type RuntimeName = 'native';
+
+interface ServiceCommon {
+  /** Address it binds. */
   host?: string;
-  port?: number;
+  /** Host-side ports by PortSpec name; kept while stopped, so the next start uses them again. */
+  ports: Record<string, number>;
   version?: string;
   startedAt?: string;
-  /** Boot id + start time of `pid`: a mismatch means the pid was reused. */
+  /** Who started postgres for a db command (`command`: stopped when it ends) or a server (`service`). */
+  owner?: 'command' | 'service';
+}
+
+/** A local process: its pid while it runs, and who that pid is (boot id + start time), so a reused pid is never signalled. */
+export interface NativeServiceState extends ServiceCommon {
+  runtime: 'native';
+  pid?: number;
   startId?: string;
   /** False for a process that does not lead its own process group (a hand-started server). */
   group?: boolean;
-  [key: string]: unknown;
 }
+
+/** What the state file records of one service, by the runtime that runs it. */
+export type ServiceState = NativeServiceState;
 
 export interface StackState {
   schemaVersion: number;
   stack: string;
-  runtime?: 'native' | 'docker';
+  runtime?: RuntimeName;
   createdAt: string;
   updatedAt: string;
   services: Record<string, ServiceState>;
-  /** Endpoints of the running stack, by endpoint name (see lib/config.ts). */
+  /** Endpoints of the running stack as the host reaches them, by endpoint name (see lib/config.ts). */
   endpoints: Record<string, string>;
   /** Generated credentials; the file is mode 0600 for this reason. */
   secrets: Record<string, string>;
@@ -43,7 +55,7 @@ export function emptyState(stack: string, now = new Date()): StackState {
   return { schemaVersion: STATE_SCHEMA_VERSION, stack, createdAt: at, updatedAt: at, services: {}, endpoints: {}, secrets: {} };
 }
 
-/** Reads the stack's state; `undefined` when the stack has none yet. */
+/** Reads the stack's state (a file of an older schema is migrated in memory); `undefined` when the stack has none yet. */
 export async function readState(paths: StackPaths): Promise<StackState | undefined> {
   let text: string;
   try {
@@ -52,22 +64,48 @@ export async function readState(paths: StackPaths): Promise<StackState | undefin
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  let parsed: StackState;
+  let parsed: { schemaVersion?: unknown };
   try {
-    parsed = JSON.parse(text) as StackState;
+    parsed = JSON.parse(text) as { schemaVersion?: unknown };
   } catch {
-    throw new UserError('STATE_CORRUPT', `The state file ${paths.stateFile} is not valid JSON.`, {
-      hint: `Run \`outboxctl --stack ${paths.name} down --volumes\`: it stops the stack's processes and deletes ${paths.dir}.`,
-    });
+    throw new UserError('STATE_CORRUPT', `The state file ${paths.stateFile} is not valid JSON.`, { hint: cleanHint(paths) });
   }
-  if (typeof parsed.schemaVersion !== 'number' || parsed.schemaVersion > STATE_SCHEMA_VERSION) {
+  const version = parsed?.schemaVersion;
+  if (typeof version !== 'number' || version > STATE_SCHEMA_VERSION || version < 1) {
     throw new UserError(
       'STATE_VERSION',
-      `The state file ${paths.stateFile} has schema version ${String(parsed.schemaVersion)}, which this outboxctl does not understand.`,
+      `The state file ${paths.stateFile} has schema version ${String(version)}, which this outboxctl does not understand.`,
       { hint: `Use the outboxctl version that created stack "${paths.name}", or a newer one.` },
     );
   }
-  return { ...emptyState(paths.name), ...parsed };
+  const { parseState } = await import('./state-schema.js');
+  const result = parseState(version === 1 ? migrateV1(parsed as Record<string, unknown>) : parsed);
+  if (!result.ok) {
+    throw new UserError('STATE_INVALID', `The state file ${paths.stateFile} does not match schema version ${STATE_SCHEMA_VERSION}: ${result.problem}.`, { hint: cleanHint(paths) });
+  }
+  return { ...emptyState(paths.name), ...result.state };
+}
+
+function cleanHint(paths: StackPaths): string {
+  return `Run \`outboxctl --stack ${paths.name} down --volumes\`: it stops the stack's processes and deletes ${paths.dir}.`;
+}
+
+/**
+ * Schema 1 → 2: every service was a native process (`pid`, `startId`, `group`) with its main
+ * `port` beside `ports`; keys no schema knew are dropped.
+ */
+export function migrateV1(v1: Record<string, unknown>): Record<string, unknown> {
+  const services: Record<string, unknown> = {};
+  for (const [name, raw] of Object.entries((v1.services ?? {}) as Record<string, Record<string, unknown>>)) {
+    if (typeof raw !== 'object' || raw === null) {
+      services[name] = raw;
+      continue;
+    }
+    const ports = (raw.ports as Record<string, number> | undefined) ?? (raw.port !== undefined ? { main: raw.port } : {});
+    const keep = ['pid', 'startId', 'group', 'host', 'version', 'startedAt', 'owner'].filter((k) => raw[k] !== undefined);
+    services[name] = { runtime: 'native', ports, ...Object.fromEntries(keep.map((k) => [k, raw[k]])) };
+  }
+  return { ...v1, schemaVersion: STATE_SCHEMA_VERSION, runtime: v1.runtime ?? (Object.keys(services).length ? 'native' : undefined), services };
 }
 
 /** Atomic write: a 0600 temp file in the same directory, fsync, then rename over the old file. */
@@ -90,15 +128,12 @@ export async function writeState(paths: StackPaths, state: StackState, now = new
   }
 }
 
-/** Read-modify-write under the stack lock. */
-export async function updateState(
-  paths: StackPaths,
-  change: (state: StackState) => StackState | void,
-): Promise<StackState> {
-  const current = (await readState(paths)) ?? emptyState(paths.name);
-  const next = change(current) ?? current;
-  await writeState(paths, next);
-  return next;
+/** Read-modify-write under the stack lock: `change` edits the state it is given. */
+export async function updateState(paths: StackPaths, change: (state: StackState) => unknown): Promise<StackState> {
+  const state = (await readState(paths)) ?? emptyState(paths.name);
+  change(state);
+  await writeState(paths, state);
+  return state;
 }
 
 export interface LockOptions {

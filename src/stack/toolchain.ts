@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import { execa } from 'execa';
 
 export interface ToolCheck {
@@ -28,5 +29,5 @@ export async function checkJava(env: NodeJS.ProcessEnv): Promise<ToolCheck> {
 export async function checkMaven(env: NodeJS.ProcessEnv): Promise<ToolCheck> {
   const result = await execa('mvn', ['-v'], { reject: false, env, all: true });
   if (result.exitCode !== 0) return { name: 'mvn', ok: false, fix: 'install Maven 3.8+ (Debian: apt-get install maven)' };
-  return { name: 'mvn', ok: true, found: (result.all ?? '').split('\n')[0]?.replace(/\u001b\[[0-9;]*m/g, '').trim() };
+  return { name: 'mvn', ok: true, found: stripVTControlCharacters((result.all ?? '').split('\n')[0] ?? '').trim() };
 }

@@ -1,18 +1,17 @@
 import type { EndpointName } from '../lib/config.js';
-import { EnvironmentError, UsageError, UserError } from '../lib/errors.js';
+import { UsageError, UserError } from '../lib/errors.js';
 import { onInterrupt } from '../lib/interrupt.js';
-import { isResolved, resolveArtifactSet, type ArtifactSet } from './artifacts.js';
 import { availableServices, component, withDependencies } from './components/index.js';
-import type { Component, ServiceName } from './components/types.js';
+import type { Component, Endpoints, ServiceName } from './components/types.js';
 import { dockerEngineAnswers } from './engine.js';
+import { stopServices } from './lifecycle.js';
 import type { StackPaths } from './paths.js';
 import { planUp, type SinkMode, type Step, type TaskName } from './plan.js';
-import { runTask } from './tasks.js';
 import { choosePort, isPortFree, portHolder } from './ports.js';
-import { forgetService, isServiceAlive, probeService, serviceContext, startNative, stopNative } from './runtimes/native.js';
-import { stopServices } from './lifecycle.js';
-import { emptyState, readState, updateState, withStackLock, type ServiceState, type StackState } from './state.js';
-import { checkJava, checkMaven } from './toolchain.js';
+import { loadRuntime, runtimeOf } from './runtimes/index.js';
+import { forgetService, hasInstance, isServiceAlive, probeService, serviceContext, stackSecret, startService, stopService } from './service.js';
+import { emptyState, readState, updateState, withStackLock, type RuntimeName, type ServiceState, type StackState } from './state.js';
+import { runTask } from './tasks.js';
 
 const RUNTIMES = ['auto', 'native', 'docker'] as const;
 export type RuntimeChoice = (typeof RUNTIMES)[number];
@@ -58,17 +57,18 @@ export interface UpOptions {
 
 export interface UpResult {
   stack: string;
-  runtime: 'native';
+  runtime: RuntimeName;
   steps: Step[];
   sink: SinkMode;
   alreadyReady: boolean;
-  started: { service: ServiceName; seconds: number; pid: number }[];
+  /** What this run started, with the runtime-neutral id of each instance (`pid 1234`). */
+  started: { service: ServiceName; seconds: number; id: string }[];
   replacedPorts: { service: ServiceName; port: string; preferred: number; used: number }[];
   endpoints: Partial<Record<EndpointName, string>>;
 }
 
 /** `auto` is native until the Docker runtime exists; `docker` says it is not available yet. */
-export async function resolveRuntime(choice: RuntimeChoice, env: NodeJS.ProcessEnv): Promise<'native'> {
+export async function resolveRuntime(choice: RuntimeChoice, env: NodeJS.ProcessEnv): Promise<RuntimeName> {
   if (choice === 'docker') {
     const answers = await dockerEngineAnswers(env);
     throw new UserError('RUNTIME_UNAVAILABLE', `The Docker runtime is not available yet${answers ? ' (a Docker engine does answer here)' : ''}.`, {
@@ -85,7 +85,7 @@ async function allocatePorts(toStart: Component[], state: StackState, options: U
   const ports: Record<string, Record<string, number>> = {};
   for (const c of toStart) {
     ports[c.name] = {};
-    const recorded = (state.services[c.name]?.ports as Record<string, number> | undefined) ?? {};
+    const recorded = state.services[c.name]?.ports ?? {};
     for (const spec of c.ports) {
       const preferred = recorded[spec.name] ?? spec.preferred;
       const what = `${c.name}${spec.name === 'main' ? '' : ` ${spec.name}`}`;
@@ -113,26 +113,6 @@ async function allocatePorts(toStart: Component[], state: StackState, options: U
   return ports;
 }
 
-/** Java and Maven before anything starts, when the services to start need them. */
-async function preflight(toStart: Component[], env: NodeJS.ProcessEnv): Promise<void> {
-  const missing: string[] = [];
-  if (toStart.some((c) => c.jvm)) {
-    const java = await checkJava(env);
-    if (!java.ok) missing.push(`java (${java.fix})`);
-  }
-  const unresolved = toStart.flatMap((c) => c.artifactSets ?? []).filter((set) => !isResolved(env, set));
-  if (unresolved.length > 0) {
-    const mvn = await checkMaven(env);
-    if (!mvn.ok) missing.push(`mvn (${mvn.fix})`);
-  }
-  if (missing.length > 0) {
-    throw new EnvironmentError('TOOLCHAIN_MISSING', `The native runtime needs ${missing.map((m) => m.split(' ')[0]).join(' and ')}, which ${missing.length === 1 ? 'is' : 'are'} not on PATH; nothing was started.`, {
-      details: missing.map((m) => `missing: ${m}`),
-      hint: 'Install them, then run `outboxctl doctor` to check.',
-    });
-  }
-}
-
 /**
  * Brings the stack up: plans, checks tools and ports, resolves artifacts, then starts each
  * missing service behind its readiness probe. What this run started is stopped again when
@@ -140,16 +120,17 @@ async function preflight(toStart: Component[], env: NodeJS.ProcessEnv): Promise<
  */
 export async function up(options: UpOptions): Promise<UpResult> {
   const { paths, env, events } = options;
-  const runtime = await resolveRuntime(options.runtime, env);
+  const runtimeName = await resolveRuntime(options.runtime, env);
+  const runtime = await loadRuntime(runtimeName);
   const services = withDependencies(options.services ?? availableServices());
-  const result: UpResult = { stack: paths.name, runtime, steps: [], sink: 'embedded', alreadyReady: false, started: [], replacedPorts: [], endpoints: {} };
+  const result: UpResult = { stack: paths.name, runtime: runtimeName, steps: [], sink: 'embedded', alreadyReady: false, started: [], replacedPorts: [], endpoints: {} };
 
   return withStackLock(paths, { onWait: () => events?.onNote?.(`waiting for another outboxctl command on stack "${paths.name}"…`) }, async () => {
     if (options.restart?.length) await stopServices(paths, options.restart, (r) => events?.onStepProgress?.(undefined, `${r.service}: ${r.result}`));
     const state = (await readState(paths)) ?? emptyState(paths.name);
     const hostFor = (name: ServiceName) => options.host ?? state.services[name]?.host ?? '127.0.0.1';
     const ready = new Set<ServiceName>();
-    for (const name of services) if (await probeService(component(name), paths, env, state)) ready.add(name);
+    for (const name of services) if (await probeService(component(name), paths, state)) ready.add(name);
     const sink = await resolveSinkMode(options.sink ?? 'auto', state, ready);
     result.sink = sink;
     const doneTasks = new Set(Object.keys(state.tasks ?? {}) as TaskName[]);
@@ -164,28 +145,15 @@ export async function up(options: UpOptions): Promise<UpResult> {
       if (options.partitions !== undefined && doneTasks.has('topics')) await notePartitions(state.endpoints.kafka, options.partitions, events);
       return result;
     }
-    // What is to start but still recorded: a hung process is stopped, a vanished one forgotten.
-    for (const c of toStart) {
-      const recorded = state.services[c.name];
-      if (isServiceAlive(recorded)) {
-        events?.onNote?.(`${c.name} is running but not ready; restarting it`);
-        await stopNative(c, recorded!);
-      } else if (recorded?.pid) {
-        events?.onNote?.(`${c.name} is not running any more (pid ${recorded.pid}); starting it again`);
-      }
-      if (recorded?.pid) await forgetService(paths, c.name, c.endpointNames);
-    }
-
-    await preflight(toStart, env);
+    await forgetOrStopRecorded(paths, toStart, state, events);
+    await runtime.preflight(toStart, env);
     const ports = await allocatePorts(toStart, state, options, result, hostFor);
-    const artifacts: Record<string, string> = {};
-    const sets = new Map<string, ArtifactSet>();
-    for (const set of toStart.flatMap((c) => c.artifactSets ?? [])) sets.set(set.id, set);
-    for (const set of sets.values()) {
-      artifacts[set.id] = await resolveArtifactSet(set, { env, onProgress: (m) => events?.onStepProgress?.(undefined, m) });
-    }
+    const artifacts = await runtime.provision(toStart, env, (m) => events?.onStepProgress?.(undefined, m));
 
-    const endpoints: Partial<Record<EndpointName, string>> = { ...((await readState(paths))?.endpoints ?? {}) };
+    // Endpoints as the host reaches them (for the tasks and the result), and as peers reach them (for
+    // the services' own settings); the native runtime's peers are on the host, so both start the same.
+    const endpoints: Endpoints = { ...((await readState(paths))?.endpoints ?? {}) };
+    const peers: Endpoints = { ...endpoints };
     // Ctrl-C aborts the loop (checked before each step and during each wait); the loop itself
     // stops what it started, and the interrupt handler waits for that before the exit.
     const controller = new AbortController();
@@ -208,10 +176,11 @@ export async function up(options: UpOptions): Promise<UpResult> {
         try {
           if (step.kind === 'service') {
             const c = component(step.service);
-            const ctx = serviceContext(c, { paths, env, host: hostFor(c.name), ports: ports[c.name]!, endpoints, artifacts, onProgress: (m) => events?.onStepProgress?.(step, m) });
-            const r = await startNative(c, ctx, options.waitTimeoutMs, (service) => started.push({ c, service }), controller.signal);
+            const ctx = serviceContext(c, { paths, env, host: hostFor(c.name), ports: ports[c.name]!, endpoints: peers, artifacts, onProgress: (m) => events?.onStepProgress?.(step, m) });
+            const r = await startService(runtime, c, ctx, { timeoutMs: options.waitTimeoutMs, onCreated: (service) => started.push({ c, service }), signal: controller.signal });
             Object.assign(endpoints, r.endpoints);
-            result.started.push({ service: c.name, seconds: r.seconds, pid: r.pid });
+            Object.assign(peers, r.peerEndpoints);
+            result.started.push({ service: c.name, seconds: r.seconds, id: runtime.identify(r.service)?.id ?? '' });
           } else {
             await runTask(step.task, {
               paths,
@@ -220,7 +189,7 @@ export async function up(options: UpOptions): Promise<UpResult> {
               endpoints,
               partitions: options.partitions ?? 1,
               waitTimeoutMs: options.waitTimeoutMs,
-              debeziumPassword: () => serviceContext(component('postgres'), { paths, env, host: hostFor('postgres'), ports: {}, endpoints, artifacts }).secret('debeziumPassword'),
+              debeziumPassword: () => stackSecret(paths, 'debeziumPassword'),
               onProgress: (m) => events?.onStepProgress?.(step, m),
             });
             // Migrations and the role run after every start of PostgreSQL; the rest once per stack data.
@@ -237,10 +206,7 @@ export async function up(options: UpOptions): Promise<UpResult> {
         events?.onStepDone?.(step, (Date.now() - begin) / 1000);
       }
     } catch (error) {
-      for (const { c, service } of [...started].reverse()) {
-        await stopNative(c, service);
-        await forgetService(paths, c.name, c.endpointNames);
-      }
+      for (const { c, service } of [...started].reverse()) await stopService(paths, c, service);
       throw error;
     } finally {
       options.signal?.removeEventListener('abort', forwardAbort);
@@ -254,6 +220,22 @@ export async function up(options: UpOptions): Promise<UpResult> {
     result.endpoints = endpoints;
     return result;
   });
+}
+
+/** What is to start but still recorded: a hung instance is stopped, a vanished one forgotten. */
+async function forgetOrStopRecorded(paths: StackPaths, toStart: Component[], state: StackState, events: UpEvents | undefined): Promise<void> {
+  for (const c of toStart) {
+    const recorded = state.services[c.name];
+    if (!recorded || !(await hasInstance(recorded))) continue;
+    if (await isServiceAlive(recorded)) {
+      events?.onNote?.(`${c.name} is running but not ready; restarting it`);
+      await stopService(paths, c, recorded);
+    } else {
+      const id = (await runtimeOf(recorded)).identify(recorded)?.id;
+      events?.onNote?.(`${c.name} is not running any more (${id}); starting it again`);
+      await forgetService(paths, c.name, c.endpointNames);
+    }
+  }
 }
 
 /** Says so when --partitions asks for a count the existing parcel.outbox does not have (it is never changed). */

@@ -1,6 +1,5 @@
-import type kafkajs from 'kafkajs';
-import type { KafkaAdmin, Watermarks } from '../clients/kafka.js';
-import type { KafkaRecord } from '../clients/kafka-reader.js';
+import type { KafkaAdmin, KafkaClient, Watermarks } from '../clients/kafka.js';
+import { PartitionReader, toKafkaRecord, type KafkaRecord } from '../clients/kafka-reader.js';
 import { UsageError } from '../lib/errors.js';
 import { renderRecord, type RenderOptions } from './format.js';
 import { unwrapOutbox } from './outbox.js';
@@ -64,7 +63,7 @@ class Printer {
  * Prints a topic's records: without a group by reading partitions directly (no commits),
  * with --group as a member of that group, committing what was printed.
  */
-export async function tail(admin: KafkaAdmin, kafka: kafkajs.Kafka, options: TailOptions): Promise<{ printed: number }> {
+export async function tail(admin: KafkaAdmin, kafka: KafkaClient, options: TailOptions): Promise<{ printed: number }> {
   await admin.requireTopic(options.topic);
   if (options.group !== undefined && options.start !== undefined && options.start.kind !== 'start' && options.start.kind !== 'end') {
     throw new UsageError('--group reads from the group\'s committed offsets; --offset N|-N and --since cannot be combined with it.', {
@@ -84,7 +83,6 @@ async function tailPartitions(admin: KafkaAdmin, options: TailOptions, printer: 
   const byTime = spec.kind === 'since' ? await admin.offsetsForTime(options.topic, spec.timestampMs) : undefined;
   const positions = startPositions(spec, watermarks, byTime);
   if (options.count === 0) return;
-  const { PartitionReader } = await import('../clients/kafka-reader.js');
   const reader = await PartitionReader.open(admin.bootstrap, options.topic);
   const stop = () => void reader.close();
   options.signal.addEventListener('abort', stop);
@@ -102,7 +100,7 @@ async function tailPartitions(admin: KafkaAdmin, options: TailOptions, printer: 
   }
 }
 
-async function tailAsGroup(admin: KafkaAdmin, kafka: kafkajs.Kafka, options: TailOptions, printer: Printer, ends: Map<number, bigint>): Promise<void> {
+async function tailAsGroup(admin: KafkaAdmin, kafka: KafkaClient, options: TailOptions, printer: Printer, ends: Map<number, bigint>): Promise<void> {
   const group = options.group!;
   const topic = options.topic;
   const fromBeginning = options.start?.kind === 'start';
@@ -158,7 +156,7 @@ async function tailAsGroup(admin: KafkaAdmin, kafka: kafkajs.Kafka, options: Tai
         const end = ends.get(batch.partition)!;
         const records: KafkaRecord[] = batch.messages
           .filter((m) => !options.exitAtEnd || BigInt(m.offset) < end)
-          .map((m) => ({ topic, partition: batch.partition, offset: m.offset, timestamp: m.timestamp, key: m.key ?? null, value: m.value, headers: (m.headers ?? {}) as KafkaRecord['headers'] }));
+          .map((m) => toKafkaRecord(topic, batch.partition, m));
         const { text, taken } = printer.render(records);
         if (text) await options.write(text);
         // Everything printed, or the whole batch when nothing was cut short (its last offset counts

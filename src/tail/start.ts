@@ -36,24 +36,25 @@ export function parseStart(flags: { fromBeginning?: unknown; offset?: unknown; s
 
 const clamp = (v: bigint, low: bigint, high: bigint): bigint => (v < low ? low : v > high ? high : v);
 
+/** Pure: the first offset of one partition, within its watermarks. */
+function startOf(spec: StartSpec, { partition, low, high }: Watermarks, byTime?: Map<number, bigint>): bigint {
+  switch (spec.kind) {
+    case 'start':
+      return low;
+    case 'end':
+      return high;
+    case 'offset':
+      return clamp(spec.offset, low, high);
+    case 'last':
+      return clamp(high - spec.count, low, high);
+    case 'since': {
+      const at = byTime?.get(partition);
+      return at === undefined || at < 0n ? high : clamp(at, low, high);
+    }
+  }
+}
+
 /** Pure: the first offset to read in each partition. `byTime` holds the offsets of a --since lookup. */
 export function startPositions(spec: StartSpec, watermarks: Watermarks[], byTime?: Map<number, bigint>): Map<number, bigint> {
-  return new Map(
-    watermarks.map(({ partition, low, high }) => {
-      switch (spec.kind) {
-        case 'start':
-          return [partition, low];
-        case 'end':
-          return [partition, high];
-        case 'offset':
-          return [partition, clamp(spec.offset, low, high)];
-        case 'last':
-          return [partition, clamp(high - spec.count, low, high)];
-        case 'since': {
-          const at = byTime?.get(partition);
-          return [partition, at === undefined || at < 0n ? high : clamp(at, low, high)];
-        }
-      }
-    }),
-  );
+  return new Map(watermarks.map((w) => [w.partition, startOf(spec, w, byTime)]));
 }

@@ -1,11 +1,13 @@
 import { Box, render, Text } from 'ink';
-import React, { useEffect, useState } from 'react';
+import type React from 'react';
+import { useEffect, useState } from 'react';
 import { describeStep, type Step } from '../stack/plan.js';
 import type { UpEvents } from '../stack/up.js';
 
 export type RowState = 'pending' | 'running' | 'done' | 'failed' | 'kept';
 
 export interface UpRow {
+  /** Unique per step (it is the key of its line). */
   label: string;
   state: RowState;
   seconds?: number;
@@ -34,13 +36,13 @@ function Spinner(): React.JSX.Element {
 export function UpView({ model }: { model: UpModel }): React.JSX.Element {
   return (
     <Box flexDirection="column">
-      {model.notes.map((note, i) => (
-        <Text key={`n${i}`} color="yellow">
+      {model.notes.map((note) => (
+        <Text key={note} color="yellow">
           ! {note}
         </Text>
       ))}
-      {model.rows.map((row, i) => (
-        <Box key={`r${i}`} gap={1}>
+      {model.rows.map((row) => (
+        <Box key={row.label} gap={1}>
           {row.state === 'running' ? <Spinner /> : <Text color={row.state === 'failed' ? 'red' : row.state === 'pending' ? 'gray' : 'green'}>{row.state === 'failed' ? '✖' : row.state === 'pending' ? '·' : '✔'}</Text>}
           <Text>{row.label}</Text>
           {row.seconds !== undefined ? <Text dimColor>{`${row.seconds.toFixed(1)}s`}</Text> : null}
@@ -73,11 +75,16 @@ export function inkUpEvents(): { events: UpEvents; done(): void } {
         update();
       },
       onStepStart: (step) => row(step, { state: 'running' }),
-      onStepProgress: (step, message) => (step ? row(step, { detail: message }) : ((model.activity = message), update())),
+      onStepProgress: (step, message) => {
+        if (step) return row(step, { detail: message });
+        model.activity = message;
+        update();
+      },
       onStepDone: (step, seconds) => row(step, { state: 'done', seconds, detail: undefined }),
       onStepFailed: (step) => row(step, { state: 'failed' }),
       onNote: (message) => {
-        model.notes.push(message);
+        // Notes are keyed by their text: a repeat says nothing new.
+        if (!model.notes.includes(message)) model.notes.push(message);
         update();
       },
     },

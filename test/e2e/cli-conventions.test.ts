@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { cli, spawnCli } from '../helpers/cli.js';
 import { buildProgram } from '../../src/cli.js';
@@ -6,7 +7,7 @@ describe('CLI conventions', () => {
   it('--help lists every command with a one-line description', async () => {
     const { code, stdout } = await cli(['--help']);
     expect(code).toBe(0);
-    const program = buildProgram({ stdout: { write: () => true }, stderr: { write: () => true }, env: {}, cwd: '.' }, { exitCode: 0 });
+    const program = buildProgram({ stdin: Readable.from([]), stdout: { write: () => true }, stderr: { write: () => true }, env: {}, cwd: '.' }, { exitCode: 0 });
     const leaves = program.commands.flatMap((group) => (group.commands.length ? group.commands.map((c) => [`${group.name()} ${c.name()}`, c.description()]) : [[group.name(), group.description()]]));
     expect(leaves.length).toBeGreaterThanOrEqual(6);
     const flat = stdout.replace(/\s+/g, ' ');
@@ -22,6 +23,17 @@ describe('CLI conventions', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/^outboxctl \d+\.\d+\.\d+/);
     expect(stdout).toMatch(/postgres\s+17\./);
+  });
+
+  it('--version reports the Node.js it runs on', async () => {
+    const { code, stdout } = await spawnCli(['--version']);
+    expect(code).toBe(0);
+    const [, version, major] = /^\s*node\s+(v(\d+)\.\d+\.\d+\S*)$/m.exec(stdout) ?? [];
+    expect(version, stdout).toBeDefined();
+    // CI can put another Node first on PATH than the one running vitest, and then says which major it expects.
+    const expected = process.env.OUTBOXCTL_EXPECT_NODE_MAJOR;
+    if (expected) expect(major).toBe(expected);
+    else expect(version).toBe(process.version);
   });
 
   it('an unknown command exits 2 with a suggestion', async () => {
@@ -70,6 +82,6 @@ describe('CLI conventions', () => {
 
   it('colour only on a TTY and never with NO_COLOR', async () => {
     const { stderr } = await cli(['db', 'migrat']);
-    expect(stderr).not.toMatch(/\u001b\[/);
+    expect(stderr).not.toContain('\u001b[');
   });
 });

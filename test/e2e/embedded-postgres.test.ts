@@ -5,11 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { STATE_SCHEMA_VERSION } from '../../src/stack/state.js';
 import { BIN, ROOT, spawnCli } from '../helpers/cli.js';
 import { migrationDir } from '../helpers/db.js';
 
 /** Pids of postgres processes serving this data directory. */
-export async function postgresPids(dataDir: string): Promise<string[]> {
+async function postgresPids(dataDir: string): Promise<string[]> {
   const result = await execa('pgrep', ['-f', `postgres -D ${dataDir}`], { reject: false });
   // 0: found, 1: none; anything else (pgrep missing) must not pass for "none".
   expect([0, 1]).toContain(result.exitCode);
@@ -39,8 +40,9 @@ describe('the stack\'s embedded PostgreSQL for db commands', () => {
 
     const stateFile = path.join(home, 'stacks', 'e2e', 'state.json');
     expect((await stat(stateFile)).mode & 0o777).toBe(0o600);
-    const state = JSON.parse(await readFile(stateFile, 'utf8')) as { schemaVersion: number; services: { postgres: { port: number; pid?: number } }; endpoints: Record<string, string> };
-    expect(state.schemaVersion).toBe(1);
+    const state = JSON.parse(await readFile(stateFile, 'utf8')) as { schemaVersion: number; services: { postgres: { ports: { main: number }; pid?: number } }; endpoints: Record<string, string> };
+    expect(state.schemaVersion).toBe(STATE_SCHEMA_VERSION);
+    expect(state.services.postgres).toMatchObject({ runtime: 'native', ports: { main: expect.any(Number) } });
     expect(state.services.postgres.pid).toBeUndefined();
     expect(state.endpoints.database).toBeUndefined();
     expect(info.stdout).not.toContain(JSON.parse(await readFile(stateFile, 'utf8')).secrets.postgresPassword);
@@ -92,7 +94,7 @@ describe('the stack\'s embedded PostgreSQL for db commands', () => {
     try {
       expect(pg.started).toBe(true);
       const again = await ensurePostgres(paths);
-      expect(again).toMatchObject({ started: false, pid: pg.pid, port: pg.port });
+      expect(again).toMatchObject({ started: false, id: pg.id, port: pg.port });
       const settings = await withPg(pg.url, async (c) => (await c.query<{ wal: string; version: string }>("SELECT current_setting('wal_level') AS wal, current_setting('server_version_num') AS version")).rows[0]!);
       expect(settings.wal).toBe('logical');
       expect(Number(settings.version)).toBeGreaterThanOrEqual(140000);

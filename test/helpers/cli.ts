@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli.js';
 
@@ -11,11 +12,13 @@ export interface CliResult {
 export const BIN = fileURLToPath(new URL('../../bin/outboxctl', import.meta.url));
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Runs the CLI in-process with captured output. */
-export async function cli(argv: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<CliResult> {
+/** Runs the CLI in-process with captured output; `stdin` is what the command reads as its input (default: nothing). */
+export async function cli(argv: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT, stdin = ''): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const code = await main(argv, {
+    // By default an input that ends at once, as `< /dev/null`: a command that reads it never waits.
+    stdin: Readable.from(stdin ? [stdin] : []),
     stdout: { write: (s: string) => (stdout += s), isTTY: false },
     stderr: { write: (s: string) => (stderr += s), isTTY: false },
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },

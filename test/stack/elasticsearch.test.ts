@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SearchClient } from '../../src/clients/search.js';
-import { isRunning } from '../../src/stack/process.js';
+import { isRunning } from '../../src/stack/runtimes/native/process.js';
 import { BIN, ROOT } from '../helpers/cli.js';
 
 /** The stack's real search engine (Elasticsearch 7.10.2 on the native runtime) through the search-client module. */
@@ -132,7 +132,7 @@ describe('elasticsearch service and the search-client module', () => {
   });
 
   it('with the engine stopped the module retries until its deadline, then fails naming the URL; down frees the port', async () => {
-    const state = JSON.parse(await readFile(path.join(home, 'stacks', 'default', 'state.json'), 'utf8')) as { services: { elasticsearch: { pid: number; port: number } } };
+    const state = JSON.parse(await readFile(path.join(home, 'stacks', 'default', 'state.json'), 'utf8')) as { services: { elasticsearch: { pid: number; ports: { main: number } } } };
     expect((await outboxctl(['stop', 'elasticsearch'])).exitCode).toBe(0);
     expect(isRunning(state.services.elasticsearch.pid)).toBe(false);
     let retries = 0;
@@ -142,7 +142,7 @@ describe('elasticsearch service and the search-client module', () => {
     expect(error.message).toBe(`The search engine at ${url} did not answer within 3s (${retries + 1} attempts): connection refused.`);
     expect(retries).toBeGreaterThanOrEqual(3);
     const free = await new Promise<boolean>((resolve) => {
-      const s = net.createServer().once('error', () => resolve(false)).listen(state.services.elasticsearch.port, '127.0.0.1', () => s.close(() => resolve(true)));
+      const s = net.createServer().once('error', () => resolve(false)).listen(state.services.elasticsearch.ports.main, '127.0.0.1', () => s.close(() => resolve(true)));
     });
     expect(free).toBe(true);
   });

@@ -6,17 +6,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRunning } from '../../src/stack/process.js';
+import { stackState } from '../helpers/state.js';
+import { isRunning } from '../../src/stack/runtimes/native/process.js';
 import { BIN, ROOT } from '../helpers/cli.js';
 
 /**
  * The native runtime on real processes: one shared stack for the lifecycle tests, run one
  * after another, plus small stacks of their own for the failure cases.
  */
-interface State {
-  services: Record<string, { pid?: number; port?: number; ports?: Record<string, number> }>;
-  endpoints: Record<string, string>;
-}
 
 const newHome = () => mkdtemp(path.join(os.tmpdir(), 'outboxctl-stack-'));
 
@@ -24,9 +21,7 @@ function outboxctl(home: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   return execa(BIN, args, { env: { OUTBOXCTL_HOME: home, NO_COLOR: '1', ...env }, reject: false, cwd: ROOT });
 }
 
-async function readStateFile(home: string, stack = 'default'): Promise<State> {
-  return JSON.parse(await readFile(path.join(home, 'stacks', stack, 'state.json'), 'utf8')) as State;
-}
+const readStateFile = stackState;
 
 /** Processes whose command line mentions this home (every service of its stacks does). */
 async function processesOf(home: string): Promise<string[]> {
@@ -72,7 +67,7 @@ describe('a stack port held by another process', () => {
       expect(r.stderr).toMatch(/port 8080 \(tracking\) is in use; using (\d+) instead/);
       const used = Number(/using (\d+) instead/.exec(r.stderr.split('\n').find((l) => l.includes('8080'))!)![1]);
       const state = await readStateFile(home);
-      expect(state.services.tracking!.port).toBe(used);
+      expect(state.services.tracking!.ports.main).toBe(used);
       const health = await fetch(`${state.endpoints.tracking}/health`);
       expect(health.status).toBe(200);
     } finally {
@@ -191,12 +186,12 @@ describe('the shared native stack (every service so far: postgres, kafka, elasti
     const mid = await readStateFile(home);
     expect(alive(before.services.kafka!.pid)).toBe(false);
     expect(alive(mid.services.kafka!.pid)).toBe(true);
-    expect(mid.services.kafka!.port).toBe(before.services.kafka!.port);
+    expect(mid.services.kafka!.ports.main).toBe(before.services.kafka!.ports.main);
 
     const stopped = await outboxctl(home, ['stop', 'tracking']);
     expect(stopped.exitCode).toBe(0);
     expect(alive(before.services.tracking!.pid)).toBe(false);
-    expect(await portFree(before.services.tracking!.port!)).toBe(true);
+    expect(await portFree(before.services.tracking!.ports.main!)).toBe(true);
     const status = JSON.parse((await outboxctl(home, ['status', '--json'])).stdout) as { services: { name: string; state: string }[] };
     expect(status.services.find((s) => s.name === 'tracking')!.state).toBe('stopped');
     expect(status.services.find((s) => s.name === 'kafka')!.state).toBe('ready');
@@ -211,7 +206,7 @@ describe('the shared native stack (every service so far: postgres, kafka, elasti
   it('down leaves no process alive and frees every port; down --volumes removes the data', async () => {
     const state = await readStateFile(home);
     const pids = Object.values(state.services).map((s) => s.pid).filter((p): p is number => Boolean(p));
-    const ports = Object.values(state.services).flatMap((s) => Object.values(s.ports ?? (s.port ? { main: s.port } : {})));
+    const ports = Object.values(state.services).flatMap((s) => Object.values(s.ports));
     const r = await outboxctl(home, ['down']);
     expect(r.exitCode, r.stderr).toBe(0);
     for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);

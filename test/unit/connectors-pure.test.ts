@@ -137,7 +137,9 @@ describe('waiting for a state (fake clock, fake client)', () => {
   const fake = (answers: (ConnectorStatus | undefined)[]) => {
     let clock = 0;
     const client = { status: async () => (answers.length > 1 ? answers.shift() : answers[0]) } as unknown as ConnectClient;
-    return { client, now: () => clock, sleep: async (ms: number) => void (clock += ms) };
+    return { client, now: () => clock, sleep: async (ms: number) => {
+      clock += ms;
+    } };
   };
 
   it('RUNNING must hold for the settle time; progress is reported once per change', async () => {

@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { redactUrl, resolveEndpoint } from '../../src/lib/config.js';
 import { colorLevel } from '../../src/lib/output.js';
 import { resolveHome, resolveStackName, stackPaths } from '../../src/stack/paths.js';
-import { emptyState, readState, STATE_SCHEMA_VERSION, updateState, withStackLock, writeState } from '../../src/stack/state.js';
+import { down, listStacks } from '../../src/stack/lifecycle.js';
+import { processIdentity } from '../../src/stack/runtimes/native/process.js';
+import { emptyState, migrateV1, readState, STATE_SCHEMA_VERSION, updateState, withStackLock, writeState } from '../../src/stack/state.js';
 import { waitFor, ReadinessTimeout, type Clock } from '../../src/stack/readiness.js';
 
 const tempHome = () => mkdtemp(path.join(os.tmpdir(), 'outboxctl-unit-'));
@@ -61,6 +64,76 @@ describe('state file', () => {
   });
 });
 
+describe('state file schema 1 → 2', () => {
+  // As outboxctl 0.1 (schema 1) wrote them: a service `up` ran (pid, port beside ports), one it
+  // stopped (pid gone, ports kept), and a server started by hand (no ports, not a group leader).
+  const v1 = (pid: number, startId: string | undefined) => ({
+    schemaVersion: 1,
+    stack: 'dev',
+    runtime: 'native',
+    createdAt: '2026-11-30T10:00:00.000Z',
+    updatedAt: '2026-11-30T10:05:00.000Z',
+    services: {
+      postgres: { host: '127.0.0.1', port: 5433, ports: { main: 5433 }, version: '17.10', owner: 'service', runtime: 'native' },
+      kafka: { host: '127.0.0.1', port: 9092, ports: { main: 9092, controller: 9093 }, version: '4.3.1', runtime: 'native' },
+      tracking: { pid, startId, group: false, host: '127.0.0.1', port: 8080, startedAt: '2026-11-30T10:04:00.000Z' },
+    },
+    endpoints: { database: 'postgres://postgres:pw@127.0.0.1:5433/outbox', tracking: 'http://127.0.0.1:8080' },
+    secrets: { postgresPassword: 'pw' },
+    tasks: { topics: '2026-11-30T10:01:00.000Z' },
+    sink: 'embedded',
+  });
+
+  it('migrates every service to the native member of the union, ports by name, unknown keys dropped', () => {
+    const raw = v1(4242, 'boot:1') as unknown as Record<string, unknown>;
+    (raw.services as Record<string, Record<string, unknown>>).kafka!.leftover = 'x';
+    const migrated = migrateV1(raw) as { schemaVersion: number; services: Record<string, unknown> };
+    expect(migrated.schemaVersion).toBe(2);
+    expect(migrated.services).toEqual({
+      postgres: { runtime: 'native', host: '127.0.0.1', ports: { main: 5433 }, version: '17.10', owner: 'service' },
+      kafka: { runtime: 'native', host: '127.0.0.1', ports: { main: 9092, controller: 9093 }, version: '4.3.1' },
+      tracking: { runtime: 'native', pid: 4242, startId: 'boot:1', group: false, host: '127.0.0.1', ports: { main: 8080 }, startedAt: '2026-11-30T10:04:00.000Z' },
+    });
+  });
+
+  it('reads a schema-1 file, and the stack works on it: stacks sees the live server, down stops it and writes schema 2', async () => {
+    const home = await tempHome();
+    const paths = stackPaths(home, 'dev');
+    const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+    await new Promise((resolve) => child.once('spawn', resolve));
+    try {
+      await mkdir(paths.dir, { recursive: true });
+      await writeFile(paths.stateFile, JSON.stringify(v1(child.pid!, processIdentity(child.pid!))), { mode: 0o600 });
+      const state = await readState(paths);
+      expect(state?.services.tracking).toMatchObject({ runtime: 'native', pid: child.pid, ports: { main: 8080 } });
+      expect((await listStacks(home)).find((s) => s.name === 'dev')).toMatchObject({ runtime: 'native', running: ['tracking'], stale: [] });
+      const result = await down(paths, { volumes: false });
+      expect(result.stopped).toEqual([{ service: 'tracking', result: 'stopped' }]);
+      expect(child.exitCode ?? child.signalCode).toBeTruthy();
+      const written = JSON.parse(await readFile(paths.stateFile, 'utf8')) as { schemaVersion: number; services: Record<string, { pid?: number; ports: object }> };
+      expect(written.schemaVersion).toBe(2);
+      expect(written.services.tracking).toEqual({ runtime: 'native', host: '127.0.0.1', ports: { main: 8080 } });
+      expect(written.services.kafka?.ports).toEqual({ main: 9092, controller: 9093 });
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('refuses a file that fails the schema, naming the file and what is wrong', async () => {
+    const paths = stackPaths(await tempHome(), 'dev');
+    await writeState(paths, emptyState('dev'));
+    const bad = { ...emptyState('dev'), services: { kafka: { runtime: 'native', pid: 'twelve', ports: { main: 9092 } } } };
+    await writeFile(paths.stateFile, JSON.stringify(bad));
+    const error = await readState(paths).catch((e: unknown) => e as Error & { code?: string });
+    expect(error).toBeInstanceOf(Error);
+    expect((error as { code?: string }).code).toBe('STATE_INVALID');
+    expect((error as Error).message).toContain(paths.stateFile);
+    expect((error as Error).message).toMatch(/services\.kafka\.pid: .*number/i);
+    await writeFile(paths.stateFile, JSON.stringify({ ...bad, services: { kafka: { runtime: 'podman', ports: {} } } }));
+    await expect(readState(paths)).rejects.toThrow(/services\.kafka\.runtime/);
+  });
+});
+
 describe('endpoint resolution', () => {
   const state = { ...emptyState('x'), endpoints: { kafka: 'state:9092' } };
   it('orders flag > env > state > default', () => {
@@ -76,7 +149,9 @@ describe('endpoint resolution', () => {
 describe('waitFor', () => {
   it('retries until the deadline with a fake clock, then reports the last error', async () => {
     let now = 0;
-    const clock: Clock = { now: () => now, sleep: async (ms) => void (now += ms) };
+    const clock: Clock = { now: () => now, sleep: async (ms) => {
+      now += ms;
+    } };
     let attempts = 0;
     const failing = waitFor(async () => {
       attempts++;

@@ -4,11 +4,7 @@ import { withKafkaAdmin } from '../kafka.js';
 
 export default async function run(ctx: CommandContext): Promise<void> {
   const groups = await withKafkaAdmin(ctx, (admin) => admin.listGroups());
-  if (ctx.json) {
-    ctx.out.document({ groups });
-    return;
-  }
-  ctx.out.result(
+  ctx.out.print({ groups }, () =>
     groups.length === 0
       ? 'No consumer groups.'
       : renderTable(groups, [

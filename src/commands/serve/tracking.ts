@@ -24,7 +24,7 @@ export default async function run(ctx: CommandContext): Promise<void> {
   const deleteAfterInsert = flags.outboxDeleteAfterInsert === true || ctx.io.env.OUTBOX_DELETE_AFTER_INSERT === 'true';
 
   const db = await leaseDatabase({ flags, env: ctx.io.env, paths: ctx.stack, out });
-  let server;
+  let server: Awaited<ReturnType<typeof createTrackingServer>>;
   try {
     if (flags.migrate !== false) {
       const result = await withPg(db.url, (client) => migrate(client, engineOptions(ctx)));

@@ -4,7 +4,7 @@ import type { CommandContext } from '../context.js';
 
 export default async function run(ctx: CommandContext): Promise<void> {
   const sets = new Map<string, ArtifactSet>();
-  for (const s of availableServices()) for (const set of component(s).artifactSets ?? []) sets.set(set.id, set);
+  for (const s of availableServices()) for (const set of component(s).native.artifactSets ?? []) sets.set(set.id, set);
   const resolved: { id: string; dir: string }[] = [];
   for (const set of sets.values()) {
     const dir = await resolveArtifactSet(set, { env: ctx.io.env, onProgress: (m) => ctx.out.info(m) });

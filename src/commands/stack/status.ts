@@ -6,7 +6,7 @@ const mb = (bytes: number | null) => (bytes === null ? '' : `${Math.round(bytes 
 const uptime = (s: number | null) => (s === null ? '' : s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`);
 
 export default async function run(ctx: CommandContext): Promise<number> {
-  const status = await stackStatus(ctx.stack, ctx.io.env);
+  const status = await stackStatus(ctx.stack);
   const allReady = status.services.every((s) => s.state === 'ready');
   if (ctx.json) ctx.out.document(status);
   else {

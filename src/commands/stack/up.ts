@@ -4,7 +4,7 @@ import { UsageError } from '../../lib/errors.js';
 import { renderTable } from '../../lib/table.js';
 import { parseServices } from '../../stack/components/index.js';
 import { numberSteps } from '../../stack/plan.js';
-import { parseRuntimeChoice, up, type UpEvents } from '../../stack/up.js';
+import { parseRuntimeChoice, type UpEvents, type UpResult, up } from '../../stack/up.js';
 import { plainUpEvents } from '../../ui/plain-progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -28,7 +28,7 @@ export default async function run(ctx: CommandContext): Promise<void> {
   const partitions = flags.partitions === undefined ? undefined : Number(flags.partitions);
   if (partitions !== undefined && (!Number.isInteger(partitions) || partitions < 1)) throw new UsageError(`--partitions "${String(flags.partitions)}" is not a positive whole number.`);
   const progress = dryRun ? { events: {}, done: () => undefined } : await progressFor(ctx);
-  let result;
+  let result: UpResult;
   try {
     result = await up({
       paths: ctx.stack,

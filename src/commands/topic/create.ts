@@ -34,9 +34,7 @@ export default async function run(ctx: CommandContext, name: string): Promise<vo
       throw new UserError('TOPIC_CREATE_FAILED', `Kafka refused to create topic "${name}": ${kafkaReason(error)}.`, { cause: error });
     });
   });
-  if (ctx.json) {
-    ctx.out.document({ topic: name, created, partitions, replicationFactor, configs });
-    return;
-  }
-  ctx.out.result(created ? `Created topic ${name} (${partitions} partition${partitions === 1 ? '' : 's'}, replication factor ${replicationFactor}).` : `Topic ${name} already exists; nothing to do.`);
+  ctx.out.print({ topic: name, created, partitions, replicationFactor, configs }, () =>
+    created ? `Created topic ${name} (${partitions} partition${partitions === 1 ? '' : 's'}, replication factor ${replicationFactor}).` : `Topic ${name} already exists; nothing to do.`,
+  );
 }

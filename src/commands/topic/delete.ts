@@ -13,9 +13,5 @@ export default async function run(ctx: CommandContext, ...names: string[]): Prom
     if (present.length) await admin.delete(present);
     return present;
   });
-  if (ctx.json) {
-    ctx.out.document({ deleted });
-    return;
-  }
-  ctx.out.result(deleted.length ? `Deleted ${deleted.join(', ')}.` : 'Nothing to delete.');
+  ctx.out.print({ deleted }, () => (deleted.length ? `Deleted ${deleted.join(', ')}.` : 'Nothing to delete.'));
 }

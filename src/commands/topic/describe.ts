@@ -7,12 +7,8 @@ export default async function run(ctx: CommandContext, name: string): Promise<vo
     await admin.requireTopic(name);
     return admin.describe(name);
   });
-  if (ctx.json) {
-    ctx.out.document(detail);
-    return;
-  }
   const configs = Object.entries(detail.configs);
-  ctx.out.result(
+  ctx.out.print(detail, () =>
     [
       `NAME        ${detail.name}`,
       `PARTITIONS  ${detail.partitions}`,

@@ -5,11 +5,7 @@ import { withKafkaAdmin } from '../kafka.js';
 export default async function run(ctx: CommandContext): Promise<void> {
   const all = await withKafkaAdmin(ctx, (admin) => admin.list());
   const topics = ctx.flags.internal === true ? all : all.filter((t) => !t.internal);
-  if (ctx.json) {
-    ctx.out.document({ topics });
-    return;
-  }
-  ctx.out.result(
+  ctx.out.print({ topics }, () =>
     renderTable(topics, [
       { header: 'NAME', value: (t) => t.name },
       { header: 'PARTITIONS', value: (t) => t.partitions },

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
-import pg from 'pg';
+import { createPgPool } from '../../clients/pg.js';
 import { createLogger } from '../../lib/logger.js';
 import { createParcelBody, decodeCursor, firstProblem, parseIfMatch, updateParcelBody, UUID, type Parcel } from './parcel.js';
 import { isDatabaseUnavailable, problem, PROBLEM_CONTENT_TYPE, type Problem, type ProblemKind } from './problem.js';
@@ -151,13 +151,12 @@ function detailAndField(error: import('zod').ZodError): [string, Record<string, 
 
 /** Starts the tracking server; `close()` stops accepting, drains and closes the pool. */
 export async function createTrackingServer(options: TrackingServerOptions): Promise<TrackingServer> {
-  const pool = new pg.Pool({
-    connectionString: options.databaseUrl,
+  const pool = createPgPool(options.databaseUrl, {
     max: options.poolSize ?? 10,
-    connectionTimeoutMillis: 5_000,
-    application_name: 'outboxctl-tracking',
+    connectTimeoutMs: 5_000,
+    applicationName: 'outboxctl-tracking',
+    onIdleError: (error) => log('idle client error: %s', error.message),
   });
-  pool.on('error', (error) => log('idle client error: %s', error.message));
   const app = buildTrackingApp(new ParcelRepository(pool, { outboxDeleteAfterInsert: options.outboxDeleteAfterInsert }));
   const host = options.host ?? '127.0.0.1';
   try {

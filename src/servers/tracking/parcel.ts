@@ -1,17 +1,7 @@
 import { z } from 'zod';
+import { PARCEL_STATUSES, type Parcel } from '../../clients/tracking-api.js';
 
-export const PARCEL_STATUSES = ['registered', 'in_transit', 'delivered', 'returned'] as const;
-export type ParcelStatus = (typeof PARCEL_STATUSES)[number];
-
-/** The parcel as the API returns it and as event payloads carry it. */
-export interface Parcel {
-  id: string;
-  contents: string;
-  status: ParcelStatus;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-}
+export { PARCEL_STATUSES, type Parcel, type ParcelStatus } from '../../clients/tracking-api.js';
 
 export const MAX_CONTENTS = 10_000;
 

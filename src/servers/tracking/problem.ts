@@ -1,3 +1,5 @@
+import { isNetworkError } from '../../lib/network-errors.js';
+
 /** RFC 9457 problem details, the body of every error response. */
 export interface Problem {
   type: string;
@@ -29,12 +31,14 @@ export function problem(kind: ProblemKind, detail: string, extra: Record<string,
   return { type: `urn:outboxctl:problem:${kind}`, title, status, detail, ...extra };
 }
 
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300']);
+/** SQLSTATEs of a server shutting down or out of connections (class 08 is every connection failure). */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
 
 /** True when a database error means "cannot reach PostgreSQL" rather than "this statement failed". */
 export function isDatabaseUnavailable(error: unknown): boolean {
+  if (isNetworkError(error)) return true;
   const e = error as { code?: string; message?: string; errors?: unknown[] };
-  if (e.code && (UNAVAILABLE_CODES.has(e.code) || e.code.startsWith('08'))) return true;
+  if (e.code && (UNAVAILABLE_SQLSTATES.has(e.code) || e.code.startsWith('08'))) return true;
   if (Array.isArray(e.errors) && e.errors.some(isDatabaseUnavailable)) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED/i.test(e.message ?? '');
+  return /Connection terminated|timeout exceeded when trying to connect/i.test(e.message ?? '');
 }

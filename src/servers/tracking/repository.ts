@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type { PgPool, PgPoolClient } from '../../clients/pg.js';
 import { changedFields, encodeCursor, type Cursor, type Parcel, type UpdateParcel } from './parcel.js';
 
 interface ParcelRow {
@@ -53,11 +53,11 @@ export function requestHash(body: unknown): string {
  */
 export class ParcelRepository {
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly pool: PgPool,
     private readonly options: RepositoryOptions = {},
   ) {}
 
-  private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  private async transaction<T>(fn: (client: PgPoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -72,7 +72,7 @@ export class ParcelRepository {
     }
   }
 
-  private async writeEvent(client: pg.PoolClient, type: 'ParcelCreated' | 'ParcelUpdated', parcel: Parcel, changed: string[]): Promise<void> {
+  private async writeEvent(client: PgPoolClient, type: 'ParcelCreated' | 'ParcelUpdated', parcel: Parcel, changed: string[]): Promise<void> {
     const eventId = randomUUID();
     await client.query(
       `INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, occurred_at)

@@ -1,4 +1,4 @@
-import { probeHealth, serveLaunch } from './embedded.js';
+import { healthReadiness, serveLaunch } from './embedded.js';
 import type { Component } from './types.js';
 
 /** The auditing server (`outboxctl serve auditing`, the seed's Flask app on :5000) as a managed process. */
@@ -8,17 +8,18 @@ export const auditingService: Component = {
   version: 'embedded',
   dependsOn: ['elasticsearch'],
   ports: [{ name: 'main', preferred: 5000 }],
-  probe: 'GET /health answers',
-  stopSignal: 'SIGTERM',
-  stopGraceMs: 10_000,
-
-  async launch(ctx) {
-    return serveLaunch(ctx, 'auditing', ['--stack', ctx.paths.name], { OUTBOXCTL_HOME: ctx.paths.home, ELASTICSEARCH_URL: ctx.endpoints.elasticsearch! });
-  },
-
   // 503 (engine down) still means the server answers; the engine has its own probe.
-  ready: (ctx) => probeHealth(ctx, [200, 503]),
+  readiness: healthReadiness('GET /health answers', [200, 503]),
+  env: (peers) => ({ ELASTICSEARCH_URL: peers.elasticsearch! }),
 
   endpointNames: ['auditing'],
-  endpoints: async (ctx) => ({ auditing: `http://${ctx.clientHost}:${ctx.ports.main}` }),
+  endpoints: async (at) => ({ auditing: `http://${at.host}:${at.ports.main}` }),
+
+  native: {
+    stopSignal: 'SIGTERM',
+    stopGraceMs: 10_000,
+    async launch(ctx) {
+      return serveLaunch(ctx, 'auditing', ['--stack', ctx.paths.name], { OUTBOXCTL_HOME: ctx.paths.home });
+    },
+  },
 };

@@ -33,43 +33,48 @@ export const connectComponent: Component = {
   version: `${KAFKA_VERSION} (Debezium ${DEBEZIUM_VERSION})`,
   dependsOn: ['kafka'],
   ports: [{ name: 'main', preferred: 8083 }],
-  artifactSets: [kafkaArtifacts, ...CONNECT_PLUGINS],
-  jvm: true,
-  probe: `GET /connector-plugins lists ${DEBEZIUM_POSTGRES_CLASS}`,
-  stopSignal: 'SIGTERM',
-  stopGraceMs: 30_000,
-
-  async prepare(ctx) {
-    await mkdir(ctx.configDir, { recursive: true });
-    // Each plugin's cache directory holds exactly one plugin directory (libs/).
-    const pluginPath = CONNECT_PLUGINS.map((p) => ctx.artifacts[p.id]!).join(',');
-    const extra = ctx.env.OUTBOXCTL_CONNECT_EXTRA_CONFIG ?? '';
-    await writeFile(
-      workerFile(ctx),
-      (await renderTemplateFile('connect/worker.properties', {
-        BOOTSTRAP_SERVERS: ctx.endpoints.kafka!,
-        HOST: ctx.host,
-        ADVERTISED_HOST: ctx.clientHost,
-        PORT: ctx.ports.main!,
-        PLUGIN_PATH: pluginPath,
-      })) + (extra ? `\n# OUTBOXCTL_CONNECT_EXTRA_CONFIG\n${extra.replace(/;/g, '\n')}\n` : ''),
-    );
-  },
-
-  async launch(ctx) {
-    const log4j = await log4jConfig(ctx);
-    return {
-      command: 'java',
-      args: javaArgs(HEAP_MB, ctx.artifacts[kafkaArtifacts.id]!, log4j, 'org.apache.kafka.connect.cli.ConnectDistributed', [workerFile(ctx)]),
-    };
-  },
-
-  async ready(ctx) {
-    const { listConnectorPlugins } = await import('../../clients/connect.js');
-    const plugins = await listConnectorPlugins(`http://${ctx.clientHost}:${ctx.ports.main}`);
-    if (!plugins.some((p) => p.class === DEBEZIUM_POSTGRES_CLASS)) throw new Error(`${DEBEZIUM_POSTGRES_CLASS} is not listed yet`);
+  readiness: {
+    describe: `GET /connector-plugins lists ${DEBEZIUM_POSTGRES_CLASS}`,
+    check: {
+      kind: 'http',
+      path: '/connector-plugins',
+      expect: (body) =>
+        Array.isArray(body) && body.some((p: { class?: string }) => p.class === DEBEZIUM_POSTGRES_CLASS) ? undefined : `${DEBEZIUM_POSTGRES_CLASS} is not listed yet`,
+    },
   },
 
   endpointNames: ['connect'],
-  endpoints: async (ctx) => ({ connect: `http://${ctx.clientHost}:${ctx.ports.main}` }),
+  endpoints: async (at) => ({ connect: `http://${at.host}:${at.ports.main}` }),
+
+  native: {
+    artifactSets: [kafkaArtifacts, ...CONNECT_PLUGINS],
+    jvm: true,
+    stopSignal: 'SIGTERM',
+    stopGraceMs: 30_000,
+
+    async prepare(ctx) {
+      await mkdir(ctx.configDir, { recursive: true });
+      // Each plugin's cache directory holds exactly one plugin directory (libs/).
+      const pluginPath = CONNECT_PLUGINS.map((p) => ctx.artifacts[p.id]!).join(',');
+      const extra = ctx.env.OUTBOXCTL_CONNECT_EXTRA_CONFIG ?? '';
+      await writeFile(
+        workerFile(ctx),
+        (await renderTemplateFile('connect/worker.properties', {
+          BOOTSTRAP_SERVERS: ctx.endpoints.kafka!,
+          HOST: ctx.host,
+          ADVERTISED_HOST: ctx.clientHost,
+          PORT: ctx.ports.main!,
+          PLUGIN_PATH: pluginPath,
+        })) + (extra ? `\n# OUTBOXCTL_CONNECT_EXTRA_CONFIG\n${extra.replace(/;/g, '\n')}\n` : ''),
+      );
+    },
+
+    async launch(ctx) {
+      const log4j = await log4jConfig(ctx);
+      return {
+        command: 'java',
+        args: javaArgs(HEAP_MB, ctx.artifacts[kafkaArtifacts.id]!, log4j, 'org.apache.kafka.connect.cli.ConnectDistributed', [workerFile(ctx)]),
+      };
+    },
+  },
 };

@@ -1,5 +1,4 @@
 import { templatePath } from '../../lib/template.js';
-import { updateState } from '../state.js';
 import type { ArtifactSet } from '../artifacts.js';
 import type { Component } from './types.js';
 import { ELASTICSEARCH_VERSION, ES_LOG4J_VERSION } from './versions.js';
@@ -29,56 +28,60 @@ export const elasticsearchComponent: Component = {
     { name: 'main', preferred: 9200 },
     { name: 'transport', preferred: 9300 },
   ],
-  artifactSets: [elasticsearchArtifacts],
-  jvm: true,
-  probe: 'cluster health is at least yellow',
-  stopSignal: 'SIGTERM',
-  stopGraceMs: 30_000,
-
-  async launch(ctx) {
-    // Java runs the launcher straight from its source file (JEP 330): no build step.
-    return {
-      command: 'java',
-      args: [
-        `-Xms${HEAP_MB}m`,
-        `-Xmx${HEAP_MB}m`,
-        '-XX:+UseG1GC',
-        '-XX:+ExitOnOutOfMemoryError',
-        '-Djava.awt.headless=true',
-        '-Dlog4j2.formatMsgNoLookups=true',
-        '-cp',
-        `${path.join(ctx.artifacts[elasticsearchArtifacts.id]!, 'libs')}/*`,
-        templatePath('elasticsearch/EsRunner.java'),
-        ctx.dataDir,
-        ctx.host,
-        String(ctx.ports.main),
-        String(ctx.ports.transport),
-        `outboxctl-${ctx.paths.name}`,
-      ],
-    };
+  readiness: {
+    describe: 'cluster health is at least yellow',
+    check: {
+      kind: 'query',
+      async run(at) {
+        const { SearchClient } = await import('../../clients/search.js');
+        const client = await SearchClient.connect(`http://${at.host}:${at.ports.main}`, { deadlineMs: 2_000 });
+        try {
+          const health = await client.health();
+          if (health.status !== 'green' && health.status !== 'yellow') throw new Error(`cluster health is ${health.status}`);
+        } finally {
+          await client.close();
+        }
+      },
+    },
   },
 
-  async ready(ctx) {
-    const { SearchClient } = await import('../../clients/search.js');
-    const client = await SearchClient.connect(`http://${ctx.clientHost}:${ctx.ports.main}`, { deadlineMs: 2_000 });
-    try {
-      const health = await client.health();
-      if (health.status !== 'green' && health.status !== 'yellow') throw new Error(`cluster health is ${health.status}`);
-    } finally {
-      await client.close();
-    }
-  },
-
-  async afterReady(ctx) {
+  async afterReady(at) {
     // Status shows what really answers, not what was meant to start.
     const { SearchClient } = await import('../../clients/search.js');
-    const engine = await SearchClient.detect(`http://${ctx.clientHost}:${ctx.ports.main}`);
-    const name = engine.distribution === 'opensearch' ? 'OpenSearch' : 'Elasticsearch';
-    await updateState(ctx.paths, (s) => {
-      (s.services.elasticsearch ??= {}).version = `${name} ${engine.version}`;
-    });
+    const engine = await SearchClient.detect(`http://${at.host}:${at.ports.main}`);
+    return { version: `${engine.distribution === 'opensearch' ? 'OpenSearch' : 'Elasticsearch'} ${engine.version}` };
   },
 
   endpointNames: ['elasticsearch'],
-  endpoints: async (ctx) => ({ elasticsearch: `http://${ctx.clientHost}:${ctx.ports.main}` }),
+  endpoints: async (at) => ({ elasticsearch: `http://${at.host}:${at.ports.main}` }),
+
+  native: {
+    artifactSets: [elasticsearchArtifacts],
+    jvm: true,
+    stopSignal: 'SIGTERM',
+    stopGraceMs: 30_000,
+
+    async launch(ctx) {
+      // Java runs the launcher straight from its source file (JEP 330): no build step.
+      return {
+        command: 'java',
+        args: [
+          `-Xms${HEAP_MB}m`,
+          `-Xmx${HEAP_MB}m`,
+          '-XX:+UseG1GC',
+          '-XX:+ExitOnOutOfMemoryError',
+          '-Djava.awt.headless=true',
+          '-Dlog4j2.formatMsgNoLookups=true',
+          '-cp',
+          `${path.join(ctx.artifacts[elasticsearchArtifacts.id]!, 'libs')}/*`,
+          templatePath('elasticsearch/EsRunner.java'),
+          ctx.dataDir,
+          ctx.host,
+          String(ctx.ports.main),
+          String(ctx.ports.transport),
+          `outboxctl-${ctx.paths.name}`,
+        ],
+      };
+    },
+  },
 };

@@ -36,48 +36,55 @@ export const kafkaComponent: Component = {
     { name: 'main', preferred: 9092 },
     { name: 'controller', preferred: 9093 },
   ],
-  artifactSets: [kafkaArtifacts],
-  jvm: true,
-  probe: 'a metadata request listing the broker',
-  stopSignal: 'SIGTERM',
-  stopGraceMs: 30_000,
-
-  async prepare(ctx) {
-    const { properties, logDirs } = files(ctx);
-    await mkdir(ctx.configDir, { recursive: true });
-    await mkdir(logDirs, { recursive: true });
-    await writeFile(
-      properties,
-      await renderTemplateFile('kafka/server.properties', {
-        HOST: ctx.host,
-        ADVERTISED_HOST: ctx.clientHost,
-        PORT: ctx.ports.main!,
-        CONTROLLER_PORT: ctx.ports.controller!,
-        LOG_DIRS: logDirs,
-      }),
-    );
-    if (existsSync(path.join(logDirs, 'meta.properties'))) return;
-    // Format once.
-    const clusterId = kafkaClusterId();
-    ctx.onProgress(`formatting Kafka storage (cluster ${clusterId})`);
-    const log4j = await log4jConfig(ctx);
-    const args = javaArgs(256, ctx.artifacts[kafkaArtifacts.id]!, log4j, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', properties]);
-    const result = await execa('java', args, { reject: false, all: true });
-    if (result.exitCode !== 0) {
-      throw new ExternalCommandError(`java ${args.join(' ')}`, `Formatting Kafka storage failed: ${(result.all ?? '').trim().split('\n').pop() ?? ''}`);
-    }
-  },
-
-  async launch(ctx) {
-    const log4j = await log4jConfig(ctx);
-    return { command: 'java', args: javaArgs(HEAP_MB, ctx.artifacts[kafkaArtifacts.id]!, log4j, 'kafka.Kafka', [files(ctx).properties]) };
-  },
-
-  async ready(ctx) {
-    const { describeBrokers } = await import('../../clients/kafka.js');
-    await describeBrokers(`${ctx.clientHost}:${ctx.ports.main}`);
+  readiness: {
+    describe: 'a metadata request listing the broker',
+    check: {
+      kind: 'query',
+      async run(at) {
+        const { describeBrokers } = await import('../../clients/kafka.js');
+        await describeBrokers(`${at.host}:${at.ports.main}`);
+      },
+    },
   },
 
   endpointNames: ['kafka'],
-  endpoints: async (ctx) => ({ kafka: `${ctx.clientHost}:${ctx.ports.main}` }),
+  endpoints: async (at) => ({ kafka: `${at.host}:${at.ports.main}` }),
+
+  native: {
+    artifactSets: [kafkaArtifacts],
+    jvm: true,
+    stopSignal: 'SIGTERM',
+    stopGraceMs: 30_000,
+
+    async prepare(ctx) {
+      const { properties, logDirs } = files(ctx);
+      await mkdir(ctx.configDir, { recursive: true });
+      await mkdir(logDirs, { recursive: true });
+      await writeFile(
+        properties,
+        await renderTemplateFile('kafka/server.properties', {
+          HOST: ctx.host,
+          ADVERTISED_HOST: ctx.clientHost,
+          PORT: ctx.ports.main!,
+          CONTROLLER_PORT: ctx.ports.controller!,
+          LOG_DIRS: logDirs,
+        }),
+      );
+      if (existsSync(path.join(logDirs, 'meta.properties'))) return;
+      // Format once.
+      const clusterId = kafkaClusterId();
+      ctx.onProgress(`formatting Kafka storage (cluster ${clusterId})`);
+      const log4j = await log4jConfig(ctx);
+      const args = javaArgs(256, ctx.artifacts[kafkaArtifacts.id]!, log4j, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', properties]);
+      const result = await execa('java', args, { reject: false, all: true });
+      if (result.exitCode !== 0) {
+        throw new ExternalCommandError(`java ${args.join(' ')}`, `Formatting Kafka storage failed: ${(result.all ?? '').trim().split('\n').pop() ?? ''}`);
+      }
+    },
+
+    async launch(ctx) {
+      const log4j = await log4jConfig(ctx);
+      return { command: 'java', args: javaArgs(HEAP_MB, ctx.artifacts[kafkaArtifacts.id]!, log4j, 'kafka.Kafka', [files(ctx).properties]) };
+    },
+  },
 };

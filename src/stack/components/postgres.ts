@@ -1,6 +1,7 @@
+import { EnvironmentError } from '../../lib/errors.js';
 import { connectPg, quoteIdent, quoteLiteral, withPg } from '../../clients/pg.js';
 import { asUnprivileged, initCluster, isInitialized, postgresBinaries } from '../runtimes/native/embedded-postgres.js';
-import type { Component, ServiceContext } from './types.js';
+import type { Component, EndpointContext } from './types.js';
 
 /** What the stack's PostgreSQL is, independent of how a runtime runs it. */
 export const postgresComponent = {
@@ -25,8 +26,8 @@ export function databaseUrl(host: string, port: number, password: string, databa
   return `postgres://${user}:${encodeURIComponent(password)}@${host}:${port}/${database}`;
 }
 
-async function adminUrl(ctx: ServiceContext, database = 'postgres'): Promise<string> {
-  return databaseUrl(ctx.clientHost, ctx.ports.main!, await ctx.secret('postgresPassword'), database);
+function adminUrl(at: EndpointContext, password: string, database = 'postgres'): string {
+  return databaseUrl(at.host, at.ports.main!, password, database);
 }
 
 /**
@@ -48,42 +49,60 @@ export async function ensureDebeziumRole(url: string, password: string): Promise
   });
 }
 
-/** The embedded PostgreSQL as a managed service of the stack. */
+/** The stack's PostgreSQL: logical decoding on, the `outbox` database created after each start. */
 export const postgresService: Component = {
   name: 'postgres',
   summary: `PostgreSQL ${postgresComponent.major} (embedded-postgres binaries)`,
   version: String(postgresComponent.major),
   dependsOn: [],
-  ports: [{ name: 'main', preferred: postgresComponent.defaultPort }],
-  probe: 'a query (SELECT 1)',
-  // Fast shutdown: roll back open transactions, checkpoint, exit.
-  stopSignal: 'SIGINT',
-  stopGraceMs: 30_000,
-
-  async prepare(ctx) {
-    if (isInitialized(ctx.dataDir)) return;
-    ctx.onProgress(`initializing PostgreSQL data directory ${ctx.dataDir}`);
-    await initCluster(ctx.dataDir, postgresComponent.superuser, await ctx.secret('postgresPassword'));
+  ports: [{ name: 'main', preferred: postgresComponent.defaultPort, container: 5432 }],
+  readiness: {
+    describe: 'a query (SELECT 1)',
+    check: {
+      kind: 'query',
+      async run(at) {
+        const client = await connectPg(adminUrl(at, await at.secret('postgresPassword')), { connectTimeoutMs: 2_000 });
+        await client.end();
+      },
+    },
   },
 
-  async launch(ctx) {
-    const { postgres } = await postgresBinaries();
-    const [command, args] = asUnprivileged(postgres, ['-D', ctx.dataDir, '-p', String(ctx.ports.main), '-c', `listen_addresses=${ctx.host}`, ...postgresComponent.serverArgs]);
-    return { command, args, env: { LC_MESSAGES: 'C' } };
-  },
-
-  async ready(ctx) {
-    const client = await connectPg(await adminUrl(ctx), { connectTimeoutMs: 2_000 });
-    await client.end();
-  },
-
-  async afterReady(ctx) {
-    await withPg(await adminUrl(ctx), async (client) => {
+  async afterReady(at) {
+    return withPg(adminUrl(at, await at.secret('postgresPassword')), async (client) => {
       const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [postgresComponent.database]);
       if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${quoteIdent(postgresComponent.database)}`);
+      // Status shows the server that answers ("17.10"), not only the major it was meant to be.
+      const { rows } = await client.query<{ version: string }>("SELECT current_setting('server_version') AS version");
+      return { version: rows[0]?.version.split(' ')[0] };
     });
   },
 
   endpointNames: ['database'],
-  endpoints: async (ctx) => ({ database: databaseUrl(ctx.clientHost, ctx.ports.main!, await ctx.secret('postgresPassword')) }),
+  endpoints: async (at) => ({ database: databaseUrl(at.host, at.ports.main!, await at.secret('postgresPassword')) }),
+
+  native: {
+    // Fast shutdown: roll back open transactions, checkpoint, exit.
+    stopSignal: 'SIGINT',
+    stopGraceMs: 30_000,
+
+    async prepare(ctx) {
+      if (isInitialized(ctx.dataDir)) {
+        // A new password would not open the existing cluster.
+        if (!(await ctx.state())?.secrets.postgresPassword) {
+          throw new EnvironmentError('POSTGRES_PASSWORD_LOST', `The PostgreSQL data in ${ctx.dataDir} has no password in the stack's state file.`, {
+            hint: `Delete ${ctx.dataDir} (its data is lost) or restore ${ctx.paths.stateFile}.`,
+          });
+        }
+        return;
+      }
+      ctx.onProgress(`initializing PostgreSQL data directory ${ctx.dataDir}`);
+      await initCluster(ctx.dataDir, postgresComponent.superuser, await ctx.secret('postgresPassword'));
+    },
+
+    async launch(ctx) {
+      const { postgres } = await postgresBinaries();
+      const [command, args] = asUnprivileged(postgres, ['-D', ctx.dataDir, '-p', String(ctx.ports.main), '-c', `listen_addresses=${ctx.host}`, ...postgresComponent.serverArgs]);
+      return { command, args, env: { LC_MESSAGES: 'C' } };
+    },
+  },
 };

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { probeHealth, serveLaunch } from './embedded.js';
+import { healthReadiness, serveLaunch } from './embedded.js';
 import type { Component } from './types.js';
 
 /**
@@ -12,19 +12,20 @@ export const sinkService: Component = {
   version: 'embedded',
   dependsOn: ['kafka', 'elasticsearch'],
   ports: [{ name: 'main', preferred: 8084 }],
-  probe: 'GET /health answers 200 (joined its consumer group)',
-  stopSignal: 'SIGTERM',
-  stopGraceMs: 15_000,
-
-  async launch(ctx) {
-    // The file `up` sees (a project's ./kafka-connectors/ first), whatever the sink's own directory.
-    const { connectorDir } = await import('../../connectors/files.js');
-    const file = path.join(await connectorDir(process.cwd()), 'es-sink-connector.json');
-    return serveLaunch(ctx, 'sink', ['--stack', ctx.paths.name, '--connector-file', file], { OUTBOXCTL_HOME: ctx.paths.home, KAFKA_BOOTSTRAP_SERVERS: ctx.endpoints.kafka!, ELASTICSEARCH_URL: ctx.endpoints.elasticsearch! });
-  },
-
-  ready: (ctx) => probeHealth(ctx),
+  readiness: healthReadiness('GET /health answers 200 (joined its consumer group)'),
+  env: (peers) => ({ KAFKA_BOOTSTRAP_SERVERS: peers.kafka!, ELASTICSEARCH_URL: peers.elasticsearch! }),
 
   endpointNames: [],
   endpoints: async () => ({}),
+
+  native: {
+    stopSignal: 'SIGTERM',
+    stopGraceMs: 15_000,
+    async launch(ctx) {
+      // The file `up` sees (a project's ./kafka-connectors/ first), whatever the sink's own directory.
+      const { connectorDir } = await import('../../connectors/files.js');
+      const file = path.join(await connectorDir(process.cwd()), 'es-sink-connector.json');
+      return serveLaunch(ctx, 'sink', ['--stack', ctx.paths.name, '--connector-file', file], { OUTBOXCTL_HOME: ctx.paths.home });
+    },
+  },
 };

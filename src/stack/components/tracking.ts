@@ -1,4 +1,4 @@
-import { probeHealth, serveLaunch } from './embedded.js';
+import { healthReadiness, serveLaunch } from './embedded.js';
 import type { Component } from './types.js';
 
 /** The tracking server (`outboxctl serve tracking`) as a managed process. */
@@ -8,19 +8,19 @@ export const trackingService: Component = {
   version: 'embedded',
   dependsOn: ['postgres'],
   ports: [{ name: 'main', preferred: 8080 }],
-  probe: 'GET /health answers 200',
-  stopSignal: 'SIGTERM',
-  stopGraceMs: 10_000,
-
-  async launch(ctx) {
-    // The database URL (with its password) goes through the environment, which only the
-    // owner can read, not the command line, which every local user can.
-    const extra = ['--no-migrate', ...(ctx.env.OUTBOX_DELETE_AFTER_INSERT === 'true' ? ['--outbox-delete-after-insert'] : [])];
-    return serveLaunch(ctx, 'tracking', extra, { DATABASE_URL: ctx.endpoints.database! });
-  },
-
-  ready: (ctx) => probeHealth(ctx),
+  readiness: healthReadiness('GET /health answers 200'),
+  // The database URL (with its password) goes through the environment, which only the
+  // owner can read, not the command line, which every local user can.
+  env: (peers) => ({ DATABASE_URL: peers.database! }),
 
   endpointNames: ['tracking'],
-  endpoints: async (ctx) => ({ tracking: `http://${ctx.clientHost}:${ctx.ports.main}` }),
+  endpoints: async (at) => ({ tracking: `http://${at.host}:${at.ports.main}` }),
+
+  native: {
+    stopSignal: 'SIGTERM',
+    stopGraceMs: 10_000,
+    async launch(ctx) {
+      return serveLaunch(ctx, 'tracking', ['--no-migrate', ...(ctx.env.OUTBOX_DELETE_AFTER_INSERT === 'true' ? ['--outbox-delete-after-insert'] : [])]);
+    },
+  },
 };

@@ -7,12 +7,52 @@ import type { StackState } from '../state.js';
 export const SERVICE_ORDER = ['postgres', 'kafka', 'elasticsearch', 'connect', 'sink', 'tracking', 'auditing'] as const;
 export type ServiceName = (typeof SERVICE_ORDER)[number];
 
+export type Endpoints = Partial<Record<EndpointName, string>>;
+
 export interface PortSpec {
   name: string;
+  /** Port on the host (the seed's default); another is chosen when it is taken. */
   preferred: number;
+  /** Port inside the service's own network (a container's); `preferred` when omitted. */
+  container?: number;
 }
 
-/** Everything a component needs to describe its process for one start. */
+/** Where a service is reached from one side (the host, or its peers): an address and ports by PortSpec name. */
+export interface Address {
+  host: string;
+  ports: Record<string, number>;
+}
+
+/** What a component's endpoints and probes are computed from. */
+export interface EndpointContext extends Address {
+  /** Generated per stack and kept in the state file (mode 0600). */
+  secret(name: string): Promise<string>;
+}
+
+/** What a readiness check sees: the service's address from the host, and its recent log lines. */
+export interface ProbeContext extends EndpointContext {
+  /** The last lines the service wrote (through its runtime). */
+  logs(): Promise<string[]>;
+}
+
+/**
+ * Readiness as data, evaluated from the host by src/stack/readiness.ts for any runtime: a TCP
+ * port that accepts, an HTTP answer (status and, optionally, a check of its JSON body), a line
+ * in the log, or a query through one of the clients.
+ */
+export type ReadinessCheck =
+  | { kind: 'port'; port?: string }
+  | { kind: 'http'; path: string; port?: string; statuses?: number[]; expect?: (body: unknown) => string | undefined }
+  | { kind: 'log'; pattern: RegExp }
+  | { kind: 'query'; run(ctx: ProbeContext): Promise<void> };
+
+export interface Readiness {
+  /** Human description, for messages ("a query (SELECT 1)"). */
+  describe: string;
+  check: ReadinessCheck;
+}
+
+/** Everything a component's native section needs for one start. */
 export interface ServiceContext {
   paths: StackPaths;
   env: NodeJS.ProcessEnv;
@@ -22,8 +62,8 @@ export interface ServiceContext {
   clientHost: string;
   /** This service's ports, by PortSpec name. */
   ports: Record<string, number>;
-  /** Endpoints of the services it depends on (already running). */
-  endpoints: Partial<Record<EndpointName, string>>;
+  /** Endpoints of the services it depends on, as this service reaches them. */
+  endpoints: Endpoints;
   /** Resolved artifact directories, by artifact set id. */
   artifacts: Record<string, string>;
   /** `<stack>/data/<service>`. */
@@ -43,9 +83,23 @@ export interface Launch {
   cwd?: string;
 }
 
+/** How the native runtime runs a component: a local process from Maven-resolved jars or npm binaries. */
+export interface NativeSection {
+  /** Maven artifact sets to resolve before the start. */
+  artifactSets?: ArtifactSet[];
+  /** Needs `java` on PATH. */
+  jvm?: boolean;
+  /** Idempotent set-up before each start: config files, storage formatting. */
+  prepare?(ctx: ServiceContext): Promise<void>;
+  launch(ctx: ServiceContext): Promise<Launch>;
+  stopSignal: NodeJS.Signals;
+  stopGraceMs: number;
+}
+
 /**
- * What a component is, for every runtime: ports, artifacts, how it starts as a process,
- * how readiness is probed from the host, and what endpoints it offers.
+ * What a component is, whatever runs it: ports (host and container side), dependencies, the
+ * environment it gets from its peers, readiness as data, the endpoints it offers; then one small
+ * section per runtime that can run it.
  */
 export interface Component {
   name: ServiceName;
@@ -53,22 +107,14 @@ export interface Component {
   version: string;
   dependsOn: ServiceName[];
   ports: PortSpec[];
-  /** Maven artifact sets the native runtime needs. */
-  artifactSets?: ArtifactSet[];
-  /** Needs `java` on PATH (native runtime). */
-  jvm?: boolean;
-  /** Human description of the readiness probe, for messages. */
-  probe: string;
-  /** Idempotent set-up before each start: config files, storage formatting. */
-  prepare?(ctx: ServiceContext): Promise<void>;
-  launch(ctx: ServiceContext): Promise<Launch>;
-  /** Resolves once ready; rejects while not. */
-  ready(ctx: ServiceContext, timeoutMs: number): Promise<void>;
-  /** One-time work after the first readiness of each start (roles, databases). */
-  afterReady?(ctx: ServiceContext): Promise<void>;
-  endpoints(ctx: ServiceContext): Promise<Partial<Record<EndpointName, string>>>;
+  readiness: Readiness;
+  /** Settings from its peers' endpoints (database URL, bootstrap servers), as environment variables. */
+  env?(peers: Endpoints): Record<string, string>;
+  /** One-time work after the first readiness of each start (databases); may report the version that really answers. */
+  afterReady?(at: EndpointContext): Promise<{ version?: string } | undefined>;
   /** The endpoint names `endpoints` fills (forgotten when the service stops). */
   endpointNames: EndpointName[];
-  stopSignal: NodeJS.Signals;
-  stopGraceMs: number;
+  /** Its endpoints as reached at `at`: the host's view, or its peers'. */
+  endpoints(at: EndpointContext): Promise<Endpoints>;
+  native: NativeSection;
 }

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { EnvironmentError, ExternalCommandError } from '../../../lib/errors.js';
-import { isAlive, stopProcess } from '../../process.js';
+import { isAlive, stopProcess } from './process.js';
 
 const run = promisify(execFile);
 

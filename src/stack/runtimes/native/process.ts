@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
-import { systemClock, type Clock } from './readiness.js';
+import { type Clock, systemClock } from '../../../lib/clock.js';
 
 /** True while a process with this pid exists (zombies of others count as alive). */
 export function isAlive(pid: number | undefined): pid is number {

@@ -1,0 +1,22 @@
+import type { RuntimeName, ServiceState } from '../state.js';
+import type { Runtime } from './runtime.js';
+
+export type { Runtime, ServiceIdentity, StopResult } from './runtime.js';
+
+/** The runtime by name, loaded on first use (status and --help import no runtime they do not need). */
+export async function loadRuntime(name: RuntimeName): Promise<Runtime> {
+  switch (name) {
+    case 'native':
+      return (await import('./native/index.js')).nativeRuntime;
+  }
+}
+
+/** The runtime that runs a recorded service. */
+export function runtimeOf(service: ServiceState): Promise<Runtime> {
+  return loadRuntime(service.runtime);
+}
+
+/** What to record for a server running in this very process (started by hand with `outboxctl serve`). */
+export async function currentProcessState(): Promise<ServiceState> {
+  return (await import('./native/index.js')).currentProcess();
+}

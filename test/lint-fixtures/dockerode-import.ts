@@ -1,0 +1,4 @@
+// The Docker Engine API client.
+import Docker from 'dockerode';
+
+export const engine = () => new Docker();

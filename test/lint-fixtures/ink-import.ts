@@ -1,0 +1,4 @@
+// ink outside the views.
+import { render } from 'ink';
+
+export const draw = render;
