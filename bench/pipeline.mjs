@@ -2,13 +2,14 @@
 // commit (the tracking server's 201) → record on parcel.outbox → searchable in Elasticsearch —
 // and the highest create rate at which the lag stays bounded.
 // Usage: node bench/pipeline.mjs [--short]
-import { execa } from 'execa';
-import kafkajs from 'kafkajs';
+
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import kafkajs from 'kafkajs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = path.join(root, 'bin/outboxctl');
@@ -58,8 +59,20 @@ class Observer {
   // Documents become visible in indexing order on the single shard: page through them by _seq_no.
   async poll() {
     while (this.running) {
-      const body = { size: 5000, sort: [{ _seq_no: 'asc' }], _source: ['aggregateId', 'eventType'], query: { term: { eventType: 'ParcelCreated' } }, ...(this.searchAfter ? { search_after: this.searchAfter } : {}) };
-      const r = await fetch(`${this.endpoints.elasticsearch}/parcel.outbox/_search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((x) => x.json()).catch(() => undefined);
+      const body = {
+        size: 5000,
+        sort: [{ _seq_no: 'asc' }],
+        _source: ['aggregateId', 'eventType'],
+        query: { term: { eventType: 'ParcelCreated' } },
+        ...(this.searchAfter ? { search_after: this.searchAfter } : {}),
+      };
+      const r = await fetch(`${this.endpoints.elasticsearch}/parcel.outbox/_search`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+        .then((x) => x.json())
+        .catch(() => undefined);
       const now = performance.now();
       for (const hit of r?.hits?.hits ?? []) {
         if (!this.searchable.has(hit._source.aggregateId)) this.searchable.set(hit._source.aggregateId, now);
@@ -86,7 +99,11 @@ async function drive(url, observer, rate, seconds) {
     const due = started + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 1) await sleep(wait);
-    const request = fetch(`${url}/api/parcel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ contents: `bench ${i}` }) })
+    const request = fetch(`${url}/api/parcel`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ contents: `bench ${i}` }),
+    })
       .then((r) => r.json())
       .then((p) => {
         observer.committed.set(p.id, performance.now());
@@ -140,13 +157,29 @@ try {
   const machine = `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   console.log(`\npipeline latency at ${steady.rate} parcels/s for ${steady.seconds}s (${base.ids.length} events), ${machine}, native runtime, embedded sink:`);
   console.table([
-    { stage: 'commit → record on parcel.outbox', p50_ms: Math.round(pct(toTopic, 50)), p95_ms: Math.round(pct(toTopic, 95)), p99_ms: Math.round(pct(toTopic, 99)), seen: toTopic.length },
-    { stage: 'commit → searchable in Elasticsearch', p50_ms: Math.round(pct(toSearch, 50)), p95_ms: Math.round(pct(toSearch, 95)), p99_ms: Math.round(pct(toSearch, 99)), seen: toSearch.length },
+    {
+      stage: 'commit → record on parcel.outbox',
+      p50_ms: Math.round(pct(toTopic, 50)),
+      p95_ms: Math.round(pct(toTopic, 95)),
+      p99_ms: Math.round(pct(toTopic, 99)),
+      seen: toTopic.length,
+    },
+    {
+      stage: 'commit → searchable in Elasticsearch',
+      p50_ms: Math.round(pct(toSearch, 50)),
+      p95_ms: Math.round(pct(toSearch, 95)),
+      p99_ms: Math.round(pct(toSearch, 99)),
+      seen: toSearch.length,
+    },
   ]);
   console.log(`ramp (${rampSeconds}s per rate; sustained = ≥90% of the target rate and every event searchable within 5 s after the phase):`);
   console.table(phases);
   const sustained = phases.filter((p) => p.drainedWithin5s && p.achieved >= p.target * 0.9).map((p) => p.achieved);
-  console.log(sustained.length ? `highest sustained create rate: ${Math.max(...sustained)} events/s (the tracking server shares the 2 cores with every JVM)` : 'highest sustained create rate: none of the rates tried reached 90% of its target with bounded lag (short phases include JIT warm-up)');
+  console.log(
+    sustained.length
+      ? `highest sustained create rate: ${Math.max(...sustained)} events/s (the tracking server shares the 2 cores with every JVM)`
+      : 'highest sustained create rate: none of the rates tried reached 90% of its target with bounded lag (short phases include JIT warm-up)',
+  );
 } finally {
   await execa(bin, ['down', '--volumes'], { env, reject: false });
   await rm(home, { recursive: true, force: true });

@@ -1,11 +1,12 @@
 // Benchmark (not a test): `outboxctl topic tail … -e --format raw > /dev/null` side by side with
 // `kcat -C -e -f '%s\n'` (librdkafka) on the same topic of 1,000,000 records (100,000 with --short).
 // Usage: node bench/tail.mjs [--short]
-import { execa } from 'execa';
+
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = path.join(root, 'bin/outboxctl');
@@ -28,7 +29,10 @@ try {
   const bootstrap = state.endpoints.kafka;
   await outboxctl('topic', 'create', 'bench', '-p', '3');
   // ~150-byte JSON values with keys, written by kcat (fast, and independent of the reader under test).
-  const lines = Array.from({ length: records }, (_, i) => `parcel-${i % 5000}:{"eventId":"${i}","eventType":"ParcelCreated","payload":{"contents":"benchmark record ${i}","status":"registered"}}`);
+  const lines = Array.from(
+    { length: records },
+    (_, i) => `parcel-${i % 5000}:{"eventId":"${i}","eventType":"ParcelCreated","payload":{"contents":"benchmark record ${i}","status":"registered"}}`,
+  );
   await execa('kcat', ['-P', '-b', bootstrap, '-t', 'bench', '-K:', '-z', 'lz4'], { input: `${lines.join('\n')}\n` });
   const ours = [];
   const theirs = [];

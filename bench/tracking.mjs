@@ -1,12 +1,13 @@
 // Benchmark (not a test): POST /api/parcel through the real tracking server process at
 // increasing rates, next to pgbench's single-row INSERT rate on the same PostgreSQL.
 // Usage: node bench/tracking.mjs [--short]
-import autocannon from 'autocannon';
-import { execa } from 'execa';
+
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { execa } from 'execa';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { ensurePostgres, stopPostgres } = await import(`${root}/dist/stack/postgres.js`);
@@ -24,7 +25,10 @@ const log = (m) => process.stderr.write(`${m}\n`);
 let serve;
 try {
   const pg = await ensurePostgres(paths, { onProgress: log });
-  serve = execa(path.join(root, 'bin/outboxctl'), ['serve', 'tracking', '--port', '0', '--database-url', pg.url], { env: { OUTBOXCTL_HOME: home }, reject: false });
+  serve = execa(path.join(root, 'bin/outboxctl'), ['serve', 'tracking', '--port', '0', '--database-url', pg.url], {
+    env: { OUTBOXCTL_HOME: home },
+    reject: false,
+  });
   const url = await new Promise((resolve, reject) => {
     serve.stdout.on('data', (c) => {
       const m = /http:\/\/[\d.]+:\d+/.exec(String(c));
@@ -61,7 +65,10 @@ try {
   const u = new URL(pg.url);
   const pgEnv = { PGHOST: u.hostname, PGPORT: u.port, PGUSER: u.username, PGPASSWORD: decodeURIComponent(u.password), PGDATABASE: u.pathname.slice(1) };
   let ceiling = 'pgbench not found (Debian: apt-get install postgresql-client / postgresql)';
-  const setup = await execa('psql', ['-q', '-c', 'CREATE TABLE IF NOT EXISTS bench_parcel (id uuid PRIMARY KEY, contents text NOT NULL)'], { env: pgEnv, reject: false });
+  const setup = await execa('psql', ['-q', '-c', 'CREATE TABLE IF NOT EXISTS bench_parcel (id uuid PRIMARY KEY, contents text NOT NULL)'], {
+    env: pgEnv,
+    reject: false,
+  });
   if (setup.exitCode === 0) {
     const bench = await execa('pgbench', ['-n', '-c', String(connections), '-j', '2', '-T', String(durationS), '-f', script], { env: pgEnv, reject: false });
     const tps = /tps = ([\d.]+)/.exec(bench.stdout)?.[1];

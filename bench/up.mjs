@@ -1,11 +1,12 @@
 // Benchmark (not a test): `outboxctl up` from empty data (artifact cache warm) and again
 // with the data kept, plus the stack's total resident memory once it is up.
 // Usage: node bench/up.mjs [--short]
-import { execa } from 'execa';
+
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = path.join(root, 'bin/outboxctl');

@@ -4,7 +4,7 @@ import { ENDPOINTS, type EndpointName } from './lib/config.js';
 import { toCliError, UsageError } from './lib/errors.js';
 import { runInterruptCleanups } from './lib/interrupt.js';
 import { enableVerboseLogging } from './lib/logger.js';
-import { Output, processIo, type Io } from './lib/output.js';
+import { type Io, Output, processIo } from './lib/output.js';
 import { versionText } from './versions.js';
 
 type Loader = () => Promise<{ default: Handler }>;
@@ -114,7 +114,7 @@ export function buildProgram(io: Io, run: Run): Command {
     .action(action(() => import('./commands/stack/doctor.js')));
   program
     .command('smoke')
-    .description('prove the whole outbox flow in one command (for CI): up or the running stack, the seed\'s request, named timed steps')
+    .description("prove the whole outbox flow in one command (for CI): up or the running stack, the seed's request, named timed steps")
     .option('--runtime <runtime>', 'auto | native | docker, when smoke brings the stack up', 'auto')
     .option('--keep', 'leave running what smoke started (default: stop it again)')
     .option('--report <file>', 'write a report: FILE.json (JSON) or FILE.xml (JUnit XML)')
@@ -130,9 +130,9 @@ export function buildProgram(io: Io, run: Run): Command {
   const topic = program.command('topic').description('Kafka topics: create, list, describe, delete, produce, tail (never auto-created)').exitOverride();
   const topicCommand = (name: string, description: string) => {
     const cmd = topic.command(name).description(description).option('--json', 'print one JSON document');
-    return endpointOption(cmd, 'kafka', 'Kafka bootstrap servers instead of the stack\'s');
+    return endpointOption(cmd, 'kafka', "Kafka bootstrap servers instead of the stack's");
   };
-  topicCommand('create', 'create a topic (as the seed\'s kafka-topics --create)')
+  topicCommand('create', "create a topic (as the seed's kafka-topics --create)")
     .argument('<name>', 'topic name')
     .option('-p, --partitions <n>', 'number of partitions', '1')
     .option('-r, --replication-factor <n>', 'replication factor', '1')
@@ -158,7 +158,7 @@ export function buildProgram(io: Io, run: Run): Command {
     .option('--key-separator <sep>', 'stdin lines are KEY<sep>VALUE')
     .option('--partition <n>', 'write to this partition (default: by key)')
     .action(action(() => import('./commands/topic/produce.js')));
-  topicCommand('tail', 'print records, as the seed\'s kafka-console-consumer (follows until Ctrl-C)')
+  topicCommand('tail', "print records, as the seed's kafka-console-consumer (follows until Ctrl-C)")
     .argument('<name>', 'topic name')
     .option('--from-beginning', 'start at the earliest record (same as --offset start)')
     .option('-o, --offset <where>', 'start|end|N|-N (-N: the last N of each partition)')
@@ -166,7 +166,7 @@ export function buildProgram(io: Io, run: Run): Command {
     .option('-n, --count <n>', 'stop after N records')
     .option('-e, --exit', 'stop at the end of every partition as it was at the start')
     .option('--print-key', 'print KEY<tab>VALUE (raw format)')
-    .option('-f, --format <format>', 'raw | json | a template like \'%k %v %p %o %T %h\'', 'raw')
+    .option('-f, --format <format>', "raw | json | a template like '%k %v %p %o %T %h'", 'raw')
     .option('--pretty', 'indent JSON values')
     .option('-g, --group <group>', 'consume as this group and commit (default: no group, no commits)')
     .option('--unwrap', 'print the outbox event (id, type, aggregate id, time, payload) of each record')
@@ -176,13 +176,13 @@ export function buildProgram(io: Io, run: Run): Command {
   const group = program.command('group').description('Kafka consumer groups: members, committed offsets, lag; reset offsets').exitOverride();
   const groupCommand = (name: string, description: string) => {
     const cmd = group.command(name).description(description).option('--json', 'print one JSON document');
-    return endpointOption(cmd, 'kafka', 'Kafka bootstrap servers instead of the stack\'s');
+    return endpointOption(cmd, 'kafka', "Kafka bootstrap servers instead of the stack's");
   };
   groupCommand('list', 'consumer groups with state and protocol').action(action(() => import('./commands/group/list.js')));
   groupCommand('describe', 'members, committed offset and lag per partition')
     .argument('<group>', 'group id')
     .action(action(() => import('./commands/group/describe.js')));
-  groupCommand('reset-offsets', 'move a group\'s committed offsets (a dry run unless --execute)')
+  groupCommand('reset-offsets', "move a group's committed offsets (a dry run unless --execute)")
     .argument('<group>', 'group id')
     .requiredOption('--topic <topic>', 'topic whose offsets move')
     .option('--to-earliest', 'to the earliest offset of each partition')
@@ -194,7 +194,7 @@ export function buildProgram(io: Io, run: Run): Command {
   const connectors = program.command('connectors').description('Kafka Connect connectors: register from files, inspect, restart, pause, delete').exitOverride();
   const connectorsCommand = (name: string, description: string) => {
     const cmd = connectors.command(name).description(description).option('--json', 'print one JSON document');
-    return endpointOption(cmd, 'connect', 'Kafka Connect REST URL instead of the stack\'s');
+    return endpointOption(cmd, 'connect', "Kafka Connect REST URL instead of the stack's");
   };
   connectorsCommand('register', 'validate, create or update, and wait until RUNNING (default: every file of kafka-connectors/)')
     .argument('[file...]', 'connector files ({"name", "config"}, ${VAR} placeholders)')
@@ -206,7 +206,7 @@ export function buildProgram(io: Io, run: Run): Command {
   connectorsCommand('status', 'config (passwords masked), tasks, workers and traces of a connector')
     .argument('<name>', 'connector name')
     .action(action(() => import('./commands/connectors/status.js')));
-  connectorsCommand('delete', 'delete connectors (the seed\'s curl -X DELETE)')
+  connectorsCommand('delete', "delete connectors (the seed's curl -X DELETE)")
     .argument('<name...>', 'connector names')
     .option('--if-exists', 'missing connectors are not an error')
     .action(action(() => import('./commands/connectors/delete.js')));
@@ -215,8 +215,12 @@ export function buildProgram(io: Io, run: Run): Command {
     .option('--include-tasks', 'restart its tasks too')
     .option('--only-failed', 'only what is FAILED')
     .action(action(() => import('./commands/connectors/restart.js')));
-  connectorsCommand('pause', 'pause a connector and its tasks').argument('<name>', 'connector name').action(action(() => import('./commands/connectors/pause.js')));
-  connectorsCommand('resume', 'resume a paused connector').argument('<name>', 'connector name').action(action(() => import('./commands/connectors/resume.js')));
+  connectorsCommand('pause', 'pause a connector and its tasks')
+    .argument('<name>', 'connector name')
+    .action(action(() => import('./commands/connectors/pause.js')));
+  connectorsCommand('resume', 'resume a paused connector')
+    .argument('<name>', 'connector name')
+    .action(action(() => import('./commands/connectors/resume.js')));
   connectorsCommand('validate', 'check a connector file against its plugin, field by field')
     .argument('<file>', 'connector file')
     .action(action(() => import('./commands/connectors/validate.js')));
@@ -227,7 +231,7 @@ export function buildProgram(io: Io, run: Run): Command {
 
   const audit = program.command('audit').description('query the auditing server: current parcels, histories, the event log, stats').exitOverride();
   const auditCommand = (name: string, description: string) => {
-    const cmd = audit.command(name).description(description).option('--json', 'print the server\'s JSON');
+    const cmd = audit.command(name).description(description).option('--json', "print the server's JSON");
     return endpointOption(cmd, 'auditing', 'auditing server');
   };
   auditCommand('parcels', 'current parcels (GET /parcels), newest update first')
@@ -238,10 +242,12 @@ export function buildProgram(io: Io, run: Run): Command {
     .option('--limit <n>', 'page size (1-500)')
     .option('--cursor <cursor>', 'the next page, as printed by the previous one')
     .action(action(() => import('./commands/audit/parcels.js')));
-  auditCommand('history', 'every event of one parcel, in version order').argument('<id>', 'parcel id').action(action(() => import('./commands/audit/history.js')));
+  auditCommand('history', 'every event of one parcel, in version order')
+    .argument('<id>', 'parcel id')
+    .action(action(() => import('./commands/audit/history.js')));
   auditCommand('events', 'the event log, oldest first')
     .option('--type <type>', 'ParcelCreated | ParcelUpdated')
-    .option('--aggregate-id <id>', 'one parcel\'s events')
+    .option('--aggregate-id <id>', "one parcel's events")
     .option('--since <time>', 'at or after (ISO time)')
     .option('--until <time>', 'before (ISO time)')
     .option('--limit <n>', 'page size (1-500)')
@@ -253,29 +259,23 @@ export function buildProgram(io: Io, run: Run): Command {
     .option('--until <time>', 'before (ISO time)')
     .action(action(() => import('./commands/audit/stats.js')));
 
-  const db = program
-    .command('db')
-    .description('Flyway-compatible migrations on the stack\'s PostgreSQL (or --database-url)')
-    .exitOverride();
+  const db = program.command('db').description("Flyway-compatible migrations on the stack's PostgreSQL (or --database-url)").exitOverride();
 
   const dbCommand = (name: string, description: string, json: boolean) => {
     const cmd = db.command(name).description(description);
-    endpointOption(cmd, 'database', 'PostgreSQL to use instead of the stack\'s own');
+    endpointOption(cmd, 'database', "PostgreSQL to use instead of the stack's own");
     cmd
       .option('--locations <dirs>', 'more migration directories, after the packaged db/migration (comma-separated, repeatable)', collect)
       .option('--no-default-locations', 'leave out the packaged migrations (parcel, outbox): only --locations')
-      .option('--schema <name>', 'schema of the history table (default: the connection\'s current schema)')
+      .option('--schema <name>', "schema of the history table (default: the connection's current schema)")
       .option('--table <name>', 'history table name', undefined);
     if (json) cmd.option('--json', 'print one JSON document');
     return cmd;
   };
 
-  dbCommand('migrate', 'apply pending migrations, each in its own transaction', true)
-    .action(action(() => import('./commands/db/migrate.js')));
-  dbCommand('info', 'show every migration and its state, as flyway info does', true)
-    .action(action(() => import('./commands/db/info.js')));
-  dbCommand('validate', 'check applied migrations against the files; exit 1 when invalid', true)
-    .action(action(() => import('./commands/db/validate.js')));
+  dbCommand('migrate', 'apply pending migrations, each in its own transaction', true).action(action(() => import('./commands/db/migrate.js')));
+  dbCommand('info', 'show every migration and its state, as flyway info does', true).action(action(() => import('./commands/db/info.js')));
+  dbCommand('validate', 'check applied migrations against the files; exit 1 when invalid', true).action(action(() => import('./commands/db/validate.js')));
   dbCommand('repair', 'remove failed entries, realign checksums, mark missing migrations deleted', true)
     .option('--dry-run', 'print the SQL repair would run, and run nothing')
     .action(action(() => import('./commands/db/repair.js')));
@@ -303,45 +303,47 @@ export function buildProgram(io: Io, run: Run): Command {
     .option('--outbox-delete-after-insert', 'delete each outbox row in the same transaction (env OUTBOX_DELETE_AFTER_INSERT=true)')
     .option('--no-migrate', 'do not apply pending migrations at start')
     .addOption(new Option('--managed <stack-dir>', 'run as a service of `up` (the runtime records it)').hideHelp());
-  endpointOption(tracking, 'database', 'PostgreSQL to use instead of the stack\'s own');
+  endpointOption(tracking, 'database', "PostgreSQL to use instead of the stack's own");
   tracking.action(action(() => import('./commands/serve/tracking.js')));
 
   const sink = serve
     .command('sink')
-    .description('the embedded Elasticsearch sink: es-sink-connector.json\'s semantics without Connect\'s plugin')
+    .description("the embedded Elasticsearch sink: es-sink-connector.json's semantics without Connect's plugin")
     .option('--connector-file <file>', 'sink connector file (default: es-sink-connector.json of the connector directory)')
     .option('--port <port>', 'port of GET /health (0: any free port)', '8084')
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--no-projection', 'only the event index, not the parcels index (current state per parcel)')
     .addOption(new Option('--managed <stack-dir>', 'run as a service of `up` (the runtime records it)').hideHelp());
-  endpointOption(sink, 'kafka', 'Kafka bootstrap servers instead of the stack\'s');
+  endpointOption(sink, 'kafka', "Kafka bootstrap servers instead of the stack's");
   sink.action(action(() => import('./commands/serve/sink.js')));
 
   const auditing = serve
     .command('auditing')
-    .description('the auditing server: parcels, histories, events and stats from Elasticsearch (the seed\'s :5000)')
+    .description("the auditing server: parcels, histories, events and stats from Elasticsearch (the seed's :5000)")
     .option('--port <port>', 'port to listen on (0: any free port)', '5000')
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .addOption(new Option('--managed <stack-dir>', 'run as a service of `up` (the runtime records it)').hideHelp());
-  endpointOption(auditing, 'elasticsearch', 'Elasticsearch instead of the stack\'s');
+  endpointOption(auditing, 'elasticsearch', "Elasticsearch instead of the stack's");
   auditing.action(action(() => import('./commands/serve/auditing.js')));
 
   const parcel = program.command('parcel').description('create, update and read parcels through the tracking server').exitOverride();
   const parcelCommand = (name: string, description: string) => {
-    const cmd = parcel.command(name).description(description).option('--json', 'print the server\'s JSON');
+    const cmd = parcel.command(name).description(description).option('--json', "print the server's JSON");
     return endpointOption(cmd, 'tracking', 'tracking server');
   };
   parcelCommand('create', 'create a parcel (POST /api/parcel)')
     .requiredOption('--contents <text>', 'what the parcel holds')
     .option('--idempotency-key <key>', 'retry-safe key: a repeat returns the first parcel')
     .action(action(() => import('./commands/parcel/create.js')));
-  parcelCommand('update', 'change a parcel\'s contents and/or status (PUT /api/parcel/ID)')
+  parcelCommand('update', "change a parcel's contents and/or status (PUT /api/parcel/ID)")
     .argument('<id>', 'parcel id')
     .option('--contents <text>', 'new contents')
     .option('--status <status>', 'registered | in_transit | delivered | returned')
     .option('--if-match <version>', 'only if the parcel is still at this version')
     .action(action(() => import('./commands/parcel/update.js')));
-  parcelCommand('get', 'show one parcel').argument('<id>', 'parcel id').action(action(() => import('./commands/parcel/get.js')));
+  parcelCommand('get', 'show one parcel')
+    .argument('<id>', 'parcel id')
+    .action(action(() => import('./commands/parcel/get.js')));
   parcelCommand('list', 'list parcels, newest first')
     .option('--limit <n>', 'page size (1-500)', undefined)
     .option('--cursor <cursor>', 'the next page, as printed by the previous one')
@@ -359,8 +361,7 @@ function listCommands(this: void, cmd: Command): Command[] {
       if (sub.commands.length > 0) {
         leaves.push(sub);
         walk(sub, `${prefix}${sub.name()} `);
-      }
-      else leaves.push(Object.assign(Object.create(sub) as Command, { _name: `${prefix}${sub.name()}` }));
+      } else leaves.push(Object.assign(Object.create(sub) as Command, { _name: `${prefix}${sub.name()}` }));
     }
   };
   walk(cmd, '');
@@ -396,9 +397,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         if (error.code === 'commander.help') return error.exitCode === 0 ? 0 : 2;
         const message = error.message.replace(/^error: /, '').split('\n')[0]!;
         const suggestion = /\(Did you mean (.+)\?\)/.exec(error.message)?.[1];
-        out.error(new UsageError(`${message.replace(/\.$/, '')}.`, {
-          hint: suggestion ? `Did you mean ${suggestion}? See \`outboxctl --help\`.` : 'See `outboxctl --help`.',
-        }), false);
+        out.error(
+          new UsageError(`${message.replace(/\.$/, '')}.`, {
+            hint: suggestion ? `Did you mean ${suggestion}? See \`outboxctl --help\`.` : 'See `outboxctl --help`.',
+          }),
+          false,
+        );
         return 2;
       }
     }
@@ -418,7 +422,10 @@ export async function runCli(argv: string[]): Promise<never> {
   // Once interrupted, the exit code is 130 (143 for SIGTERM) whatever the command does next,
   // and the process ends only after the cleanups ran.
   let interrupted: { code: number; cleaned: Promise<void> } | undefined;
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     process.on(signal, () => {
       if (interrupted) exit(interrupted.code);
       process.stderr.write(`\n${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: cleaning up\n`);
@@ -436,4 +443,3 @@ export async function runCli(argv: string[]): Promise<never> {
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
   return exit(code);
 }
-

@@ -17,7 +17,13 @@ export class AuditingClient {
     try {
       response = await this.http.get<T>(path, { params: query });
     } catch (error) {
-      throw unreachableError('AUDITING_UNREACHABLE', 'the auditing server', this.baseUrl, error, 'Is the stack up (`outboxctl up`)? --auditing-url / AUDITING_URL point elsewhere.');
+      throw unreachableError(
+        'AUDITING_UNREACHABLE',
+        'the auditing server',
+        this.baseUrl,
+        error,
+        'Is the stack up (`outboxctl up`)? --auditing-url / AUDITING_URL point elsewhere.',
+      );
     }
     if (response.status >= 400) {
       const detail = (response.data as { detail?: string } | undefined)?.detail ?? `HTTP ${response.status}`;

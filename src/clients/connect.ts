@@ -3,7 +3,7 @@ import type { Clock } from '../lib/clock.js';
 import { CliError, EnvironmentError, UserError } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
 import { networkCode, networkReason, unreachableError } from '../lib/network-errors.js';
-import { parseRetryAfter, retry, RetryExhausted } from '../lib/retry.js';
+import { parseRetryAfter, RetryExhausted, retry } from '../lib/retry.js';
 
 const log = createLogger('connect');
 
@@ -143,10 +143,17 @@ export class ConnectClient {
     } catch (error) {
       if (!(error instanceof RetryExhausted)) throw error;
       const last = error.lastError;
-      throw new EnvironmentError('CONNECT_BUSY', `Kafka Connect at ${this.url} did not complete ${method.toUpperCase()} ${path} within ${Math.round(deadlineMs / 1000)}s (${error.attempts} attempts; last: ${failureOf(last)}).`, {
-        hint: last instanceof ConnectHttpError && last.status === 409 ? 'A rebalance was in progress the whole time; check the worker with `outboxctl logs connect`.' : 'Check the worker with `outboxctl logs connect`.',
-        cause: last,
-      });
+      throw new EnvironmentError(
+        'CONNECT_BUSY',
+        `Kafka Connect at ${this.url} did not complete ${method.toUpperCase()} ${path} within ${Math.round(deadlineMs / 1000)}s (${error.attempts} attempts; last: ${failureOf(last)}).`,
+        {
+          hint:
+            last instanceof ConnectHttpError && last.status === 409
+              ? 'A rebalance was in progress the whole time; check the worker with `outboxctl logs connect`.'
+              : 'Check the worker with `outboxctl logs connect`.',
+          cause: last,
+        },
+      );
     }
   }
 
@@ -158,7 +165,13 @@ export class ConnectClient {
       response = await this.http.request({ method, url: path, data: body, timeout });
     } catch (error) {
       if (networkCode(error) === 'ECONNRESET') throw error;
-      throw unreachableError('CONNECT_UNREACHABLE', 'Kafka Connect', this.url, error, 'Is the stack up (`outboxctl status`)? --connect-url / KAFKA_CONNECT_URL point elsewhere.');
+      throw unreachableError(
+        'CONNECT_UNREACHABLE',
+        'Kafka Connect',
+        this.url,
+        error,
+        'Is the stack up (`outboxctl status`)? --connect-url / KAFKA_CONNECT_URL point elsewhere.',
+      );
     }
     if (response.status < 400) return { status: response.status, data: response.data as T };
     const message = connectMessage(response.data, response.status);
@@ -221,7 +234,10 @@ export class ConnectClient {
 
   /** Restarts the connector (and its tasks); Connect answers with the states it is restarting, when it has them. */
   async restart(name: string, includeTasks: boolean, onlyFailed: boolean): Promise<ConnectorStatus | undefined> {
-    const { data } = await this.request<ConnectorStatus | ''>('POST', `/connectors/${encodeURIComponent(name)}/restart?includeTasks=${includeTasks}&onlyFailed=${onlyFailed}`);
+    const { data } = await this.request<ConnectorStatus | ''>(
+      'POST',
+      `/connectors/${encodeURIComponent(name)}/restart?includeTasks=${includeTasks}&onlyFailed=${onlyFailed}`,
+    );
     return data || undefined;
   }
 

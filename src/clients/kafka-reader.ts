@@ -1,5 +1,5 @@
-import { retry, RetryExhausted } from '../lib/retry.js';
-import { kafkaClient, type KafkaMessage } from './kafka.js';
+import { RetryExhausted, retry } from '../lib/retry.js';
+import { type KafkaMessage, kafkaClient } from './kafka.js';
 
 /** A record as read from a partition; key, value and headers stay bytes until formatted. */
 export interface KafkaRecord {
@@ -15,7 +15,15 @@ export interface KafkaRecord {
 
 /** A message a kafkajs consumer handed over, as the record the sink and the tail work with. */
 export function toKafkaRecord(topic: string, partition: number, message: KafkaMessage): KafkaRecord {
-  return { topic, partition, offset: message.offset, timestamp: message.timestamp, key: message.key ?? null, value: message.value, headers: (message.headers ?? {}) as KafkaRecord['headers'] };
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    timestamp: message.timestamp,
+    key: message.key ?? null,
+    value: message.value,
+    headers: (message.headers ?? {}) as KafkaRecord['headers'],
+  };
 }
 
 export interface ReadBatch {
@@ -52,7 +60,15 @@ interface InternalCluster {
 
 const READ_UNCOMMITTED = 0;
 const PARTITION_MAX_BYTES = 1024 * 1024;
-const RETRIABLE = new Set(['NOT_LEADER_OR_FOLLOWER', 'NOT_LEADER_FOR_PARTITION', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION', 'FENCED_LEADER_EPOCH', 'UNKNOWN_LEADER_EPOCH', 'REPLICA_NOT_AVAILABLE']);
+const RETRIABLE = new Set([
+  'NOT_LEADER_OR_FOLLOWER',
+  'NOT_LEADER_FOR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'FENCED_LEADER_EPOCH',
+  'UNKNOWN_LEADER_EPOCH',
+  'REPLICA_NOT_AVAILABLE',
+]);
 
 /**
  * Reads partitions at positions the caller chooses, without a consumer group and without commits
@@ -79,7 +95,10 @@ export class PartitionReader {
   }
 
   partitions(): number[] {
-    return this.cluster.findTopicPartitionMetadata(this.topic).map((p) => p.partitionId).sort((a, b) => a - b);
+    return this.cluster
+      .findTopicPartitionMetadata(this.topic)
+      .map((p) => p.partitionId)
+      .sort((a, b) => a - b);
   }
 
   async close(): Promise<void> {
@@ -90,7 +109,10 @@ export class PartitionReader {
    * Yields batches from every partition in `positions` (updated in place), until `done`
    * says stop or the signal aborts. A partition whose position reaches its entry in `until` is no longer fetched.
    */
-  async *batches(positions: Map<number, bigint>, options: { until?: Map<number, bigint>; signal?: AbortSignal; maxWaitMs?: number } = {}): AsyncGenerator<ReadBatch> {
+  async *batches(
+    positions: Map<number, bigint>,
+    options: { until?: Map<number, bigint>; signal?: AbortSignal; maxWaitMs?: number } = {},
+  ): AsyncGenerator<ReadBatch> {
     const active = () => [...positions.keys()].filter((p) => options.until === undefined || positions.get(p)! < (options.until.get(p) ?? 0n));
     let pending = active().length && !options.signal?.aborted ? this.fetchOnce(active(), positions, options.maxWaitMs ?? 500) : undefined;
     // Aborted before the first batch is awaited: its rejection (the connection closed) must not go unhandled.
@@ -116,7 +138,14 @@ export class PartitionReader {
           if (attempt > 1) await this.cluster.refreshMetadata();
           return this.fetchFromLeaders(partitions, positions, maxWaitMs);
         },
-        { deadlineMs: Infinity, maxAttempts: 6, initialDelayMs: 200, factor: 2, maxDelayMs: 3_200, retryable: (error) => RETRIABLE.has((error as { type?: string }).type ?? '') },
+        {
+          deadlineMs: Infinity,
+          maxAttempts: 6,
+          initialDelayMs: 200,
+          factor: 2,
+          maxDelayMs: 3_200,
+          retryable: (error) => RETRIABLE.has((error as { type?: string }).type ?? ''),
+        },
       );
     } catch (error) {
       throw error instanceof RetryExhausted ? error.lastError : error;
@@ -134,7 +163,9 @@ export class PartitionReader {
           maxWaitTime: maxWaitMs,
           minBytes: 1,
           maxBytes: PARTITION_MAX_BYTES * 4,
-          topics: [{ topic: this.topic, partitions: ps.map((p) => ({ partition: p, fetchOffset: positions.get(p)!.toString(), maxBytes: PARTITION_MAX_BYTES })) }],
+          topics: [
+            { topic: this.topic, partitions: ps.map((p) => ({ partition: p, fetchOffset: positions.get(p)!.toString(), maxBytes: PARTITION_MAX_BYTES })) },
+          ],
         });
       }),
     );
@@ -151,7 +182,15 @@ export class PartitionReader {
             if (offset < from) continue;
             next = offset + 1n;
             if (m.isControlRecord) continue;
-            records.push({ topic: this.topic, partition: p.partition, offset: m.offset, timestamp: m.timestamp, key: m.key, value: m.value, headers: m.headers ?? {} });
+            records.push({
+              topic: this.topic,
+              partition: p.partition,
+              offset: m.offset,
+              timestamp: m.timestamp,
+              key: m.key,
+              value: m.value,
+              headers: m.headers ?? {},
+            });
           }
           if (next > from) batches.push({ partition: p.partition, records, next });
         }

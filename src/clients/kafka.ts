@@ -1,5 +1,5 @@
 import kafkajs from 'kafkajs';
-import { UserError, type EnvironmentError } from '../lib/errors.js';
+import { type EnvironmentError, UserError } from '../lib/errors.js';
 import { unreachableError } from '../lib/network-errors.js';
 import { registerDecompressionCodecs } from './kafka-codecs.js';
 
@@ -117,7 +117,12 @@ export class KafkaAdmin {
   async list(): Promise<TopicSummary[]> {
     const { topics } = await this.admin.fetchTopicMetadata();
     return topics
-      .map((t) => ({ name: t.name, partitions: t.partitions.length, replicationFactor: t.partitions[0]?.replicas.length ?? 0, internal: t.name.startsWith('__') }))
+      .map((t) => ({
+        name: t.name,
+        partitions: t.partitions.length,
+        replicationFactor: t.partitions[0]?.replicas.length ?? 0,
+        internal: t.name.startsWith('__'),
+      }))
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
@@ -216,7 +221,13 @@ function decodeAssignment(bytes: Buffer): Record<string, number[]> {
 
 /** A connection failure as one sentence naming the bootstrap servers. */
 export function unreachable(bootstrap: string, error: unknown): EnvironmentError {
-  return unreachableError('KAFKA_UNREACHABLE', 'Kafka', bootstrap, error, 'Is the stack up (`outboxctl status`)? --bootstrap-server / KAFKA_BOOTSTRAP_SERVERS point elsewhere.');
+  return unreachableError(
+    'KAFKA_UNREACHABLE',
+    'Kafka',
+    bootstrap,
+    error,
+    'Is the stack up (`outboxctl status`)? --bootstrap-server / KAFKA_BOOTSTRAP_SERVERS point elsewhere.',
+  );
 }
 
 /** Kafka's own reasons, also those kafkajs keeps inside an aggregate error. */

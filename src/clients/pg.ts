@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { CliError, EnvironmentError, UserError } from '../lib/errors.js';
 import { redactUrl } from '../lib/config.js';
+import { CliError, EnvironmentError, UserError } from '../lib/errors.js';
 import { isNetworkError, networkReason } from '../lib/network-errors.js';
 
 export type PgClient = pg.Client;
@@ -40,13 +40,16 @@ export function describeConnectError(url: string, error: unknown): EnvironmentEr
     return `${u.hostname}:${u.port || '5432'}`;
   })();
   const db = decodeURIComponent(new URL(url).pathname.slice(1)) || 'postgres';
-  const hint = 'Check --database-url / DATABASE_URL, or omit both to use the stack\'s own PostgreSQL.';
+  const hint = "Check --database-url / DATABASE_URL, or omit both to use the stack's own PostgreSQL.";
   switch (e.code) {
     case '28P01':
     case '28000':
       return new EnvironmentError('DB_AUTH', `PostgreSQL at ${target} rejected the credentials: ${e.message}.`, { hint, cause: error });
     case '3D000':
-      return new EnvironmentError('DB_MISSING', `PostgreSQL at ${target} has no database "${db}".`, { hint: 'Create it first, or name an existing one in the URL.', cause: error });
+      return new EnvironmentError('DB_MISSING', `PostgreSQL at ${target} has no database "${db}".`, {
+        hint: 'Create it first, or name an existing one in the URL.',
+        cause: error,
+      });
     default:
       return new EnvironmentError('DB_UNREACHABLE', `Cannot connect to PostgreSQL at ${target}: ${networkReason(error)}.`, { hint, cause: error });
   }

@@ -2,7 +2,7 @@ import { Client, errors } from '@elastic/elasticsearch';
 import { Transport, type TransportOptions } from '@elastic/transport';
 import { EnvironmentError, UserError } from '../lib/errors.js';
 import { networkCode, networkReason } from '../lib/network-errors.js';
-import { retry, RetryExhausted } from '../lib/retry.js';
+import { RetryExhausted, retry } from '../lib/retry.js';
 
 /** What answers at the URL, from `GET /`. */
 export interface EngineInfo {
@@ -54,7 +54,14 @@ export interface SearchClientOptions {
 }
 
 export type BulkOperation =
-  | { op: 'index'; index: string; id: string; doc: Record<string, unknown>; /** external version: an older one never overwrites */ version?: number; create?: boolean }
+  | {
+      op: 'index';
+      index: string;
+      id: string;
+      doc: Record<string, unknown> /** external version: an older one never overwrites */;
+      version?: number;
+      create?: boolean;
+    }
   | { op: 'delete'; index: string; id: string };
 
 export interface BulkItem {
@@ -95,9 +102,15 @@ export class SearchClient {
     }
     const response = await fetch(target, { signal: AbortSignal.timeout(timeoutMs), headers });
     if (response.status === 429 || response.status >= 502) throw Object.assign(new Error(`GET / answered ${response.status}`), { transient: true });
-    if (!response.ok) throw new UserError('SEARCH_REJECTED', `The search engine at ${url} answered GET / with HTTP ${response.status}.`, { hint: 'Check the URL and its credentials.' });
+    if (!response.ok)
+      throw new UserError('SEARCH_REJECTED', `The search engine at ${url} answered GET / with HTTP ${response.status}.`, {
+        hint: 'Check the URL and its credentials.',
+      });
     const body = (await response.json().catch(() => ({}))) as { version?: { number?: string; distribution?: string } };
-    if (!body.version?.number) throw new UserError('NOT_A_SEARCH_ENGINE', `${url} does not look like Elasticsearch or OpenSearch (GET / has no version).`, { hint: 'Point --elasticsearch-url at the HTTP port (usually 9200).' });
+    if (!body.version?.number)
+      throw new UserError('NOT_A_SEARCH_ENGINE', `${url} does not look like Elasticsearch or OpenSearch (GET / has no version).`, {
+        hint: 'Point --elasticsearch-url at the HTTP port (usually 9200).',
+      });
     const version = body.version?.number ?? '0';
     return { distribution: body.version?.distribution === 'opensearch' ? 'opensearch' : 'elasticsearch', version, major: Number(version.split('.')[0]) };
   }
@@ -132,7 +145,10 @@ export class SearchClient {
 
   /** Indexes documents with chosen ids; one result per document, failures included. */
   async bulkIndex(index: string, docs: { id: string; doc: Record<string, unknown> }[], options: { refresh?: boolean } = {}): Promise<BulkItemResult[]> {
-    const items = await this.bulk(docs.map(({ id, doc }) => ({ op: 'index', index, id, doc })), options);
+    const items = await this.bulk(
+      docs.map(({ id, doc }) => ({ op: 'index', index, id, doc })),
+      options,
+    );
     return items.map((item, i) => ({ id: docs[i]!.id, ok: item.ok, status: item.status, error: item.ok ? undefined : `${item.type}: ${item.reason ?? ''}` }));
   }
 
@@ -164,10 +180,17 @@ export class SearchClient {
     return (await this.call((c, o) => c.count({ index, query }, o))).count;
   }
 
-  async search<T = Record<string, unknown>>(index: string, body: Record<string, unknown>): Promise<{ total: number; hits: { id: string; source: T; sort?: unknown[] }[]; aggregations: Record<string, unknown> }> {
+  async search<T = Record<string, unknown>>(
+    index: string,
+    body: Record<string, unknown>,
+  ): Promise<{ total: number; hits: { id: string; source: T; sort?: unknown[] }[]; aggregations: Record<string, unknown> }> {
     const r = await this.call((c, o) => c.search<T>({ index, ...body, track_total_hits: true }, o));
     const total = typeof r.hits.total === 'number' ? r.hits.total : (r.hits.total?.value ?? 0);
-    return { total, hits: r.hits.hits.map((h) => ({ id: String(h._id), source: h._source as T, sort: h.sort })), aggregations: (r.aggregations ?? {}) as Record<string, unknown> };
+    return {
+      total,
+      hits: r.hits.hits.map((h) => ({ id: String(h._id), source: h._source as T, sort: h.sort })),
+      aggregations: (r.aggregations ?? {}) as Record<string, unknown>,
+    };
   }
 
   async refresh(index: string): Promise<void> {
@@ -188,13 +211,24 @@ export class SearchClient {
 async function retrying<T>(url: string, options: SearchClientOptions, fn: (timeoutMs: number) => Promise<T>): Promise<T> {
   const deadlineMs = options.deadlineMs ?? 30_000;
   try {
-    return await retry((_attempt, remainingMs) => fn(remainingMs), { deadlineMs, initialDelayMs: 100, factor: 2, maxDelayMs: 2_000, retryable: isTransient, onRetry: options.onRetry });
+    return await retry((_attempt, remainingMs) => fn(remainingMs), {
+      deadlineMs,
+      initialDelayMs: 100,
+      factor: 2,
+      maxDelayMs: 2_000,
+      retryable: isTransient,
+      onRetry: options.onRetry,
+    });
   } catch (error) {
     if (error instanceof RetryExhausted) {
-      throw new EnvironmentError('SEARCH_UNREACHABLE', `The search engine at ${url} did not answer within ${Math.round(deadlineMs / 1000)}s (${error.attempts} attempts): ${reasonOf(error.lastError)}.`, {
-        hint: 'Is it running? `outboxctl status` shows it; --elasticsearch-url / ELASTICSEARCH_URL point elsewhere.',
-        cause: error.lastError,
-      });
+      throw new EnvironmentError(
+        'SEARCH_UNREACHABLE',
+        `The search engine at ${url} did not answer within ${Math.round(deadlineMs / 1000)}s (${error.attempts} attempts): ${reasonOf(error.lastError)}.`,
+        {
+          hint: 'Is it running? `outboxctl status` shows it; --elasticsearch-url / ELASTICSEARCH_URL point elsewhere.',
+          cause: error.lastError,
+        },
+      );
     }
     throw refusal(url, error);
   }
@@ -204,7 +238,11 @@ async function retrying<T>(url: string, options: SearchClientOptions, fn: (timeo
 function refusal(url: string, error: unknown): Error {
   if (error instanceof errors.ResponseError) {
     const status = error.meta.statusCode ?? 0;
-    return new UserError(status === 404 ? 'SEARCH_NOT_FOUND' : 'SEARCH_REJECTED', `The search engine at ${url} refused the request (HTTP ${status}): ${reasonOf(error)}.`, { cause: error });
+    return new UserError(
+      status === 404 ? 'SEARCH_NOT_FOUND' : 'SEARCH_REJECTED',
+      `The search engine at ${url} refused the request (HTTP ${status}): ${reasonOf(error)}.`,
+      { cause: error },
+    );
   }
   if (error instanceof UserError) return error;
   return new EnvironmentError('SEARCH_FAILED', `The request to the search engine at ${url} failed: ${reasonOf(error)}.`, { cause: error });

@@ -24,7 +24,13 @@ export class TrackingClient {
     try {
       response = await request();
     } catch (error) {
-      throw unreachableError('TRACKING_UNREACHABLE', 'the tracking server', this.baseUrl, error, 'Start it with `outboxctl serve tracking`, or point --tracking-url / TRACKING_URL at a running one.');
+      throw unreachableError(
+        'TRACKING_UNREACHABLE',
+        'the tracking server',
+        this.baseUrl,
+        error,
+        'Start it with `outboxctl serve tracking`, or point --tracking-url / TRACKING_URL at a running one.',
+      );
     }
     if (response.status >= 400) {
       const body = (typeof response.data === 'object' && response.data ? response.data : {}) as ProblemBody;

@@ -1,6 +1,6 @@
 import type { Io } from '../lib/output.js';
 import { Output } from '../lib/output.js';
-import { resolveHome, resolveStackName, stackPaths, type StackPaths } from '../stack/paths.js';
+import { resolveHome, resolveStackName, type StackPaths, stackPaths } from '../stack/paths.js';
 
 /** What every command handler receives: parsed flags, output, the stack it works on. */
 export interface CommandContext {
@@ -26,5 +26,5 @@ export function createContext(io: Io, flags: Record<string, unknown>): CommandCo
   };
 }
 
-/** A command module's default export; a returned number becomes the exit code. */
-export type Handler = (ctx: CommandContext, ...args: string[]) => Promise<number | void>;
+/** A command module's default export; a returned number becomes the exit code (anything else: 0). */
+export type Handler = (ctx: CommandContext, ...args: string[]) => Promise<unknown>;

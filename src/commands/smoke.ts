@@ -3,7 +3,6 @@ import { checkReportFile, type StepResult } from '../smoke/report.js';
 import { parseRuntimeChoice } from '../stack/up.js';
 import type { CommandContext } from './context.js';
 
-
 export default async function run(ctx: CommandContext): Promise<number> {
   const { flags, out } = ctx;
   const runtime = parseRuntimeChoice(flags.runtime);
@@ -11,7 +10,11 @@ export default async function run(ctx: CommandContext): Promise<number> {
   const reportFile = flags.report === undefined ? undefined : String(flags.report);
   if (reportFile !== undefined) await checkReportFile(reportFile);
 
-  const [{ smoke }, { SMOKE_STEPS }, { plainUpEvents }] = await Promise.all([import('../smoke/run.js'), import('../smoke/steps.js'), import('../ui/plain-progress.js')]);
+  const [{ smoke }, { SMOKE_STEPS }, { plainUpEvents }] = await Promise.all([
+    import('../smoke/run.js'),
+    import('../smoke/steps.js'),
+    import('../ui/plain-progress.js'),
+  ]);
   const c = out.errColor;
   const width = Math.max(...SMOKE_STEPS.map((s) => s.name.length));
   const line = (r: StepResult, index: number, total: number) => {

@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../lib/errors.js';
-import { parseConnectorFile, type ConnectorSpec } from './spec.js';
+import { type ConnectorSpec, parseConnectorFile } from './spec.js';
 
 /** The package's own connector files. */
 export function packagedConnectorDir(): string {
@@ -42,14 +42,21 @@ export async function loadConnectorFiles(files: string[], cwd: string, vars: Rec
     const absolute = path.resolve(cwd, file);
     const shown = displayPath(absolute, cwd);
     const text = await readFile(absolute, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      throw new UserError('CONNECTOR_FILE_MISSING', `Cannot read connector file ${shown}: ${error.code === 'ENOENT' ? 'no such file' : error.code === 'EISDIR' ? 'it is a directory' : error.message}.`, { cause: error });
+      throw new UserError(
+        'CONNECTOR_FILE_MISSING',
+        `Cannot read connector file ${shown}: ${error.code === 'ENOENT' ? 'no such file' : error.code === 'EISDIR' ? 'it is a directory' : error.message}.`,
+        { cause: error },
+      );
     });
     specs.push(parseConnectorFile(text, shown, vars));
   }
   const seen = new Map<string, string>();
   for (const spec of specs) {
     const other = seen.get(spec.name);
-    if (other) throw new UserError('CONNECTOR_NAME_TWICE', `${other} and ${spec.file} both define connector "${spec.name}".`, { hint: 'Give each connector its own name.' });
+    if (other)
+      throw new UserError('CONNECTOR_NAME_TWICE', `${other} and ${spec.file} both define connector "${spec.name}".`, {
+        hint: 'Give each connector its own name.',
+      });
     seen.set(spec.name, spec.file);
   }
   return specs;

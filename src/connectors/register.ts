@@ -1,8 +1,8 @@
 import type { ConnectClient, ConnectorPlugin, ConnectorStatus } from '../clients/connect.js';
 import { UserError } from '../lib/errors.js';
-import { diffConfig, type ConfigChange } from './config-diff.js';
+import { type ConfigChange, diffConfig } from './config-diff.js';
 import type { ConnectorSpec } from './spec.js';
-import { fieldErrors, findPlugin, type FieldError } from './status.js';
+import { type FieldError, fieldErrors, findPlugin } from './status.js';
 import { waitForState } from './wait.js';
 
 export type RegisterAction = 'created' | 'updated' | 'unchanged' | 'would-create' | 'would-update' | 'skipped';
@@ -49,7 +49,11 @@ export function fieldErrorLines(errors: FieldError[]): string[] {
 }
 
 /** Checks every spec (installed plugin, then Connect's own validation) before anything is changed. */
-async function checkAll(client: ConnectClient, specs: ConnectorSpec[], options: RegisterOptions): Promise<{ ready: { spec: ConnectorSpec; plugin: ConnectorPlugin }[]; skipped: RegisterOutcome[] }> {
+async function checkAll(
+  client: ConnectClient,
+  specs: ConnectorSpec[],
+  options: RegisterOptions,
+): Promise<{ ready: { spec: ConnectorSpec; plugin: ConnectorPlugin }[]; skipped: RegisterOutcome[] }> {
   const plugins = await client.plugins();
   const ready: { spec: ConnectorSpec; plugin: ConnectorPlugin }[] = [];
   const skipped: RegisterOutcome[] = [];
@@ -74,7 +78,7 @@ async function checkAll(client: ConnectClient, specs: ConnectorSpec[], options: 
     const what = invalid.map((i) => `${[...new Set(i.errors.map((e) => e.field))].join(', ')} of "${i.spec.name}" (${i.spec.file})`).join('; ');
     throw new UserError('CONNECTOR_INVALID', `Kafka Connect rejected ${what}; nothing was registered.`, {
       details: invalid.flatMap((i) => fieldErrorLines(i.errors).map((line) => (invalid.length > 1 ? `${i.spec.name}: ${line}` : line))),
-      hint: 'Fix these settings in the file; `outboxctl connectors validate FILE` shows each one\'s error without registering anything.',
+      hint: "Fix these settings in the file; `outboxctl connectors validate FILE` shows each one's error without registering anything.",
     });
   }
   return { ready, skipped };

@@ -3,7 +3,10 @@ import type { ConfigValidation, ConnectorPlugin, ConnectorStatus } from '../clie
 /** The line of a Java trace that says why: the last `Caused by:` line, else the first line. */
 export function rootCause(trace: string | undefined): string | undefined {
   if (!trace) return undefined;
-  const lines = trace.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = trace
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const caused = lines.filter((l) => l.startsWith('Caused by:')).pop();
   return (caused ? caused.slice('Caused by:'.length).trim() : lines[0])?.replace(/\.$/, '');
 }
@@ -19,7 +22,9 @@ export function summarizeStatus(status: ConnectorStatus | undefined): string {
 export function shortStatus(status: ConnectorStatus): string {
   const states = [...new Set(status.tasks.map((t) => t.state))];
   const tasks = `${status.tasks.length} task${status.tasks.length === 1 ? '' : 's'}`;
-  return states.length === 0 || (states.length === 1 && states[0] === status.connector.state) ? `${status.connector.state}, ${tasks}` : `${status.connector.state}, ${tasks}: ${status.tasks.map((t) => `${t.id} ${t.state}`).join(', ')}`;
+  return states.length === 0 || (states.length === 1 && states[0] === status.connector.state)
+    ? `${status.connector.state}, ${tasks}`
+    : `${status.connector.state}, ${tasks}: ${status.tasks.map((t) => `${t.id} ${t.state}`).join(', ')}`;
 }
 
 /** The first failure in a status: which part failed and the root cause of its trace. */
@@ -40,11 +45,16 @@ export function fieldErrors(validation: ConfigValidation): FieldError[] {
   return validation.configs.flatMap(({ value }) => {
     if (!value) return [];
     const prefix = `The '${value.name}' value is invalid: `;
-    return value.errors.map((message) => ({ field: value.name, message: (message.startsWith(prefix) ? message.slice(prefix.length) : message).replace(/\.$/, '') }));
+    return value.errors.map((message) => ({
+      field: value.name,
+      message: (message.startsWith(prefix) ? message.slice(prefix.length) : message).replace(/\.$/, ''),
+    }));
   });
 }
 
 /** Whether a `connector.class` (full name or Connect's short alias) names an installed plugin. */
 export function findPlugin(connectorClass: string, plugins: ConnectorPlugin[]): ConnectorPlugin | undefined {
-  return plugins.find((p) => p.class === connectorClass || p.class.split('.').pop() === connectorClass || p.class.split('.').pop() === `${connectorClass}Connector`);
+  return plugins.find(
+    (p) => p.class === connectorClass || p.class.split('.').pop() === connectorClass || p.class.split('.').pop() === `${connectorClass}Connector`,
+  );
 }

@@ -60,9 +60,13 @@ export async function waitForState(client: ConnectClient, name: string, target: 
       } else reachedAt = undefined;
     }
     if (now() - started >= options.timeoutMs) {
-      throw new UserError('CONNECTOR_WAIT_TIMEOUT', `Connector "${name}" did not reach ${target} within ${Math.round(options.timeoutMs / 1000)}s (last: ${summary}).`, {
-        hint: `Look at \`outboxctl connectors status ${name}\` and \`outboxctl logs connect\`.`,
-      });
+      throw new UserError(
+        'CONNECTOR_WAIT_TIMEOUT',
+        `Connector "${name}" did not reach ${target} within ${Math.round(options.timeoutMs / 1000)}s (last: ${summary}).`,
+        {
+          hint: `Look at \`outboxctl connectors status ${name}\` and \`outboxctl logs connect\`.`,
+        },
+      );
     }
     await pause(options.pollMs ?? 500);
   }

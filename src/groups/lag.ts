@@ -43,7 +43,11 @@ export function groupTopics(committed: CommittedOffset[], members: GroupMember[]
  * Pure: committed offset, end and lag of every partition in `watermarks` (topic → its partitions),
  * in the order given, with the member the partition is assigned to.
  */
-export function groupLag(committed: CommittedOffset[], members: GroupMember[], watermarks: Map<string, Watermarks[]>): { offsets: PartitionLag[]; totalLag: number } {
+export function groupLag(
+  committed: CommittedOffset[],
+  members: GroupMember[],
+  watermarks: Map<string, Watermarks[]>,
+): { offsets: PartitionLag[]; totalLag: number } {
   const commits = realCommits(committed);
   const owner = new Map<string, string>();
   for (const m of members) for (const [t, ps] of Object.entries(m.assignment)) for (const p of ps) owner.set(`${t}/${p}`, m.memberId);
@@ -80,5 +84,12 @@ export async function describeGroupLag(admin: Pick<KafkaAdmin, 'describeGroup' |
   const watermarks = new Map<string, Watermarks[]>();
   // A topic deleted since the group committed on it has no partitions left to report.
   for (const topic of groupTopics(committed, detail.members)) watermarks.set(topic, await admin.watermarks(topic).catch(() => []));
-  return { group, state: detail.state, protocolType: detail.protocolType, protocol: detail.protocol, members: detail.members, ...groupLag(committed, detail.members, watermarks) };
+  return {
+    group,
+    state: detail.state,
+    protocolType: detail.protocolType,
+    protocol: detail.protocol,
+    members: detail.members,
+    ...groupLag(committed, detail.members, watermarks),
+  };
 }

@@ -1,6 +1,6 @@
 import type { KafkaAdmin, Watermarks } from '../clients/kafka.js';
 import { UsageError, UserError } from '../lib/errors.js';
-import { startPositions, type StartSpec } from '../tail/start.js';
+import { type StartSpec, startPositions } from '../tail/start.js';
 import type { CommittedOffset } from './lag.js';
 
 /** Where `group reset-offsets` moves a group: the start positions tail knows, clamped the same way. */
@@ -16,8 +16,13 @@ export interface ResetRow {
 
 /** The target of --to-earliest, --to-latest or --to-offset N (exactly one). */
 export function parseResetTarget(flags: { toEarliest?: unknown; toLatest?: unknown; toOffset?: unknown }): ResetTarget {
-  const given = [flags.toEarliest === true && '--to-earliest', flags.toLatest === true && '--to-latest', flags.toOffset !== undefined && '--to-offset'].filter(Boolean);
-  if (given.length !== 1) throw new UsageError(given.length ? `${given.join(' and ')} cannot be combined.` : 'Say where to move the offsets: --to-earliest, --to-latest or --to-offset N.');
+  const given = [flags.toEarliest === true && '--to-earliest', flags.toLatest === true && '--to-latest', flags.toOffset !== undefined && '--to-offset'].filter(
+    Boolean,
+  );
+  if (given.length !== 1)
+    throw new UsageError(
+      given.length ? `${given.join(' and ')} cannot be combined.` : 'Say where to move the offsets: --to-earliest, --to-latest or --to-offset N.',
+    );
   if (flags.toEarliest === true) return { kind: 'start' };
   if (flags.toLatest === true) return { kind: 'end' };
   if (!/^\d+$/.test(String(flags.toOffset))) throw new UsageError(`--to-offset "${String(flags.toOffset)}" is not an offset.`);
@@ -49,10 +54,18 @@ export async function resetOffsets(
   if (!request.execute) return plan;
   const { members } = await admin.describeGroup(group);
   if (members.length > 0) {
-    throw new UserError('GROUP_ACTIVE', `Consumer group "${group}" has ${members.length} active member${members.length === 1 ? '' : 's'}; nothing was changed.`, {
-      hint: 'Stop its consumers first (Kafka only moves the offsets of an empty group).',
-    });
+    throw new UserError(
+      'GROUP_ACTIVE',
+      `Consumer group "${group}" has ${members.length} active member${members.length === 1 ? '' : 's'}; nothing was changed.`,
+      {
+        hint: 'Stop its consumers first (Kafka only moves the offsets of an empty group).',
+      },
+    );
   }
-  await admin.setOffsets(group, topic, plan.map((r) => ({ partition: r.partition, offset: BigInt(r.next) })));
+  await admin.setOffsets(
+    group,
+    topic,
+    plan.map((r) => ({ partition: r.partition, offset: BigInt(r.next) })),
+  );
   return plan;
 }

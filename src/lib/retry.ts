@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from './clock.js';
+import { type Clock, systemClock } from './clock.js';
 
 /** How the pause between attempts grows: `initialDelayMs × factor^(n-1)`, at most `maxDelayMs`. */
 export interface Backoff {

@@ -73,8 +73,16 @@ export async function ensureTable(client: PgClient, t: HistoryTable): Promise<bo
 export async function readApplied(client: PgClient, t: HistoryTable): Promise<AppliedMigration[]> {
   if (!(await tableExists(client, t))) return [];
   const { rows } = await client.query<{
-    installed_rank: number; version: string | null; description: string; type: string; script: string;
-    checksum: number | null; installed_by: string; installed_on: Date; execution_time: number; success: boolean;
+    installed_rank: number;
+    version: string | null;
+    description: string;
+    type: string;
+    script: string;
+    checksum: number | null;
+    installed_by: string;
+    installed_on: Date;
+    execution_time: number;
+    success: boolean;
   }>(`SELECT * FROM ${qualified(t)} ORDER BY "installed_rank"`);
   return rows.map((r) => ({
     installedRank: r.installed_rank,
@@ -102,12 +110,21 @@ export interface NewRow {
   success: boolean;
 }
 
-const literal = (v: string | number | boolean | null): string =>
-  v === null ? 'NULL' : typeof v === 'string' ? quoteLiteral(v) : String(v);
+const literal = (v: string | number | boolean | null): string => (v === null ? 'NULL' : typeof v === 'string' ? quoteLiteral(v) : String(v));
 
 /** Flyway's insert (installed_on takes its default); values inlined so a dry run prints what runs. */
 export function insertRowSql(t: HistoryTable, row: NewRow): string {
-  const values = [row.installedRank, row.version, truncate(row.description, 200), row.type, row.script, row.checksum, row.installedBy, row.executionTime, row.success];
+  const values = [
+    row.installedRank,
+    row.version,
+    truncate(row.description, 200),
+    row.type,
+    row.script,
+    row.checksum,
+    row.installedBy,
+    row.executionTime,
+    row.success,
+  ];
   return `INSERT INTO ${qualified(t)} ("installed_rank", "version", "description", "type", "script", "checksum", "installed_by", "execution_time", "success") VALUES (${values.map(literal).join(', ')});`;
 }
 

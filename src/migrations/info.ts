@@ -1,11 +1,24 @@
-import { storedDescription, type AppliedMigration } from './history.js';
+import { type AppliedMigration, storedDescription } from './history.js';
 import type { ResolvedMigration } from './scripts.js';
-import { compareVersions, parseVersion, versionKey, type Version } from './version.js';
+import { compareVersions, parseVersion, type Version, versionKey } from './version.js';
 
 /** Flyway's MigrationState display names (the subset that applies without Teams features). */
 export type MigrationState =
-  | 'Pending' | 'Below Baseline' | 'Ignored (Baseline)' | 'Baseline' | 'Ignored' | 'Missing' | 'Failed (Missing)'
-  | 'Success' | 'Failed' | 'Out of Order' | 'Future' | 'Failed (Future)' | 'Outdated' | 'Superseded' | 'Deleted';
+  | 'Pending'
+  | 'Below Baseline'
+  | 'Ignored (Baseline)'
+  | 'Baseline'
+  | 'Ignored'
+  | 'Missing'
+  | 'Failed (Missing)'
+  | 'Success'
+  | 'Failed'
+  | 'Out of Order'
+  | 'Future'
+  | 'Failed (Future)'
+  | 'Outdated'
+  | 'Superseded'
+  | 'Deleted';
 
 export interface MigrationInfo {
   category: 'Versioned' | 'Repeatable' | '';
@@ -45,7 +58,11 @@ export function computeInfo(resolved: ResolvedMigration[], applied: AppliedMigra
     if (r.version) resolvedVersioned.set(versionKey(r.version), r);
     else resolvedRepeatable.set(r.description, r);
   }
-  const lastResolved = resolved.filter((r) => r.version).map((r) => r.version!).sort(compareVersions).pop();
+  const lastResolved = resolved
+    .filter((r) => r.version)
+    .map((r) => r.version!)
+    .sort(compareVersions)
+    .pop();
   const baselineRow = applied.find((a) => a.type === 'BASELINE');
   const baseline = baselineRow ? appliedVersion(baselineRow) : undefined;
 
@@ -142,26 +159,41 @@ export function validateInfo(info: MigrationInfo[], options: { ignorePending?: b
     switch (i.state) {
       case 'Failed':
       case 'Failed (Missing)':
-        push('failed', i.version
-          ? `Detected failed migration to version ${i.version} (${i.description}) in ${i.script}. Please remove any half-completed changes then run repair to fix the schema history.`
-          : `Detected failed repeatable migration: ${i.description} (${i.script}). Please remove any half-completed changes then run repair to fix the schema history.`);
+        push(
+          'failed',
+          i.version
+            ? `Detected failed migration to version ${i.version} (${i.description}) in ${i.script}. Please remove any half-completed changes then run repair to fix the schema history.`
+            : `Detected failed repeatable migration: ${i.description} (${i.script}). Please remove any half-completed changes then run repair to fix the schema history.`,
+        );
         break;
       case 'Missing':
-        push('missing', `Detected applied migration not resolved locally: ${id} (${i.script}). If you removed this migration intentionally, run repair to mark the migration as deleted.`);
+        push(
+          'missing',
+          `Detected applied migration not resolved locally: ${id} (${i.script}). If you removed this migration intentionally, run repair to mark the migration as deleted.`,
+        );
         break;
       case 'Ignored':
-        push('ignored', `Detected resolved migration not applied to database: ${id} (${i.script}). It is older than the latest applied version, so migrate will not run it.`);
+        push(
+          'ignored',
+          `Detected resolved migration not applied to database: ${id} (${i.script}). It is older than the latest applied version, so migrate will not run it.`,
+        );
         break;
       case 'Pending':
         if (!options.ignorePending) {
-          push('pending', i.version
-            ? `Detected resolved migration not applied to database: ${id} (${i.script}). To fix this error, run migrate.`
-            : `Detected resolved repeatable migration not applied to database: ${i.description} (${i.script}). To fix this error, run migrate.`);
+          push(
+            'pending',
+            i.version
+              ? `Detected resolved migration not applied to database: ${id} (${i.script}). To fix this error, run migrate.`
+              : `Detected resolved repeatable migration not applied to database: ${i.description} (${i.script}). To fix this error, run migrate.`,
+          );
         }
         break;
       case 'Outdated':
         if (!options.ignorePending) {
-          push('outdated', `Detected outdated resolved repeatable migration that should be re-applied to database: ${i.description} (${i.script}). Run migrate to execute this migration.`);
+          push(
+            'outdated',
+            `Detected outdated resolved repeatable migration that should be re-applied to database: ${i.description} (${i.script}). Run migrate to execute this migration.`,
+          );
         }
         break;
       case 'Success':
@@ -171,11 +203,20 @@ export function validateInfo(info: MigrationInfo[], options: { ignorePending?: b
         if (!a || !r || a.version === null) break;
         const label = `migration version ${a.version} (${r.script})`;
         if (a.checksum !== r.checksum) {
-          push('checksum', `Migration checksum mismatch for ${label}: applied to database ${String(a.checksum)}, resolved locally ${r.checksum}. Either revert the changes to the migration, or run repair to update the schema history.`);
+          push(
+            'checksum',
+            `Migration checksum mismatch for ${label}: applied to database ${String(a.checksum)}, resolved locally ${r.checksum}. Either revert the changes to the migration, or run repair to update the schema history.`,
+          );
         } else if (a.description !== storedDescription(r.description)) {
-          push('description', `Migration description mismatch for ${label}: applied to database "${a.description}", resolved locally "${r.description}". Either revert the changes to the migration, or run repair to update the schema history.`);
+          push(
+            'description',
+            `Migration description mismatch for ${label}: applied to database "${a.description}", resolved locally "${r.description}". Either revert the changes to the migration, or run repair to update the schema history.`,
+          );
         } else if (a.type !== r.type) {
-          push('type', `Migration type mismatch for ${label}: applied to database ${a.type}, resolved locally ${r.type}. Either revert the changes to the migration, or run repair to update the schema history.`);
+          push(
+            'type',
+            `Migration type mismatch for ${label}: applied to database ${a.type}, resolved locally ${r.type}. Either revert the changes to the migration, or run repair to update the schema history.`,
+          );
         }
         break;
       }

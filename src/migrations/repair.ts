@@ -1,4 +1,4 @@
-import { alignRowSql, deleteFailedSql, insertRowSql, storedDescription, type AppliedMigration, type HistoryTable } from './history.js';
+import { type AppliedMigration, alignRowSql, deleteFailedSql, type HistoryTable, insertRowSql, storedDescription } from './history.js';
 import type { MigrationInfo } from './info.js';
 
 export interface RepairPlan {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../lib/errors.js';
 import { flywayChecksum } from './checksum.js';
-import { compareVersions, parseVersion, versionKey, type Version } from './version.js';
+import { compareVersions, parseVersion, type Version, versionKey } from './version.js';
 
 export interface ResolvedMigration {
   /** Undefined for repeatable migrations. */
@@ -69,7 +69,9 @@ async function listSqlFiles(root: string, dir = root): Promise<string[]> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if ((code === 'ENOENT' || code === 'ENOTDIR') && dir === root) {
-      throw new UserError('BAD_LOCATION', `Migration location ${root} ${code === 'ENOENT' ? 'does not exist' : 'is not a directory'}.`, { hint: 'Check --locations.' });
+      throw new UserError('BAD_LOCATION', `Migration location ${root} ${code === 'ENOENT' ? 'does not exist' : 'is not a directory'}.`, {
+        hint: 'Check --locations.',
+      });
     }
     throw error;
   }
@@ -142,7 +144,8 @@ function stripBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-const NON_TRANSACTIONAL = /\b(CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY|DROP\s+INDEX\s+CONCURRENTLY|REINDEX\b[^;]*\bCONCURRENTLY|VACUUM|ALTER\s+SYSTEM|CREATE\s+DATABASE|DROP\s+DATABASE|ALTER\s+TYPE\s+\S+\s+ADD\s+VALUE)\b/i;
+const NON_TRANSACTIONAL =
+  /\b(CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY|DROP\s+INDEX\s+CONCURRENTLY|REINDEX\b[^;]*\bCONCURRENTLY|VACUUM|ALTER\s+SYSTEM|CREATE\s+DATABASE|DROP\s+DATABASE|ALTER\s+TYPE\s+\S+\s+ADD\s+VALUE)\b/i;
 
 /** The first statement that cannot run in a transaction, ignoring comments and string literals. */
 export function nonTransactionalStatement(sql: string): string | undefined {

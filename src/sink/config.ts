@@ -31,7 +31,9 @@ const VALUE_TO_KEY = 'org.apache.kafka.connect.transforms.ValueToKey';
 const EXTRACT_KEY = 'org.apache.kafka.connect.transforms.ExtractField$Key';
 
 function invalid(name: string, key: string, message: string): UserError {
-  return new UserError('SINK_CONFIG', `Connector "${name}": ${key} ${message}.`, { hint: 'The embedded sink honours the options of Confluent\'s Elasticsearch sink listed in the README (Sink).' });
+  return new UserError('SINK_CONFIG', `Connector "${name}": ${key} ${message}.`, {
+    hint: "The embedded sink honours the options of Confluent's Elasticsearch sink listed in the README (Sink).",
+  });
 }
 
 function oneOf<T extends string>(name: string, config: Record<string, string>, key: string, allowed: readonly T[], fallback: T): T {
@@ -48,8 +50,13 @@ function int(name: string, config: Record<string, string>, key: string, fallback
   return n;
 }
 
-const bool = (config: Record<string, string>, key: string, fallback: boolean): boolean => (config[key] === undefined ? fallback : config[key]!.trim().toLowerCase() === 'true');
-const list = (text: string | undefined): string[] => (text ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const bool = (config: Record<string, string>, key: string, fallback: boolean): boolean =>
+  config[key] === undefined ? fallback : config[key]!.trim().toLowerCase() === 'true';
+const list = (text: string | undefined): string[] =>
+  (text ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /**
  * Pure: a connector file's config → what the embedded sink does. Anything it cannot honour

@@ -5,7 +5,11 @@ import type { ConnectorSpec } from '../connectors/spec.js';
 export async function loadSinkConnector(ctx: CommandContext, file?: string): Promise<ConnectorSpec> {
   const { SINK_FILE, stackConnector } = await import('../stack/tasks.js');
   if (!file) return stackConnector({ paths: ctx.stack, env: ctx.io.env, cwd: ctx.io.cwd }, SINK_FILE);
-  const [{ loadConnectorFiles }, { connectorVariables }, { readState }] = await Promise.all([import('../connectors/files.js'), import('../connectors/variables.js'), import('../stack/state.js')]);
+  const [{ loadConnectorFiles }, { connectorVariables }, { readState }] = await Promise.all([
+    import('../connectors/files.js'),
+    import('../connectors/variables.js'),
+    import('../stack/state.js'),
+  ]);
   const [spec] = await loadConnectorFiles([file], ctx.io.cwd, connectorVariables(ctx.stack.name, await readState(ctx.stack), ctx.io.env));
   return spec!;
 }

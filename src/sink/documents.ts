@@ -43,7 +43,12 @@ export function parcelProjection(value: Record<string, unknown>, index: string):
   if (!isObject(payload) || !isObject(payload.parcel)) return undefined;
   const parcel = payload.parcel;
   if (typeof parcel.id !== 'string' || !Number.isInteger(parcel.version)) return undefined;
-  return { index, id: parcel.id, version: parcel.version as number, doc: { ...parcel, lastEventId: value.eventId ?? null, lastEventType: value.eventType ?? null } };
+  return {
+    index,
+    id: parcel.id,
+    version: parcel.version as number,
+    doc: { ...parcel, lastEventId: value.eventId ?? null, lastEventType: value.eventType ?? null },
+  };
 }
 
 /** Pure: what the sink does with one record, as Confluent's connector would decide it. */
@@ -51,14 +56,27 @@ export function planRecord(config: SinkConfig, record: KafkaRecord, projectionIn
   const index = record.topic.toLowerCase();
   if (record.value === null) {
     if (config.behaviorOnNullValues === 'ignore') return { kind: 'skip', record, reason: 'null value (behavior.on.null.values=ignore)' };
-    if (config.behaviorOnNullValues === 'fail') return { kind: 'error', record, stage: 'TASK_PUT', className: 'org.apache.kafka.connect.errors.DataException', message: 'Sink record with key and null value (behavior.on.null.values=fail)' };
+    if (config.behaviorOnNullValues === 'fail')
+      return {
+        kind: 'error',
+        record,
+        stage: 'TASK_PUT',
+        className: 'org.apache.kafka.connect.errors.DataException',
+        message: 'Sink record with key and null value (behavior.on.null.values=fail)',
+      };
   }
   let value: unknown = null;
   if (record.value !== null) {
     try {
       value = JSON.parse(record.value.toString('utf8'));
     } catch (error) {
-      return { kind: 'error', record, stage: 'VALUE_CONVERTER', className: 'org.apache.kafka.connect.errors.DataException', message: `Converting byte[] to Kafka Connect data failed due to serialization error: ${(error as Error).message}` };
+      return {
+        kind: 'error',
+        record,
+        stage: 'VALUE_CONVERTER',
+        className: 'org.apache.kafka.connect.errors.DataException',
+        message: `Converting byte[] to Kafka Connect data failed due to serialization error: ${(error as Error).message}`,
+      };
     }
   }
   let id: string;
@@ -71,11 +89,24 @@ export function planRecord(config: SinkConfig, record: KafkaRecord, projectionIn
       return { kind: 'error', record, stage: 'TRANSFORMATION', className: 'org.apache.kafka.connect.errors.DataException', message: (error as Error).message };
     }
     if (key === null || key === undefined || isObject(key)) {
-      return { kind: 'error', record, stage: 'TASK_PUT', className: 'org.apache.kafka.connect.errors.DataException', message: 'Key is used as document id and can not be null or a struct (key.ignore=false)' };
+      return {
+        kind: 'error',
+        record,
+        stage: 'TASK_PUT',
+        className: 'org.apache.kafka.connect.errors.DataException',
+        message: 'Key is used as document id and can not be null or a struct (key.ignore=false)',
+      };
     }
     id = String(key);
   }
   if (value === null) return { kind: 'delete', record, index, id };
-  if (!isObject(value)) return { kind: 'error', record, stage: 'TASK_PUT', className: 'org.apache.kafka.connect.errors.DataException', message: 'Elasticsearch documents must be JSON objects' };
+  if (!isObject(value))
+    return {
+      kind: 'error',
+      record,
+      stage: 'TASK_PUT',
+      className: 'org.apache.kafka.connect.errors.DataException',
+      message: 'Elasticsearch documents must be JSON objects',
+    };
   return { kind: 'index', record, index, id, doc: value, projection: projectionIndex ? parcelProjection(value, projectionIndex) : undefined };
 }

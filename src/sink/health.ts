@@ -6,7 +6,11 @@ import type { SinkStats } from './sink.js';
  * `GET /health`: the sink's state and counters as JSON; 200 while it consumes (also while it
  * retries a busy engine), 503 before it joined its group and after it failed.
  */
-export async function createSinkHealthServer(options: { host: string; port: number; stats: () => SinkStats }): Promise<{ url: string; close(): Promise<void> }> {
+export async function createSinkHealthServer(options: {
+  host: string;
+  port: number;
+  stats: () => SinkStats;
+}): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url !== '/health' && req.url !== '/')) {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found; try GET /health' }));

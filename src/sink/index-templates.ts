@@ -10,7 +10,10 @@ export const PARCELS_INDEX = 'parcels';
  * so the first document of each index already gets keyword/date fields; returns their names.
  */
 export async function installIndexTemplates(search: SearchClient): Promise<string[]> {
-  const templates = JSON.parse(await readFile(templatePath('elasticsearch/index-templates.json'), 'utf8')) as Record<string, { index_patterns: string[]; template: Record<string, unknown> }>;
+  const templates = JSON.parse(await readFile(templatePath('elasticsearch/index-templates.json'), 'utf8')) as Record<
+    string,
+    { index_patterns: string[]; template: Record<string, unknown> }
+  >;
   for (const [name, t] of Object.entries(templates)) await search.ensureIndexTemplate(name, t.index_patterns, t.template);
   return Object.keys(templates);
 }

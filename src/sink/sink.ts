@@ -1,10 +1,10 @@
-import { kafkaClient, type KafkaConsumer, type KafkaHeaders, type KafkaProducer } from '../clients/kafka.js';
-import { toKafkaRecord, type KafkaRecord } from '../clients/kafka-reader.js';
-import { isTransient, reasonOf, type BulkItem, type BulkOperation, type SearchClient } from '../clients/search.js';
+import { type KafkaConsumer, type KafkaHeaders, type KafkaProducer, kafkaClient } from '../clients/kafka.js';
+import { type KafkaRecord, toKafkaRecord } from '../clients/kafka-reader.js';
+import { type BulkItem, type BulkOperation, isTransient, reasonOf, type SearchClient } from '../clients/search.js';
 import { UserError } from '../lib/errors.js';
 import { retry } from '../lib/retry.js';
 import { ES_SINK_CLASS, type SinkConfig } from './config.js';
-import { planRecord, type ErrorStage, type Planned } from './documents.js';
+import { type ErrorStage, type Planned, planRecord } from './documents.js';
 
 export type SinkState = 'STARTING' | 'RUNNING' | 'RETRYING' | 'FAILED' | 'STOPPED';
 
@@ -47,7 +47,13 @@ interface Operation {
 const MAX_BACKOFF_MS = 10_000;
 
 /** Errors Confluent's connector treats as a malformed document (dead-lettered); any other item error fails the sink. */
-const MALFORMED = new Set(['mapper_parsing_exception', 'illegal_argument_exception', 'action_request_validation_exception', 'document_parsing_exception', 'strict_dynamic_mapping_exception']);
+const MALFORMED = new Set([
+  'mapper_parsing_exception',
+  'illegal_argument_exception',
+  'action_request_validation_exception',
+  'document_parsing_exception',
+  'strict_dynamic_mapping_exception',
+]);
 
 /** An engine that is down, slow or answering 5xx: wait and send again, never skip ahead. */
 export function isRetryable(error: unknown): boolean {
@@ -76,21 +82,40 @@ export class EmbeddedSink {
   private readonly stopper = new AbortController();
 
   constructor(private readonly options: SinkOptions) {
-    this.stats = { state: 'STARTING', group: options.config.groupId, topics: options.config.topics, indexed: 0, deleted: 0, skipped: 0, deadLettered: 0, rejected: 0 };
+    this.stats = {
+      state: 'STARTING',
+      group: options.config.groupId,
+      topics: options.config.topics,
+      indexed: 0,
+      deleted: 0,
+      skipped: 0,
+      deadLettered: 0,
+      rejected: 0,
+    };
   }
 
   /** Joins the group and starts consuming; resolves once the first assignment arrived. */
   async start(): Promise<void> {
     const { config } = this.options;
     const kafka = kafkaClient(this.options.bootstrap, `outboxctl-sink-${config.name}`);
-    const consumer = kafka.consumer({ groupId: config.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: Math.max(config.lingerMs, 100), sessionTimeout: 45_000, heartbeatInterval: 3_000 });
+    const consumer = kafka.consumer({
+      groupId: config.groupId,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: Math.max(config.lingerMs, 100),
+      sessionTimeout: 45_000,
+      heartbeatInterval: 3_000,
+    });
     this.consumer = consumer;
     if (config.dlqTopic) {
       const admin = kafka.admin();
       await admin.connect();
       const topics = await admin.listTopics().finally(() => admin.disconnect());
       if (!topics.includes(config.dlqTopic)) {
-        throw new UserError('SINK_DLQ_MISSING', `The dead-letter topic "${config.dlqTopic}" of connector "${config.name}" does not exist; the sink did not start.`, { hint: `Create it: \`outboxctl topic create ${config.dlqTopic}\`.` });
+        throw new UserError(
+          'SINK_DLQ_MISSING',
+          `The dead-letter topic "${config.dlqTopic}" of connector "${config.name}" does not exist; the sink did not start.`,
+          { hint: `Create it: \`outboxctl topic create ${config.dlqTopic}\`.` },
+        );
       }
       this.producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
       await this.producer.connect();
@@ -170,7 +195,12 @@ export class EmbeddedSink {
       else if (plan.kind === 'delete') ops.push({ op: { op: 'delete', index: plan.index, id: plan.id }, plan, projection: false });
       else {
         ops.push({ op: { op: 'index', index: plan.index, id: plan.id, doc: plan.doc }, plan, projection: false });
-        if (plan.projection) ops.push({ op: { op: 'index', index: plan.projection.index, id: plan.projection.id, doc: plan.projection.doc, version: plan.projection.version }, plan, projection: true });
+        if (plan.projection)
+          ops.push({
+            op: { op: 'index', index: plan.projection.index, id: plan.projection.id, doc: plan.projection.doc, version: plan.projection.version },
+            plan,
+            projection: true,
+          });
       }
     }
     return ops;
@@ -194,7 +224,11 @@ export class EmbeddedSink {
         retryable: (error) => error instanceof NotTaken,
         onRetry: (attempt) => {
           this.stats.state = 'RETRYING';
-          if ((attempt - 1) % 10 === 0) this.options.log('warn', `Elasticsearch is not taking ${pending.length} operation(s) (${this.stats.lastError ?? 'HTTP 429/5xx'}); retrying every ≤${Math.round(MAX_BACKOFF_MS / 1000)}s without skipping ahead`);
+          if ((attempt - 1) % 10 === 0)
+            this.options.log(
+              'warn',
+              `Elasticsearch is not taking ${pending.length} operation(s) (${this.stats.lastError ?? 'HTTP 429/5xx'}); retrying every ≤${Math.round(MAX_BACKOFF_MS / 1000)}s without skipping ahead`,
+            );
         },
       },
     );
@@ -221,8 +255,19 @@ export class EmbeddedSink {
         }
       } else if (p.op.op === 'delete' && item.status === 404) this.stats.deleted++;
       else if (item.status === 429 || item.status >= 500) again.push(p);
-      else if (!MALFORMED.has(item.type ?? '')) this.fail(new Error(`${p.op.index}: ${item.type ?? 'error'}: ${item.reason ?? `HTTP ${item.status}`} (record ${p.plan.record.topic}/${p.plan.record.partition}/${p.plan.record.offset})`));
-      else failures.push({ record: p.plan.record, stage: 'TASK_PUT', className: `org.elasticsearch.${item.type ?? 'ElasticsearchException'}`, message: `${p.op.index}: ${item.type ?? 'error'}: ${item.reason ?? `HTTP ${item.status}`}` });
+      else if (!MALFORMED.has(item.type ?? ''))
+        this.fail(
+          new Error(
+            `${p.op.index}: ${item.type ?? 'error'}: ${item.reason ?? `HTTP ${item.status}`} (record ${p.plan.record.topic}/${p.plan.record.partition}/${p.plan.record.offset})`,
+          ),
+        );
+      else
+        failures.push({
+          record: p.plan.record,
+          stage: 'TASK_PUT',
+          className: `org.elasticsearch.${item.type ?? 'ElasticsearchException'}`,
+          message: `${p.op.index}: ${item.type ?? 'error'}: ${item.reason ?? `HTTP ${item.status}`}`,
+        });
     });
     return again;
   }
@@ -240,11 +285,14 @@ export class EmbeddedSink {
     if (config.dlqTopic && this.producer) {
       await this.sendDeadLetters(unique);
       this.stats.deadLettered += unique.length;
-      if (config.behaviorOnMalformedDocuments !== 'ignore') for (const f of unique) this.options.log('warn', `record ${f.record.topic}/${f.record.partition}/${f.record.offset} sent to ${config.dlqTopic}: ${f.message}`);
+      if (config.behaviorOnMalformedDocuments !== 'ignore')
+        for (const f of unique)
+          this.options.log('warn', `record ${f.record.topic}/${f.record.partition}/${f.record.offset} sent to ${config.dlqTopic}: ${f.message}`);
       return;
     }
     this.stats.rejected += unique.length;
-    for (const f of unique) this.options.log('warn', `record ${f.record.topic}/${f.record.partition}/${f.record.offset} not indexed (no dead-letter topic configured): ${f.message}`);
+    for (const f of unique)
+      this.options.log('warn', `record ${f.record.topic}/${f.record.partition}/${f.record.offset} not indexed (no dead-letter topic configured): ${f.message}`);
   }
 
   private async sendDeadLetters(unique: Failure[]): Promise<void> {
@@ -253,7 +301,11 @@ export class EmbeddedSink {
       await this.producer!.send({
         topic: config.dlqTopic!,
         acks: -1,
-        messages: unique.map((f) => ({ key: f.record.key, value: f.record.value, headers: { ...f.record.headers, ...(config.dlqContextHeaders ? this.contextHeaders(f) : {}) } as KafkaHeaders })),
+        messages: unique.map((f) => ({
+          key: f.record.key,
+          value: f.record.value,
+          headers: { ...f.record.headers, ...(config.dlqContextHeaders ? this.contextHeaders(f) : {}) } as KafkaHeaders,
+        })),
       });
     } catch (error) {
       this.fail(new Error(`cannot write to the dead-letter topic ${config.dlqTopic}: ${(error as Error).message}`));

@@ -10,7 +10,8 @@ export function connectorProblem(name: string, status: ConnectorStatus | undefin
   if (!status) return `connector ${name} is not registered (\`outboxctl up\` registers it)`;
   const failed = failureOf(status);
   if (failed) return `connector ${name} is FAILED (${failed.cause}); see \`outboxctl connectors status ${name}\``;
-  if (status.connector.state === 'PAUSED' || status.tasks.some((t) => t.state === 'PAUSED')) return `connector ${name} is PAUSED; resume it with \`outboxctl connectors resume ${name}\``;
+  if (status.connector.state === 'PAUSED' || status.tasks.some((t) => t.state === 'PAUSED'))
+    return `connector ${name} is PAUSED; resume it with \`outboxctl connectors resume ${name}\``;
   if (status.connector.state !== 'RUNNING') return `connector ${name} is ${status.connector.state}`;
   if (status.tasks.length === 0) return `connector ${name} has no task`;
   const idle = status.tasks.find((t) => t.state !== 'RUNNING');

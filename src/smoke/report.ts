@@ -65,23 +65,36 @@ export async function renderJunit(report: SmokeReport): Promise<string> {
     '@_timestamp': report.startedAt,
     '@_hostname': os.hostname(),
     properties: {
-      property: [
-        { '@_name': 'stack', '@_value': report.stack },
-        ...(report.parcelId ? [{ '@_name': 'parcelId', '@_value': report.parcelId }] : []),
-      ],
+      property: [{ '@_name': 'stack', '@_value': report.stack }, ...(report.parcelId ? [{ '@_name': 'parcelId', '@_value': report.parcelId }] : [])],
     },
     testcase: report.steps.map((s) => ({
       '@_name': s.name,
       '@_classname': 'outboxctl.smoke',
       '@_time': time(s.seconds),
-      ...(s.status === 'failed' ? { [s.failure === 'error' ? 'error' : 'failure']: { '@_message': xmlSafe(s.message), '@_type': s.failure ?? 'error', '#text': xmlSafe(`${s.title}: ${s.message}`) } } : {}),
+      ...(s.status === 'failed'
+        ? {
+            [s.failure === 'error' ? 'error' : 'failure']: {
+              '@_message': xmlSafe(s.message),
+              '@_type': s.failure ?? 'error',
+              '#text': xmlSafe(`${s.title}: ${s.message}`),
+            },
+          }
+        : {}),
       ...(s.status === 'skipped' ? { skipped: { '@_message': xmlSafe(s.message) } } : {}),
       ...(s.status === 'passed' ? { 'system-out': xmlSafe(`${s.title}: ${s.message}`) } : {}),
     })),
   };
   const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true });
   const body = builder.build({
-    testsuites: { '@_name': 'outboxctl smoke', '@_tests': report.steps.length, '@_failures': failures, '@_errors': errors, '@_skipped': count('skipped'), '@_time': time(report.seconds), testsuite: suite },
+    testsuites: {
+      '@_name': 'outboxctl smoke',
+      '@_tests': report.steps.length,
+      '@_failures': failures,
+      '@_errors': errors,
+      '@_skipped': count('skipped'),
+      '@_time': time(report.seconds),
+      testsuite: suite,
+    },
   }) as string;
   return `<?xml version="1.0" encoding="UTF-8"?>\n${body}`;
 }
@@ -96,7 +109,9 @@ export async function checkReportFile(file: string): Promise<void> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : 'is not writable';
-    throw new UserError('REPORT_DIR', `Cannot write the report ${file}: its directory ${dir} ${why}.`, { hint: 'Create the directory first, or choose another --report path.' });
+    throw new UserError('REPORT_DIR', `Cannot write the report ${file}: its directory ${dir} ${why}.`, {
+      hint: 'Create the directory first, or choose another --report path.',
+    });
   }
 }
 

@@ -3,8 +3,8 @@ import { CliError } from '../lib/errors.js';
 import { onInterrupt } from '../lib/interrupt.js';
 import type { StackPaths } from '../stack/paths.js';
 import type { RuntimeChoice, UpEvents } from '../stack/up.js';
-import { StepFailure, type SmokeContext, type SmokeStep } from './context.js';
-import { SMOKE_REPORT_SCHEMA_VERSION, writeReport, type SmokeReport, type StepResult } from './report.js';
+import { type SmokeContext, type SmokeStep, StepFailure } from './context.js';
+import { SMOKE_REPORT_SCHEMA_VERSION, type SmokeReport, type StepResult, writeReport } from './report.js';
 
 export interface SmokeEvents {
   onStepStart?(step: SmokeStep, index: number, total: number): void;
@@ -30,7 +30,14 @@ export async function runSteps(steps: readonly SmokeStep[], ctx: SmokeContext, e
     } else if (Date.now() >= ctx.deadline) {
       // The deadline ran out in an earlier step that still passed (e.g. a slow `up`): this step is the one that cannot run.
       const took = before ? ` (${before.name} took ${before.seconds.toFixed(1)} s)` : '';
-      result = { name: step.name, title: step.title, status: 'failed', seconds: 0, message: `not started: the run's --timeout ran out${took}.`, failure: 'timeout' };
+      result = {
+        name: step.name,
+        title: step.title,
+        status: 'failed',
+        seconds: 0,
+        message: `not started: the run's --timeout ran out${took}.`,
+        failure: 'timeout',
+      };
       failed = result;
     } else {
       events.onStepStart?.(step, index, steps.length);
@@ -39,7 +46,14 @@ export async function runSteps(steps: readonly SmokeStep[], ctx: SmokeContext, e
         const message = await step.run(ctx);
         result = { name: step.name, title: step.title, status: 'passed', seconds: (performance.now() - begin) / 1000, message };
       } catch (error) {
-        result = { name: step.name, title: step.title, status: 'failed', seconds: (performance.now() - begin) / 1000, message: failureMessage(error), failure: failureKind(error) };
+        result = {
+          name: step.name,
+          title: step.title,
+          status: 'failed',
+          seconds: (performance.now() - begin) / 1000,
+          message: failureMessage(error),
+          failure: failureKind(error),
+        };
         failed = result;
       }
     }
@@ -105,7 +119,8 @@ export async function smoke(options: SmokeOptions): Promise<SmokeReport> {
     const steps = await runSteps(options.steps, ctx, options.events);
     let stoppedAfter: string[] = [];
     if (ctx.started.length > 0) {
-      if (options.keep) options.events?.onNote?.(`kept running what smoke started (${ctx.started.map((s) => s.service).join(', ')}); stop it with \`outboxctl down\``);
+      if (options.keep)
+        options.events?.onNote?.(`kept running what smoke started (${ctx.started.map((s) => s.service).join(', ')}); stop it with \`outboxctl down\``);
       else stoppedAfter = await teardown(ctx, options.events);
     }
     const report: SmokeReport = {
@@ -132,7 +147,11 @@ export async function smoke(options: SmokeOptions): Promise<SmokeReport> {
  * process smoke started (one restarted meanwhile by someone else is left alone). Returns what stopped.
  */
 async function teardown(ctx: SmokeContext, events: SmokeEvents | undefined): Promise<string[]> {
-  const [{ stopServices }, { instanceId }, { readState, withStackLock }] = await Promise.all([import('../stack/lifecycle.js'), import('../stack/service.js'), import('../stack/state.js')]);
+  const [{ stopServices }, { instanceId }, { readState, withStackLock }] = await Promise.all([
+    import('../stack/lifecycle.js'),
+    import('../stack/service.js'),
+    import('../stack/state.js'),
+  ]);
   try {
     return await withStackLock(ctx.paths, {}, async () => {
       const state = await readState(ctx.paths);

@@ -2,9 +2,9 @@ import { CliError } from '../lib/errors.js';
 import { EVENTS_INDEX } from '../servers/auditing/queries.js';
 import type { Parcel } from '../servers/tracking/parcel.js';
 import { SERVICE_ORDER } from '../stack/components/types.js';
-import { waitFor, ReadinessTimeout } from '../stack/readiness.js';
+import { ReadinessTimeout, waitFor } from '../stack/readiness.js';
 import { OUTBOX_TOPIC } from '../stack/tasks.js';
-import { remainingMs, StepFailure, type SeenEvent, type SmokeContext, type SmokeStep, type StatsCounts } from './context.js';
+import { remainingMs, type SeenEvent, type SmokeContext, type SmokeStep, type StatsCounts, StepFailure } from './context.js';
 import { diagnoseSink, diagnoseSource } from './diagnose.js';
 
 /** The seed's sample request. */
@@ -25,7 +25,8 @@ const need = <T>(value: T | undefined, what: string): T => {
   return value;
 };
 
-const readEvents = (ctx: SmokeContext): [SeenEvent, SeenEvent] => need(ctx.events.length === 2 ? (ctx.events as [SeenEvent, SeenEvent]) : undefined, 'the events read from Kafka');
+const readEvents = (ctx: SmokeContext): [SeenEvent, SeenEvent] =>
+  need(ctx.events.length === 2 ? (ctx.events as [SeenEvent, SeenEvent]) : undefined, 'the events read from Kafka');
 
 /**
  * Polls `probe` until it holds or the run's deadline passes; a timeout names what the last
@@ -39,7 +40,8 @@ async function until<T>(ctx: SmokeContext, probe: () => Promise<T>, diagnose?: (
   const attempt = () =>
     probe().catch((error: unknown) => {
       // So is a refusal the user must fix (e.g. the search engine answering 401).
-      if (error instanceof StepFailure || (error instanceof CliError && error.kind === 'user')) final = error instanceof StepFailure ? error : new StepFailure(error.message);
+      if (error instanceof StepFailure || (error instanceof CliError && error.kind === 'user'))
+        final = error instanceof StepFailure ? error : new StepFailure(error.message);
       lastSeen = error;
       throw error;
     });
@@ -90,7 +92,16 @@ const stack: SmokeStep = {
     let summary: string;
     if (running.length === 0) {
       const { up } = await import('../stack/up.js');
-      const result = await up({ paths: ctx.paths, env: ctx.env, runtime: ctx.runtime, waitTimeoutMs: Math.min(180_000, remainingMs(ctx)), strictPorts: false, cwd: ctx.cwd, events: ctx.upEvents, signal: ctx.signal });
+      const result = await up({
+        paths: ctx.paths,
+        env: ctx.env,
+        runtime: ctx.runtime,
+        waitTimeoutMs: Math.min(180_000, remainingMs(ctx)),
+        strictPorts: false,
+        cwd: ctx.cwd,
+        events: ctx.upEvents,
+        signal: ctx.signal,
+      });
       ctx.started = result.started.map((s) => ({ service: s.service, id: s.id }));
       ctx.endpoints = result.endpoints;
       summary = `started ${ctx.started.length} services of stack "${ctx.paths.name}" (${result.runtime})`;
@@ -98,7 +109,8 @@ const stack: SmokeStep = {
       const { stackStatus } = await import('../stack/lifecycle.js');
       const notReady = (await stackStatus(ctx.paths)).services.filter((s) => s.state !== 'ready');
       ctx.endpoints = state!.endpoints;
-      if (notReady.length > 0) ctx.warn(`stack "${ctx.paths.name}" runs without ${notReady.map((s) => `${s.name} (${s.state})`).join(', ')}; smoke uses it as it is`);
+      if (notReady.length > 0)
+        ctx.warn(`stack "${ctx.paths.name}" runs without ${notReady.map((s) => `${s.name} (${s.state})`).join(', ')}; smoke uses it as it is`);
       summary = `using the running stack "${ctx.paths.name}"${notReady.length ? ` (not ready: ${notReady.map((s) => s.name).join(', ')})` : ''}`;
     }
     const { KafkaAdmin } = await import('../clients/kafka.js');
@@ -124,7 +136,8 @@ async function trackingClient(ctx: SmokeContext) {
 
 function expectParcel(parcel: Parcel, want: { version: number; status: string; contents: string }, what: string): void {
   const wrong = (['version', 'status', 'contents'] as const).filter((k) => parcel[k] !== want[k]);
-  if (wrong.length > 0) throw new StepFailure(`${what} answered ${wrong.map((k) => `${k} ${JSON.stringify(parcel[k])} (expected ${JSON.stringify(want[k])})`).join(', ')}.`);
+  if (wrong.length > 0)
+    throw new StepFailure(`${what} answered ${wrong.map((k) => `${k} ${JSON.stringify(parcel[k])} (expected ${JSON.stringify(want[k])})`).join(', ')}.`);
 }
 
 const createParcel: SmokeStep = {
@@ -196,15 +209,20 @@ const kafkaRecords: SmokeStep = {
     if (events.length < 2) {
       if (ctx.signal.aborted) throw new StepFailure('interrupted.');
       const why = await diagnoseSource(ctx).catch((e: Error) => `could not tell why: ${e.message}`);
-      throw new StepFailure(`${events.length} of 2 records keyed ${id} reached ${OUTBOX_TOPIC} after ${seconds(Date.now() - begin)} (${scanned} records read past the offsets noted before the write): ${why}.`, 'timeout');
+      throw new StepFailure(
+        `${events.length} of 2 records keyed ${id} reached ${OUTBOX_TOPIC} after ${seconds(Date.now() - begin)} (${scanned} records read past the offsets noted before the write): ${why}.`,
+        'timeout',
+      );
     }
     const [first, second] = events as [SeenEvent, SeenEvent];
     const describe = (e: SeenEvent) => `${e.eventType ?? 'no type'} version ${e.version ?? '?'} at ${e.partition}/${e.offset}`;
-    if (first.partition !== second.partition) throw new StepFailure(`the parcel's records are in two partitions (${describe(first)}, ${describe(second)}): the key does not choose the partition.`);
+    if (first.partition !== second.partition)
+      throw new StepFailure(`the parcel's records are in two partitions (${describe(first)}, ${describe(second)}): the key does not choose the partition.`);
     if (first.eventType !== 'ParcelCreated' || first.version !== 1 || second.eventType !== 'ParcelUpdated' || second.version !== 2) {
       throw new StepFailure(`expected ParcelCreated version 1 then ParcelUpdated version 2, read ${describe(first)} then ${describe(second)}.`);
     }
-    if (first.aggregateId !== id || second.aggregateId !== id) throw new StepFailure(`the records carry aggregate ids ${first.aggregateId} and ${second.aggregateId}, not the parcel id ${id}.`);
+    if (first.aggregateId !== id || second.aggregateId !== id)
+      throw new StepFailure(`the records carry aggregate ids ${first.aggregateId} and ${second.aggregateId}, not the parcel id ${id}.`);
     ctx.events = [first, second];
     return `${describe(first)}, ${describe(second)}; event ids ${short(first.eventId)}…, ${short(second.eventId)}…`;
   },
@@ -222,13 +240,20 @@ const elasticsearchEvents: SmokeStep = {
       await until(
         ctx,
         async () => {
-          const docs = await Promise.all(events.map((e) => client.get<{ eventId?: string; aggregateId?: string; eventType?: string }>(EVENTS_INDEX, e.eventId)));
+          const docs = await Promise.all(
+            events.map((e) => client.get<{ eventId?: string; aggregateId?: string; eventType?: string }>(EVENTS_INDEX, e.eventId)),
+          );
           const missing = events.filter((_, i) => docs[i] === undefined);
-          if (missing.length > 0) throw new Error(`${events.length - missing.length} of 2 event documents in index ${EVENTS_INDEX} (missing ${missing.map((e) => e.eventId).join(', ')})`);
+          if (missing.length > 0)
+            throw new Error(
+              `${events.length - missing.length} of 2 event documents in index ${EVENTS_INDEX} (missing ${missing.map((e) => e.eventId).join(', ')})`,
+            );
           docs.forEach((doc, i) => {
             const e = events[i]!;
             if (doc!.eventId !== e.eventId || doc!.aggregateId !== e.aggregateId || doc!.eventType !== e.eventType) {
-              throw new StepFailure(`document ${e.eventId} holds ${JSON.stringify({ eventId: doc!.eventId, aggregateId: doc!.aggregateId, eventType: doc!.eventType })}, not the event read from Kafka.`);
+              throw new StepFailure(
+                `document ${e.eventId} holds ${JSON.stringify({ eventId: doc!.eventId, aggregateId: doc!.aggregateId, eventType: doc!.eventType })}, not the event read from Kafka.`,
+              );
             }
           });
         },
@@ -250,13 +275,18 @@ const auditingParcels: SmokeStep = {
   title: 'GET /parcels on the auditing server shows the updated parcel',
   async run(ctx) {
     const parcel = need(ctx.updated, 'the updated parcel');
-    const found = await until(ctx, async () => {
-      const page = await auditing<ParcelsPage>(ctx, `/parcels?q=${encodeURIComponent(ctx.token)}&size=10`);
-      const item = page.items.find((p) => p.id === parcel.id);
-      if (!item) throw new Error(`GET /parcels?q=${ctx.token} does not list parcel ${parcel.id} yet`);
-      if (item.version !== 2 || item.status !== UPDATED_STATUS) throw new Error(`GET /parcels shows parcel ${parcel.id} at version ${item.version}, ${item.status} (expected version 2, ${UPDATED_STATUS})`);
-      return item;
-    }, () => diagnoseSink(ctx));
+    const found = await until(
+      ctx,
+      async () => {
+        const page = await auditing<ParcelsPage>(ctx, `/parcels?q=${encodeURIComponent(ctx.token)}&size=10`);
+        const item = page.items.find((p) => p.id === parcel.id);
+        if (!item) throw new Error(`GET /parcels?q=${ctx.token} does not list parcel ${parcel.id} yet`);
+        if (item.version !== 2 || item.status !== UPDATED_STATUS)
+          throw new Error(`GET /parcels shows parcel ${parcel.id} at version ${item.version}, ${item.status} (expected version 2, ${UPDATED_STATUS})`);
+        return item;
+      },
+      () => diagnoseSink(ctx),
+    );
     return `parcel ${short(found.id)} at version ${found.version}, ${found.status}, found by a word of its contents`;
   },
 };
@@ -271,12 +301,19 @@ const auditingHistory: SmokeStep = {
   async run(ctx) {
     const id = need(ctx.updated, 'the updated parcel').id;
     const want = readEvents(ctx).map((e) => e.eventId);
-    const history = await until(ctx, async () => {
-      const h = await auditing<History>(ctx, `/parcels/${encodeURIComponent(id)}/history`);
-      const got = h.events.map((e) => e.eventId);
-      if (got.length !== 2 || got[0] !== want[0] || got[1] !== want[1]) throw new Error(`GET /parcels/${id}/history lists ${got.length} event${got.length === 1 ? '' : 's'} [${got.join(', ')}] (expected [${want.join(', ')}])`);
-      return h;
-    }, () => diagnoseSink(ctx));
+    const history = await until(
+      ctx,
+      async () => {
+        const h = await auditing<History>(ctx, `/parcels/${encodeURIComponent(id)}/history`);
+        const got = h.events.map((e) => e.eventId);
+        if (got.length !== 2 || got[0] !== want[0] || got[1] !== want[1])
+          throw new Error(
+            `GET /parcels/${id}/history lists ${got.length} event${got.length === 1 ? '' : 's'} [${got.join(', ')}] (expected [${want.join(', ')}])`,
+          );
+        return h;
+      },
+      () => diagnoseSink(ctx),
+    );
     return history.events.map((e) => `${e.eventType} v${e.version} (${e.changed.join(', ')})`).join(' → ');
   },
 };
@@ -290,21 +327,41 @@ const auditingStats: SmokeStep = {
     const since = first.occurredAt;
     const until_ = new Date(Date.parse(second.occurredAt) + 1).toISOString();
     // Counts only grow while smoke runs (other writers may add to them): each must be up by at least one.
-    const counted = (c: StatsCounts): Record<string, number> => ({ ParcelCreated: c.byType.ParcelCreated ?? 0, ParcelUpdated: c.byType.ParcelUpdated ?? 0, [UPDATED_STATUS]: c.byStatus[UPDATED_STATUS] ?? 0 });
+    const counted = (c: StatsCounts): Record<string, number> => ({
+      ParcelCreated: c.byType.ParcelCreated ?? 0,
+      ParcelUpdated: c.byType.ParcelUpdated ?? 0,
+      [UPDATED_STATUS]: c.byStatus[UPDATED_STATUS] ?? 0,
+    });
     const before = counted(base);
-    const seen = await until(ctx, async () => {
-      const now = counted(await statsCounts(ctx));
-      const behind = Object.keys(before).filter((k) => now[k]! < before[k]! + 1);
-      if (behind.length > 0) throw new Error(`GET /stats counts ${behind.map((k) => `${k} ${now[k]} (expected at least ${before[k]! + 1})`).join(', ')}`);
-      const window = await auditing<Stats>(ctx, `/stats?interval=1m&since=${encodeURIComponent(since)}&until=${encodeURIComponent(until_)}`);
-      const overTime = window.overTime.reduce((sum, b) => sum + b.count, 0);
-      if ((window.events.byType.ParcelCreated ?? 0) < 1 || (window.events.byType.ParcelUpdated ?? 0) < 1) throw new Error(`GET /stats between the two events counts ${JSON.stringify(window.events.byType)}`);
-      if (overTime !== window.events.total) throw new Error(`GET /stats counts ${window.events.total} events by type but ${overTime} over time`);
-      return now;
-    }, () => diagnoseSink(ctx));
-    return `since the start: ${Object.keys(before).map((k) => `${k} +${seen[k]! - before[k]!}`).join(', ')}; the window of the two events agrees with its histogram`;
+    const seen = await until(
+      ctx,
+      async () => {
+        const now = counted(await statsCounts(ctx));
+        const behind = Object.keys(before).filter((k) => now[k]! < before[k]! + 1);
+        if (behind.length > 0) throw new Error(`GET /stats counts ${behind.map((k) => `${k} ${now[k]} (expected at least ${before[k]! + 1})`).join(', ')}`);
+        const window = await auditing<Stats>(ctx, `/stats?interval=1m&since=${encodeURIComponent(since)}&until=${encodeURIComponent(until_)}`);
+        const overTime = window.overTime.reduce((sum, b) => sum + b.count, 0);
+        if ((window.events.byType.ParcelCreated ?? 0) < 1 || (window.events.byType.ParcelUpdated ?? 0) < 1)
+          throw new Error(`GET /stats between the two events counts ${JSON.stringify(window.events.byType)}`);
+        if (overTime !== window.events.total) throw new Error(`GET /stats counts ${window.events.total} events by type but ${overTime} over time`);
+        return now;
+      },
+      () => diagnoseSink(ctx),
+    );
+    return `since the start: ${Object.keys(before)
+      .map((k) => `${k} +${seen[k]! - before[k]!}`)
+      .join(', ')}; the window of the two events agrees with its histogram`;
   },
 };
 
 /** The seed's flow, in order; each step needs what the ones before it found. */
-export const SMOKE_STEPS: readonly SmokeStep[] = [stack, createParcel, updateParcel, kafkaRecords, elasticsearchEvents, auditingParcels, auditingHistory, auditingStats];
+export const SMOKE_STEPS: readonly SmokeStep[] = [
+  stack,
+  createParcel,
+  updateParcel,
+  kafkaRecords,
+  elasticsearchEvents,
+  auditingParcels,
+  auditingHistory,
+  auditingStats,
+];

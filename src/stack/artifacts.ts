@@ -1,8 +1,8 @@
-import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
 import { EnvironmentError, ExternalCommandError } from '../lib/errors.js';
 import { renderTemplateFile } from '../lib/template.js';
 
@@ -75,13 +75,20 @@ export async function resolveArtifactSet(set: ArtifactSet, options: ResolveOptio
       }
     });
     const result = await mvn;
-    if (result.exitCode === undefined && /ENOENT/.test(result.message ?? "")) throw missingMaven();
+    if (result.exitCode === undefined && /ENOENT/.test(result.message ?? '')) throw missingMaven();
     if (result.exitCode !== 0) {
-      const lines = (result.all ?? '').split('\n').filter((l) => /ERROR/.test(l)).slice(-10);
-      throw new ExternalCommandError(`mvn ${args.join(' ')}`, `Maven could not resolve ${set.id}: ${(lines[0] ?? `exit code ${String(result.exitCode)}`).replace(/^\[ERROR\]\s*/, '')}`, {
-        details: lines.slice(1),
-        hint: 'Check that Maven Central is reachable (or the artifacts are in ~/.m2), then retry `outboxctl fetch`.',
-      });
+      const lines = (result.all ?? '')
+        .split('\n')
+        .filter((l) => /ERROR/.test(l))
+        .slice(-10);
+      throw new ExternalCommandError(
+        `mvn ${args.join(' ')}`,
+        `Maven could not resolve ${set.id}: ${(lines[0] ?? `exit code ${String(result.exitCode)}`).replace(/^\[ERROR\]\s*/, '')}`,
+        {
+          details: lines.slice(1),
+          hint: 'Check that Maven Central is reachable (or the artifacts are in ~/.m2), then retry `outboxctl fetch`.',
+        },
+      );
     }
     const jars = (await readdir(libs)).filter((f) => f.endsWith('.jar')).sort();
     await writeFile(path.join(work, MARKER), `${jars.join('\n')}\n`);

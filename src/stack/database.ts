@@ -1,4 +1,4 @@
-import { connectPg, withPg, type PgClient } from '../clients/pg.js';
+import { connectPg, type PgClient, withPg } from '../clients/pg.js';
 import { redactUrl, resolveEndpoint } from '../lib/config.js';
 import { onInterrupt } from '../lib/interrupt.js';
 import type { Output } from '../lib/output.js';

@@ -1,5 +1,5 @@
-import http from 'node:http';
 import { existsSync } from 'node:fs';
+import http from 'node:http';
 
 /** The Docker Engine API socket that DOCKER_HOST or the default location names, if any. */
 export function dockerSocket(env: NodeJS.ProcessEnv): string | undefined {

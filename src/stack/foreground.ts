@@ -1,5 +1,5 @@
-import { currentProcessState } from './runtimes/index.js';
 import type { StackPaths } from './paths.js';
+import { currentProcessState } from './runtimes/index.js';
 import { updateState, withStackLock } from './state.js';
 
 /**

@@ -3,11 +3,11 @@ import path from 'node:path';
 import { withPg } from '../clients/pg.js';
 import { availableServices, component } from './components/index.js';
 import { SERVICE_ORDER, type ServiceName } from './components/types.js';
-import { stackPaths, type StackPaths } from './paths.js';
+import { type StackPaths, stackPaths } from './paths.js';
 import { planDown } from './plan.js';
 import { loadRuntime, runtimeOf, type StopResult } from './runtimes/index.js';
 import { hasInstance, isServiceAlive, probeService, stopService } from './service.js';
-import { readState, withStackLock, type StackState } from './state.js';
+import { readState, type StackState, withStackLock } from './state.js';
 
 export const STATUS_SCHEMA_VERSION = 1;
 
@@ -41,7 +41,16 @@ export interface StackStatus {
 export async function serviceStatus(name: ServiceName, paths: StackPaths, state: StackState | undefined): Promise<ServiceStatus> {
   const c = component(name);
   const service = state?.services[name];
-  const base = { name, id: null, pid: null, port: service?.ports.main ?? null, version: service?.version ?? c.version, probe: c.readiness.describe, uptimeSeconds: null, rssBytes: null };
+  const base = {
+    name,
+    id: null,
+    pid: null,
+    port: service?.ports.main ?? null,
+    version: service?.version ?? c.version,
+    probe: c.readiness.describe,
+    uptimeSeconds: null,
+    rssBytes: null,
+  };
   if (!service || !(await hasInstance(service))) return { ...base, state: 'stopped' };
   const runtime = await runtimeOf(service);
   const identity = { id: runtime.identify(service)?.id ?? null, pid: runtime.identify(service)?.pid ?? null };
@@ -123,7 +132,11 @@ export async function down(paths: StackPaths, options: { volumes: boolean; onSto
     let stopped: StopReport[];
     if (options.volumes && running.includes('postgres') && (await isServiceAlive(state?.services.postgres))) {
       // Everything that reads the slots stops first; PostgreSQL stays up until they are dropped.
-      stopped = await stopServices(paths, running.filter((s) => s !== 'postgres'), options.onStop);
+      stopped = await stopServices(
+        paths,
+        running.filter((s) => s !== 'postgres'),
+        options.onStop,
+      );
       droppedSlots = await dropSlots(state);
       stopped.push(...(await stopServices(paths, ['postgres'], options.onStop)));
     } else {
@@ -149,7 +162,10 @@ export interface StackSummary {
 export async function listStacks(home: string): Promise<StackSummary[]> {
   let names: string[];
   try {
-    names = (await readdir(path.join(home, 'stacks'), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    names = (await readdir(path.join(home, 'stacks'), { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
   } catch {
     return [];
   }

@@ -29,7 +29,12 @@ export async function serviceLogs(paths: StackPaths, names: ServiceName[], optio
 }
 
 /** Lines of all these services as they are written, interleaved, until the signal aborts. */
-export async function followServiceLogs(paths: StackPaths, names: ServiceName[], onLine: (service: ServiceName, line: string) => void, signal?: AbortSignal): Promise<void> {
+export async function followServiceLogs(
+  paths: StackPaths,
+  names: ServiceName[],
+  onLine: (service: ServiceName, line: string) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   const runtimes = await runtimesFor(paths, names);
   await Promise.all(names.map((service, i) => runtimes[i]!.followLogs(paths, service, { signal, onLine: (line) => onLine(service, line) })));
 }

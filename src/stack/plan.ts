@@ -3,9 +3,7 @@ import type { ServiceName } from './components/types.js';
 /** One-time set-up tasks; each runs right after the service it belongs to. */
 export type TaskName = 'migrate' | 'debezium-role' | 'topics' | 'index-templates' | 'register-source' | 'register-sink';
 
-export type Step =
-  | { kind: 'service'; service: ServiceName; action: 'start' | 'keep' }
-  | { kind: 'task'; task: TaskName; service: ServiceName };
+export type Step = { kind: 'service'; service: ServiceName; action: 'start' | 'keep' } | { kind: 'task'; task: TaskName; service: ServiceName };
 
 /** Who runs the Elasticsearch sink: Connect's plugin or outboxctl's embedded sink. */
 export type SinkMode = 'connect' | 'embedded';
@@ -58,7 +56,8 @@ export function planUp({ services, ready, done = new Set(), sink = 'embedded' }:
 const TASKS: Record<TaskName, (input: { partitions: number }) => string> = {
   migrate: () => 'apply database migrations (db migrate: tables, publication parcel_outbox_pub, heartbeat table)',
   'debezium-role': () => 'ensure the debezium role (LOGIN REPLICATION)',
-  topics: ({ partitions }) => `create topics parcel.outbox (${partitions} partition${partitions === 1 ? '' : 's'}), parcel.outbox.dlq and Debezium's heartbeat topic`,
+  topics: ({ partitions }) =>
+    `create topics parcel.outbox (${partitions} partition${partitions === 1 ? '' : 's'}), parcel.outbox.dlq and Debezium's heartbeat topic`,
   'index-templates': () => 'install the Elasticsearch index templates (events, parcels)',
   'register-source': () => 'register parcel-outbox-source and wait until RUNNING (Debezium creates its replication slot)',
   'register-sink': () => 'register elasticsearch-sink on Connect and wait until RUNNING',
@@ -66,7 +65,7 @@ const TASKS: Record<TaskName, (input: { partitions: number }) => string> = {
 
 export function describeStep(step: Step, input: { partitions?: number } = {}): string {
   if (step.kind === 'task') return TASKS[step.task]({ partitions: input.partitions ?? 1 });
-  const what = step.service === 'sink' ? 'the embedded sink (elasticsearch-sink\'s semantics)' : step.service;
+  const what = step.service === 'sink' ? "the embedded sink (elasticsearch-sink's semantics)" : step.service;
   return `${step.action === 'start' ? 'start' : 'keep (ready)'} ${what}`;
 }
 

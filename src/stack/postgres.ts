@@ -1,11 +1,11 @@
 import { onInterrupt } from '../lib/interrupt.js';
-import { databaseUrl, postgresComponent as component, postgresService } from './components/postgres.js';
+import { postgresComponent as component, databaseUrl, postgresService } from './components/postgres.js';
 import { stopServices } from './lifecycle.js';
 import type { StackPaths } from './paths.js';
 import { choosePort } from './ports.js';
 import { loadRuntime } from './runtimes/index.js';
 import { forgetService, hasInstance, isServiceAlive, probeService, serviceContext, startService, stopService } from './service.js';
-import { readState, updateState, type ServiceState } from './state.js';
+import { readState, type ServiceState, updateState } from './state.js';
 
 export { databaseUrl };
 
@@ -59,7 +59,15 @@ export async function ensurePostgres(paths: StackPaths, options: StartOptions = 
   if (replacedPort !== undefined) options.onProgress?.(`port ${replacedPort} is in use; PostgreSQL takes ${port} instead`);
   options.onProgress?.(`starting PostgreSQL on ${host}:${port}`);
 
-  const ctx = serviceContext(postgresService, { paths, env: process.env, host, ports: { main: port }, endpoints: {}, artifacts: {}, onProgress: options.onProgress });
+  const ctx = serviceContext(postgresService, {
+    paths,
+    env: process.env,
+    host,
+    ports: { main: port },
+    endpoints: {},
+    artifacts: {},
+    onProgress: options.onProgress,
+  });
   // Until this function returns, Ctrl-C stops what it started; afterwards the caller decides.
   const controller = new AbortController();
   let created: ServiceState | undefined;
@@ -68,7 +76,11 @@ export async function ensurePostgres(paths: StackPaths, options: StartOptions = 
     if (created) await runtime.stop(postgresService, created);
   });
   try {
-    const started = await startService(runtime, postgresService, ctx, { timeoutMs: options.timeoutMs ?? 60_000, onCreated: (s) => (created = s), signal: controller.signal });
+    const started = await startService(runtime, postgresService, ctx, {
+      timeoutMs: options.timeoutMs ?? 60_000,
+      onCreated: (s) => (created = s),
+      signal: controller.signal,
+    });
     const url = started.endpoints.database!;
     await recordOwner(paths, url, options.owner ?? 'service');
     return { url, id: runtime.identify(started.service)?.id ?? '', port, started: true, replacedPort };

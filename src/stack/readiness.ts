@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { type Clock, systemClock } from '../lib/clock.js';
-import { RetryExhausted, retry } from '../lib/retry.js';
 import { networkReason } from '../lib/network-errors.js';
+import { RetryExhausted, retry } from '../lib/retry.js';
 import type { ProbeContext, Readiness } from './components/types.js';
 
 export { type Clock, systemClock } from '../lib/clock.js';

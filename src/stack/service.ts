@@ -5,8 +5,8 @@ import { EnvironmentError } from '../lib/errors.js';
 import type { Component, EndpointContext, Endpoints, ProbeContext, ServiceContext, ServiceName } from './components/types.js';
 import type { StackPaths } from './paths.js';
 import { checkReadiness, ReadinessTimeout, waitFor } from './readiness.js';
-import { runtimeOf, type Runtime, type StopResult } from './runtimes/index.js';
-import { readState, updateState, type ServiceState, type StackState } from './state.js';
+import { type Runtime, runtimeOf, type StopResult } from './runtimes/index.js';
+import { readState, type ServiceState, type StackState, updateState } from './state.js';
 
 export interface ContextInput {
   paths: StackPaths;
@@ -96,7 +96,11 @@ export async function startService(runtime: Runtime, component: Component, ctx: 
       intervalMs: 200,
       maxIntervalMs: 1_000,
       abortIf: async () =>
-        options.signal?.aborted ? new Error('interrupted') : (await runtime.isAlive(service)) ? undefined : new Error(`${component.name} exited during start-up`),
+        options.signal?.aborted
+          ? new Error('interrupted')
+          : (await runtime.isAlive(service))
+            ? undefined
+            : new Error(`${component.name} exited during start-up`),
     });
   } catch (error) {
     await undo();

@@ -72,16 +72,16 @@ export async function readState(paths: StackPaths): Promise<StackState | undefin
   }
   const version = parsed?.schemaVersion;
   if (typeof version !== 'number' || version > STATE_SCHEMA_VERSION || version < 1) {
-    throw new UserError(
-      'STATE_VERSION',
-      `The state file ${paths.stateFile} has schema version ${String(version)}, which this outboxctl does not understand.`,
-      { hint: `Use the outboxctl version that created stack "${paths.name}", or a newer one.` },
-    );
+    throw new UserError('STATE_VERSION', `The state file ${paths.stateFile} has schema version ${String(version)}, which this outboxctl does not understand.`, {
+      hint: `Use the outboxctl version that created stack "${paths.name}", or a newer one.`,
+    });
   }
   const { parseState } = await import('./state-schema.js');
   const result = parseState(version === 1 ? migrateV1(parsed as Record<string, unknown>) : parsed);
   if (!result.ok) {
-    throw new UserError('STATE_INVALID', `The state file ${paths.stateFile} does not match schema version ${STATE_SCHEMA_VERSION}: ${result.problem}.`, { hint: cleanHint(paths) });
+    throw new UserError('STATE_INVALID', `The state file ${paths.stateFile} does not match schema version ${STATE_SCHEMA_VERSION}: ${result.problem}.`, {
+      hint: cleanHint(paths),
+    });
   }
   return { ...emptyState(paths.name), ...result.state };
 }

@@ -29,7 +29,10 @@ export interface TaskContext {
 
 /** The rendered source or sink connector file of the stack (project-local files first). */
 export async function stackConnector(ctx: Pick<TaskContext, 'paths' | 'env' | 'cwd'>, file: string) {
-  const [{ connectorDir, loadConnectorFiles }, { connectorVariables }] = await Promise.all([import('../connectors/files.js'), import('../connectors/variables.js')]);
+  const [{ connectorDir, loadConnectorFiles }, { connectorVariables }] = await Promise.all([
+    import('../connectors/files.js'),
+    import('../connectors/variables.js'),
+  ]);
   const state = await readState(ctx.paths);
   const [spec] = await loadConnectorFiles([path.join(await connectorDir(ctx.cwd), file)], ctx.cwd, connectorVariables(ctx.paths.name, state, ctx.env));
   return spec!;
@@ -40,9 +43,13 @@ export async function stackConnector(ctx: Pick<TaskContext, 'paths' | 'env' | 'c
  * those two values are rendered, so the topics exist before PostgreSQL's placeholders have values.
  */
 export async function heartbeatTopic(ctx: Pick<TaskContext, 'paths' | 'env' | 'cwd'>): Promise<string> {
-  const [{ connectorDir }, { connectorVariables }, { renderTemplate }] = await Promise.all([import('../connectors/files.js'), import('../connectors/variables.js'), import('../lib/template.js')]);
+  const [{ connectorDir }, { connectorVariables }, { renderTemplate }] = await Promise.all([
+    import('../connectors/files.js'),
+    import('../connectors/variables.js'),
+    import('../lib/template.js'),
+  ]);
   const file = path.join(await connectorDir(ctx.cwd), SOURCE_FILE);
-  const config = ((JSON.parse(await readFile(file, 'utf8')) as { config?: Record<string, string> }).config ?? {});
+  const config = (JSON.parse(await readFile(file, 'utf8')) as { config?: Record<string, string> }).config ?? {};
   const vars = connectorVariables(ctx.paths.name, await readState(ctx.paths), ctx.env);
   const render = (v: string) => renderTemplate(v, vars, SOURCE_FILE);
   return `${render(config['topic.heartbeat.prefix'] ?? '__debezium-heartbeat')}.${render(config['topic.prefix'] ?? '')}`;
@@ -53,7 +60,11 @@ async function createTopics(ctx: TaskContext): Promise<void> {
   const heartbeat = await heartbeatTopic(ctx);
   const admin = await KafkaAdmin.connect(ctx.endpoints.kafka!);
   try {
-    for (const [name, partitions] of [[OUTBOX_TOPIC, ctx.partitions], [DLQ_TOPIC, 1], [heartbeat, 1]] as const) {
+    for (const [name, partitions] of [
+      [OUTBOX_TOPIC, ctx.partitions],
+      [DLQ_TOPIC, 1],
+      [heartbeat, 1],
+    ] as const) {
       if (await admin.exists(name)) continue;
       ctx.onProgress(`creating topic ${name}`);
       await admin.create(name, partitions, 1, {});
@@ -74,7 +85,14 @@ async function register(ctx: TaskContext, file: string): Promise<void> {
   const [{ ConnectClient }, { registerConnectors }] = await Promise.all([import('../clients/connect.js'), import('../connectors/register.js')]);
   const spec = await stackConnector(ctx, file);
   const client = new ConnectClient(ctx.endpoints.connect!, { deadlineMs: 60_000 });
-  await registerConnectors(client, [spec], { diff: false, wait: true, waitTimeoutMs: ctx.waitTimeoutMs, skipMissingPlugins: false, onProgress: ctx.onProgress, onWarning: ctx.onProgress });
+  await registerConnectors(client, [spec], {
+    diff: false,
+    wait: true,
+    waitTimeoutMs: ctx.waitTimeoutMs,
+    skipMissingPlugins: false,
+    onProgress: ctx.onProgress,
+    onWarning: ctx.onProgress,
+  });
 }
 
 /** Runs one set-up task of `up`; each is idempotent, so a repeat after a failure is safe. */

@@ -10,7 +10,7 @@ import { planUp, type SinkMode, type Step, type TaskName } from './plan.js';
 import { choosePort, isPortFree, portHolder } from './ports.js';
 import { loadRuntime, runtimeOf } from './runtimes/index.js';
 import { forgetService, hasInstance, isServiceAlive, probeService, serviceContext, stackSecret, startService, stopService } from './service.js';
-import { emptyState, readState, updateState, withStackLock, type RuntimeName, type ServiceState, type StackState } from './state.js';
+import { emptyState, type RuntimeName, readState, type ServiceState, type StackState, updateState, withStackLock } from './state.js';
 import { runTask } from './tasks.js';
 
 const RUNTIMES = ['auto', 'native', 'docker'] as const;
@@ -79,7 +79,13 @@ export async function resolveRuntime(choice: RuntimeChoice, env: NodeJS.ProcessE
 }
 
 /** Ports for every service to start, chosen before anything starts. */
-async function allocatePorts(toStart: Component[], state: StackState, options: UpOptions, result: UpResult, hostFor: (s: ServiceName) => string): Promise<Record<string, Record<string, number>>> {
+async function allocatePorts(
+  toStart: Component[],
+  state: StackState,
+  options: UpOptions,
+  result: UpResult,
+  hostFor: (s: ServiceName) => string,
+): Promise<Record<string, Record<string, number>>> {
   const taken = new Set<number>();
   const conflicts: string[] = [];
   const ports: Record<string, Record<string, number>> = {};
@@ -123,7 +129,16 @@ export async function up(options: UpOptions): Promise<UpResult> {
   const runtimeName = await resolveRuntime(options.runtime, env);
   const runtime = await loadRuntime(runtimeName);
   const services = withDependencies(options.services ?? availableServices());
-  const result: UpResult = { stack: paths.name, runtime: runtimeName, steps: [], sink: 'embedded', alreadyReady: false, started: [], replacedPorts: [], endpoints: {} };
+  const result: UpResult = {
+    stack: paths.name,
+    runtime: runtimeName,
+    steps: [],
+    sink: 'embedded',
+    alreadyReady: false,
+    started: [],
+    replacedPorts: [],
+    endpoints: {},
+  };
 
   return withStackLock(paths, { onWait: () => events?.onNote?.(`waiting for another outboxctl command on stack "${paths.name}"…`) }, async () => {
     if (options.restart?.length) await stopServices(paths, options.restart, (r) => events?.onStepProgress?.(undefined, `${r.service}: ${r.result}`));
@@ -176,8 +191,20 @@ export async function up(options: UpOptions): Promise<UpResult> {
         try {
           if (step.kind === 'service') {
             const c = component(step.service);
-            const ctx = serviceContext(c, { paths, env, host: hostFor(c.name), ports: ports[c.name]!, endpoints: peers, artifacts, onProgress: (m) => events?.onStepProgress?.(step, m) });
-            const r = await startService(runtime, c, ctx, { timeoutMs: options.waitTimeoutMs, onCreated: (service) => started.push({ c, service }), signal: controller.signal });
+            const ctx = serviceContext(c, {
+              paths,
+              env,
+              host: hostFor(c.name),
+              ports: ports[c.name]!,
+              endpoints: peers,
+              artifacts,
+              onProgress: (m) => events?.onStepProgress?.(step, m),
+            });
+            const r = await startService(runtime, c, ctx, {
+              timeoutMs: options.waitTimeoutMs,
+              onCreated: (service) => started.push({ c, service }),
+              signal: controller.signal,
+            });
             Object.assign(endpoints, r.endpoints);
             Object.assign(peers, r.peerEndpoints);
             result.started.push({ service: c.name, seconds: r.seconds, id: runtime.identify(r.service)?.id ?? '' });
@@ -248,7 +275,9 @@ async function notePartitions(kafka: string | undefined, wanted: number, events:
     const { partitions } = await admin.describe(OUTBOX_TOPIC);
     // Adding partitions would move keys to other partitions and break the per-parcel order.
     if (partitions !== wanted) {
-      events?.onNote?.(`${OUTBOX_TOPIC} keeps its ${partitions} partition${partitions === 1 ? '' : 's'}: --partitions ${wanted} applies only when up creates the topic (\`outboxctl down --volumes\`, then \`up --partitions ${wanted}\`)`);
+      events?.onNote?.(
+        `${OUTBOX_TOPIC} keeps its ${partitions} partition${partitions === 1 ? '' : 's'}: --partitions ${wanted} applies only when up creates the topic (\`outboxctl down --volumes\`, then \`up --partitions ${wanted}\`)`,
+      );
     }
   } catch {
     // No topic to compare with: nothing to say.

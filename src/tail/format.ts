@@ -34,7 +34,10 @@ const TOKENS: Record<string, (r: KafkaRecord, v: string | null) => string> = {
   v: (_, v) => v ?? '',
   S: (_, v) => String(v === null ? -1 : Buffer.byteLength(v)),
   T: (r) => r.timestamp,
-  h: (r) => Object.entries(r.headers).map(([k, v]) => `${k}=${headerText(v)}`).join(','),
+  h: (r) =>
+    Object.entries(r.headers)
+      .map(([k, v]) => `${k}=${headerText(v)}`)
+      .join(','),
 };
 const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\' };
 
@@ -57,7 +60,10 @@ export function parseFormat(spec: string): TailFormat {
       i++;
     } else if (c === '%') {
       const token = n === undefined ? undefined : TOKENS[n];
-      if (!token) throw new UsageError(`--format uses %${n ?? ''}, which is not a template token.`, { hint: 'Tokens: %t topic, %p partition, %o offset, %k key, %v value, %T timestamp, %h headers, %K/%S lengths.' });
+      if (!token)
+        throw new UsageError(`--format uses %${n ?? ''}, which is not a template token.`, {
+          hint: 'Tokens: %t topic, %p partition, %o offset, %k key, %v value, %T timestamp, %h headers, %K/%S lengths.',
+        });
       if (literal) parts.push(literal);
       literal = '';
       parts.push(token);

@@ -1,9 +1,9 @@
 import type { KafkaAdmin, KafkaClient, Watermarks } from '../clients/kafka.js';
-import { PartitionReader, toKafkaRecord, type KafkaRecord } from '../clients/kafka-reader.js';
+import { type KafkaRecord, PartitionReader, toKafkaRecord } from '../clients/kafka-reader.js';
 import { UsageError } from '../lib/errors.js';
-import { renderRecord, type RenderOptions } from './format.js';
+import { type RenderOptions, renderRecord } from './format.js';
 import { unwrapOutbox } from './outbox.js';
-import { startPositions, type StartSpec } from './start.js';
+import { type StartSpec, startPositions } from './start.js';
 
 export interface TailOptions {
   topic: string;
@@ -46,7 +46,8 @@ class Printer {
         if (aggregate !== undefined && (event?.aggregateId ?? r.key?.toString('utf8')) !== aggregate) continue;
         if (unwrap) {
           if (!event) {
-            if (this.skipped++ === 0) this.options.warn(`record ${r.partition}/${r.offset} is not an outbox event (no eventId field, no id header); skipping such records.`);
+            if (this.skipped++ === 0)
+              this.options.warn(`record ${r.partition}/${r.offset} is not an outbox event (no eventId field, no id header); skipping such records.`);
             continue;
           }
           value = JSON.stringify(event);
@@ -66,7 +67,7 @@ class Printer {
 export async function tail(admin: KafkaAdmin, kafka: KafkaClient, options: TailOptions): Promise<{ printed: number }> {
   await admin.requireTopic(options.topic);
   if (options.group !== undefined && options.start !== undefined && options.start.kind !== 'start' && options.start.kind !== 'end') {
-    throw new UsageError('--group reads from the group\'s committed offsets; --offset N|-N and --since cannot be combined with it.', {
+    throw new UsageError("--group reads from the group's committed offsets; --offset N|-N and --since cannot be combined with it.", {
       hint: `Move the group with \`outboxctl group reset-offsets ${options.group} --topic ${options.topic} …\`, or tail without --group.`,
     });
   }
@@ -104,7 +105,14 @@ async function tailAsGroup(admin: KafkaAdmin, kafka: KafkaClient, options: TailO
   const group = options.group!;
   const topic = options.topic;
   const fromBeginning = options.start?.kind === 'start';
-  const consumer = kafka.consumer({ groupId: group, allowAutoTopicCreation: false, maxBytesPerPartition: 8 * 1024 * 1024, maxWaitTimeInMs: 500, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+  const consumer = kafka.consumer({
+    groupId: group,
+    allowAutoTopicCreation: false,
+    maxBytesPerPartition: 8 * 1024 * 1024,
+    maxWaitTimeInMs: 500,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+  });
   let finish!: (error?: unknown) => void;
   const finished = new Promise<void>((resolve, reject) => (finish = (error) => (error ? reject(error) : resolve())));
   // With --exit: this member is done when each assigned partition started at its end or reached it.

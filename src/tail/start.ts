@@ -21,7 +21,9 @@ export function parseSince(text: string, now: Date): number {
 
 /** The start position asked for by --from-beginning, --offset or --since (at most one); undefined = the default. */
 export function parseStart(flags: { fromBeginning?: unknown; offset?: unknown; since?: unknown }, now = new Date()): StartSpec | undefined {
-  const given = [flags.fromBeginning === true && '--from-beginning', flags.offset !== undefined && '--offset', flags.since !== undefined && '--since'].filter(Boolean);
+  const given = [flags.fromBeginning === true && '--from-beginning', flags.offset !== undefined && '--offset', flags.since !== undefined && '--since'].filter(
+    Boolean,
+  );
   if (given.length > 1) throw new UsageError(`${given.join(' and ')} cannot be combined; choose one start position.`);
   if (flags.fromBeginning === true) return { kind: 'start' };
   if (typeof flags.since === 'string') return { kind: 'since', timestampMs: parseSince(flags.since, now) };

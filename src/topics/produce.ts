@@ -43,7 +43,11 @@ export function parseLine(line: string, key: string | null, separator: string | 
 }
 
 /** Stdin lines → messages; a line without the separator ends the input with its line number (1-based). */
-export async function* lineMessages(input: NodeJS.ReadableStream, key: string | null, separator: string | undefined): AsyncGenerator<ProduceMessage | { badLine: number }> {
+export async function* lineMessages(
+  input: NodeJS.ReadableStream,
+  key: string | null,
+  separator: string | undefined,
+): AsyncGenerator<ProduceMessage | { badLine: number }> {
   let n = 0;
   for await (const line of createInterface({ input, crlfDelay: Infinity })) {
     n++;
@@ -114,7 +118,11 @@ export function badLineError(line: number, separator: string): UserError {
  * Sends the lines of `input` through `send` in batches; resolves with the number of records sent.
  * At a line without the separator it sends what came before and throws PRODUCE_LINE.
  */
-export async function sendLines(input: NodeJS.ReadableStream, send: SendBatch, request: Pick<ProduceRequest, 'key' | 'separator' | 'headers' | 'limits'>): Promise<number> {
+export async function sendLines(
+  input: NodeJS.ReadableStream,
+  send: SendBatch,
+  request: Pick<ProduceRequest, 'key' | 'separator' | 'headers' | 'limits'>,
+): Promise<number> {
   const batcher = new Batcher(request.limits, request.headers);
   let sent = 0;
   const sendAll = async (batches: ProduceMessage[][]) => {

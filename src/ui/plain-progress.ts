@@ -15,7 +15,8 @@ export function plainUpEvents(out: Output): UpEvents {
     },
     onStepStart: (step) => out.info(`${c.cyan('▸')} ${describeStep(step)}`),
     onStepProgress: (step, message) => out.info(`  ${step ? `${label(step)}: ` : ''}${message}`),
-    onStepDone: (step, seconds) => out.info(`${c.green('✔')} ${step.kind === 'service' ? `${step.service} ready` : `${label(step)} done`} ${c.dim(`(${seconds.toFixed(1)}s)`)}`),
+    onStepDone: (step, seconds) =>
+      out.info(`${c.green('✔')} ${step.kind === 'service' ? `${step.service} ready` : `${label(step)} done`} ${c.dim(`(${seconds.toFixed(1)}s)`)}`),
     onStepFailed: (step) => out.info(`${c.red('✖')} ${describeStep(step)} failed`),
     onNote: (message) => out.warn(message),
   };

@@ -43,7 +43,13 @@ export function UpView({ model }: { model: UpModel }): React.JSX.Element {
       ))}
       {model.rows.map((row) => (
         <Box key={row.label} gap={1}>
-          {row.state === 'running' ? <Spinner /> : <Text color={row.state === 'failed' ? 'red' : row.state === 'pending' ? 'gray' : 'green'}>{row.state === 'failed' ? '✖' : row.state === 'pending' ? '·' : '✔'}</Text>}
+          {row.state === 'running' ? (
+            <Spinner />
+          ) : (
+            <Text color={row.state === 'failed' ? 'red' : row.state === 'pending' ? 'gray' : 'green'}>
+              {row.state === 'failed' ? '✖' : row.state === 'pending' ? '·' : '✔'}
+            </Text>
+          )}
           <Text>{row.label}</Text>
           {row.seconds !== undefined ? <Text dimColor>{`${row.seconds.toFixed(1)}s`}</Text> : null}
           {row.detail ? <Text dimColor>{row.detail}</Text> : null}

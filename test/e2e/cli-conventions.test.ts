@@ -1,14 +1,19 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { cli, spawnCli } from '../helpers/cli.js';
 import { buildProgram } from '../../src/cli.js';
+import { cli, spawnCli } from '../helpers/cli.js';
 
 describe('CLI conventions', () => {
   it('--help lists every command with a one-line description', async () => {
     const { code, stdout } = await cli(['--help']);
     expect(code).toBe(0);
-    const program = buildProgram({ stdin: Readable.from([]), stdout: { write: () => true }, stderr: { write: () => true }, env: {}, cwd: '.' }, { exitCode: 0 });
-    const leaves = program.commands.flatMap((group) => (group.commands.length ? group.commands.map((c) => [`${group.name()} ${c.name()}`, c.description()]) : [[group.name(), group.description()]]));
+    const program = buildProgram(
+      { stdin: Readable.from([]), stdout: { write: () => true }, stderr: { write: () => true }, env: {}, cwd: '.' },
+      { exitCode: 0 },
+    );
+    const leaves = program.commands.flatMap((group) =>
+      group.commands.length ? group.commands.map((c) => [`${group.name()} ${c.name()}`, c.description()]) : [[group.name(), group.description()]],
+    );
     expect(leaves.length).toBeGreaterThanOrEqual(6);
     const flat = stdout.replace(/\s+/g, ' ');
     for (const [name, description] of leaves) {

@@ -65,9 +65,18 @@ describe('one component model', () => {
   it('one that never gets ready is stopped again, and the error names the probe and shows its log', async () => {
     const paths = stackPaths(await temp(), 'fake');
     const runtime = await loadRuntime('native');
-    const ctx = serviceContext(fake, { paths, env: { ...process.env, FAKE_SILENT: '1' }, host: '127.0.0.1', ports: { main: await freePort() }, endpoints: {}, artifacts: {} });
+    const ctx = serviceContext(fake, {
+      paths,
+      env: { ...process.env, FAKE_SILENT: '1' },
+      host: '127.0.0.1',
+      ports: { main: await freePort() },
+      endpoints: {},
+      artifacts: {},
+    });
     let created: Parameters<typeof runtime.isAlive>[0];
-    const error = await startService(runtime, fake, ctx, { timeoutMs: 1_500, onCreated: (s) => (created = s) }).catch((e: unknown) => e as Error & { code: string; details: string[] });
+    const error = await startService(runtime, fake, ctx, { timeoutMs: 1_500, onCreated: (s) => (created = s) }).catch(
+      (e: unknown) => e as Error & { code: string; details: string[] },
+    );
     expect(error).toBeInstanceOf(Error);
     expect(error).toMatchObject({ code: 'SERVICE_NOT_READY' });
     expect((error as Error).message).toMatch(/^Service fake not ready after \ds: the log line "fake listening" did not pass/);

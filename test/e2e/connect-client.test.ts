@@ -18,7 +18,11 @@ describe('the Connect client against a stand-in worker', () => {
   };
 
   it('retries 409 (rebalance) with growing pauses, then answers', async () => {
-    const url = await serve((_m, _u, n) => (n < 3 ? [409, { error_code: 409, message: 'Cannot complete request momentarily due to stale configuration (typically caused by a concurrent config change)' }] : [200, []]));
+    const url = await serve((_m, _u, n) =>
+      n < 3
+        ? [409, { error_code: 409, message: 'Cannot complete request momentarily due to stale configuration (typically caused by a concurrent config change)' }]
+        : [200, []],
+    );
     const retries: string[] = [];
     expect(await new ConnectClient(url, { onRetry: (_a, reason) => retries.push(reason) }).names()).toEqual([]);
     expect(retries).toHaveLength(2);
@@ -26,9 +30,15 @@ describe('the Connect client against a stand-in worker', () => {
   });
 
   it('a 409 past the deadline, a refused request and an unreachable worker are one sentence each', async () => {
-    const url = await serve((_m, u) => (u.startsWith('/connectors/x') ? [400, { error_code: 400, message: 'org.apache.kafka.connect.runtime.rest.errors.BadRequestException: Connector configuration is invalid.' }] : [409, { error_code: 409, message: 'rebalance in progress' }]));
+    const url = await serve((_m, u) =>
+      u.startsWith('/connectors/x')
+        ? [400, { error_code: 400, message: 'org.apache.kafka.connect.runtime.rest.errors.BadRequestException: Connector configuration is invalid.' }]
+        : [409, { error_code: 409, message: 'rebalance in progress' }],
+    );
     await expect(new ConnectClient(url, { deadlineMs: 700 }).names()).rejects.toThrow(`Kafka Connect at ${url} did not complete GET /connectors within 1s (`);
-    await expect(new ConnectClient(url).putConfig('x', {})).rejects.toThrow(`Kafka Connect at ${url} refused PUT /connectors/x/config (HTTP 400): Connector configuration is invalid.`);
+    await expect(new ConnectClient(url).putConfig('x', {})).rejects.toThrow(
+      `Kafka Connect at ${url} refused PUT /connectors/x/config (HTTP 400): Connector configuration is invalid.`,
+    );
     await expect(new ConnectClient('http://127.0.0.1:1').plugins()).rejects.toThrow('Cannot reach Kafka Connect at http://127.0.0.1:1: connection refused.');
   });
 
@@ -36,7 +46,9 @@ describe('the Connect client against a stand-in worker', () => {
     let calls = 0;
     const url = await serve((_m, u) => {
       calls++;
-      return u.includes('/validate') ? [500, { error_code: 500, message: 'org.apache.kafka.connect.runtime.rest.errors.BadRequestException: Failed to find any class' }] : [404, { error_code: 404, message: 'No status found for connector c' }];
+      return u.includes('/validate')
+        ? [500, { error_code: 500, message: 'org.apache.kafka.connect.runtime.rest.errors.BadRequestException: Failed to find any class' }]
+        : [404, { error_code: 404, message: 'No status found for connector c' }];
     });
     const client = new ConnectClient(url);
     await expect(client.validate('Nope', {})).rejects.toThrow('(HTTP 500): Failed to find any class.');

@@ -1,10 +1,10 @@
-import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
 import { STATE_SCHEMA_VERSION } from '../../src/stack/state.js';
 import { BIN, ROOT, spawnCli } from '../helpers/cli.js';
 import { migrationDir } from '../helpers/db.js';
@@ -17,7 +17,7 @@ async function postgresPids(dataDir: string): Promise<string[]> {
   return result.stdout.split('\n').filter(Boolean);
 }
 
-describe('the stack\'s embedded PostgreSQL for db commands', () => {
+describe("the stack's embedded PostgreSQL for db commands", () => {
   it('keeps what migrate wrote for the next info, and leaves no PostgreSQL running', async () => {
     const home = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-embedded-'));
     const env = { OUTBOXCTL_HOME: home, OUTBOXCTL_STACK: 'e2e' };
@@ -40,7 +40,11 @@ describe('the stack\'s embedded PostgreSQL for db commands', () => {
 
     const stateFile = path.join(home, 'stacks', 'e2e', 'state.json');
     expect((await stat(stateFile)).mode & 0o777).toBe(0o600);
-    const state = JSON.parse(await readFile(stateFile, 'utf8')) as { schemaVersion: number; services: { postgres: { ports: { main: number }; pid?: number } }; endpoints: Record<string, string> };
+    const state = JSON.parse(await readFile(stateFile, 'utf8')) as {
+      schemaVersion: number;
+      services: { postgres: { ports: { main: number }; pid?: number } };
+      endpoints: Record<string, string>;
+    };
     expect(state.schemaVersion).toBe(STATE_SCHEMA_VERSION);
     expect(state.services.postgres).toMatchObject({ runtime: 'native', ports: { main: expect.any(Number) } });
     expect(state.services.postgres.pid).toBeUndefined();
@@ -48,7 +52,7 @@ describe('the stack\'s embedded PostgreSQL for db commands', () => {
     expect(info.stdout).not.toContain(JSON.parse(await readFile(stateFile, 'utf8')).secrets.postgresPassword);
   });
 
-  it('a second command waits for the first one\'s temporary PostgreSQL instead of sharing it', async () => {
+  it("a second command waits for the first one's temporary PostgreSQL instead of sharing it", async () => {
     const home = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-embedded-'));
     const env = { OUTBOXCTL_HOME: home };
     const slow = await migrationDir({ 'V50__slow.sql': 'SELECT pg_sleep(1.5);\n' });
@@ -95,7 +99,12 @@ describe('the stack\'s embedded PostgreSQL for db commands', () => {
       expect(pg.started).toBe(true);
       const again = await ensurePostgres(paths);
       expect(again).toMatchObject({ started: false, id: pg.id, port: pg.port });
-      const settings = await withPg(pg.url, async (c) => (await c.query<{ wal: string; version: string }>("SELECT current_setting('wal_level') AS wal, current_setting('server_version_num') AS version")).rows[0]!);
+      const settings = await withPg(
+        pg.url,
+        async (c) =>
+          (await c.query<{ wal: string; version: string }>("SELECT current_setting('wal_level') AS wal, current_setting('server_version_num') AS version"))
+            .rows[0]!,
+      );
       expect(settings.wal).toBe('logical');
       expect(Number(settings.version)).toBeGreaterThanOrEqual(140000);
       expect(Number(settings.version)).toBeLessThan(190000);

@@ -1,7 +1,7 @@
-import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cli, ROOT } from '../helpers/cli.js';
 import { freshDatabase, migrationDir } from '../helpers/db.js';
@@ -26,17 +26,34 @@ interface Row {
 async function flyway(command: 'migrate' | 'info' | 'validate', url: string, locations: string[]) {
   const u = new URL(url);
   const jdbc = `jdbc:postgresql://${u.hostname}:${u.port}${u.pathname}`;
-  return execa('java', ['-Xmx256m', '-cp', classpath, path.join(FLYWAY_DIR, 'FlywayDriver.java'), command, jdbc, decodeURIComponent(u.username), decodeURIComponent(u.password), ...locations], {
-    reject: false,
-    env: { REDGATE_DISABLE_TELEMETRY: 'true', FLYWAY_TELEMETRY_OPTOUT: 'true' },
-  });
+  return execa(
+    'java',
+    [
+      '-Xmx256m',
+      '-cp',
+      classpath,
+      path.join(FLYWAY_DIR, 'FlywayDriver.java'),
+      command,
+      jdbc,
+      decodeURIComponent(u.username),
+      decodeURIComponent(u.password),
+      ...locations,
+    ],
+    {
+      reject: false,
+      env: { REDGATE_DISABLE_TELEMETRY: 'true', FLYWAY_TELEMETRY_OPTOUT: 'true' },
+    },
+  );
 }
 
 function parseInfo(stdout: string): Row[] {
-  return stdout.trim().split('\n').map((line) => {
-    const [rank, version, description, type, script, checksum, state] = line.split('\t') as string[];
-    return { rank: rank!, version: version!, description: description!, type: type!, script: script!, checksum: checksum!, state: state! };
-  });
+  return stdout
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [rank, version, description, type, script, checksum, state] = line.split('\t') as string[];
+      return { rank: rank!, version: version!, description: description!, type: type!, script: script!, checksum: checksum!, state: state! };
+    });
 }
 
 interface OurInfo {
@@ -47,7 +64,10 @@ const fixtures = {
   // CRLF line ends throughout.
   'V5__crlf_endings.sql': 'CREATE TABLE crlf_table (\r\n  id int\r\n);\r\nINSERT INTO crlf_table VALUES (1);\r\n',
   // A UTF-8 byte order mark and non-ASCII text.
-  'V5_1__bom_and_unicode.sql': Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("CREATE TABLE bom_table (label text);\nINSERT INTO bom_table VALUES ('Größe – 包裹');\n")]),
+  'V5_1__bom_and_unicode.sql': Buffer.concat([
+    Buffer.from([0xef, 0xbb, 0xbf]),
+    Buffer.from("CREATE TABLE bom_table (label text);\nINSERT INTO bom_table VALUES ('Größe – 包裹');\n"),
+  ]),
   // Versions that sort numerically, not as text.
   'nested/V10__ten.sql': 'CREATE TABLE ten (id int);\n',
   'R__parcel_summary.sql': 'CREATE OR REPLACE VIEW parcel_summary AS SELECT status, count(*) AS n FROM parcel GROUP BY status;\n',
@@ -73,7 +93,16 @@ describe('cross-check with real Flyway', () => {
 
     const theirs = parseInfo((await flyway('info', url, locations)).stdout);
     const ours = (JSON.parse((await cli(['db', 'info', '--json', '--database-url', url, '--locations', dir])).stdout) as OurInfo).migrations;
-    expect(theirs.map((r) => r.script)).toEqual(['V1__create_parcel.sql', 'V2__create_outbox.sql', 'V3__create_idempotency_key.sql', 'V4__outbox_publication.sql', 'V5__crlf_endings.sql', 'V5_1__bom_and_unicode.sql', 'nested/V10__ten.sql', 'R__parcel_summary.sql']);
+    expect(theirs.map((r) => r.script)).toEqual([
+      'V1__create_parcel.sql',
+      'V2__create_outbox.sql',
+      'V3__create_idempotency_key.sql',
+      'V4__outbox_publication.sql',
+      'V5__crlf_endings.sql',
+      'V5_1__bom_and_unicode.sql',
+      'nested/V10__ten.sql',
+      'R__parcel_summary.sql',
+    ]);
     expect(theirs.every((r) => r.state === 'Success')).toBe(true);
     expect(ours.map((m) => [String(m.installedRank), m.version ?? '', m.description, m.type, m.script, String(m.checksum), m.state])).toEqual(
       theirs.map((r) => [r.rank, r.version, r.description, r.type, r.script, r.checksum, r.state]),
@@ -99,7 +128,7 @@ describe('cross-check with real Flyway', () => {
     );
   });
 
-  it('Flyway sees outboxctl\'s repair of an edited script as valid', async () => {
+  it("Flyway sees outboxctl's repair of an edited script as valid", async () => {
     const url = await freshDatabase('fw_repair');
     const dir = await migrationDir({ 'V6__edit_me.sql': 'SELECT 1;\n' });
     const locations = [path.join(ROOT, 'db', 'migration'), dir];

@@ -17,7 +17,8 @@ async function history(url: string) {
 }
 
 /** A db command on `url` with only the scripts of `dir` (not the packaged ones). */
-const db = (command: string, url: string, dir: string, ...args: string[]) => cli(['db', command, ...args, '--database-url', url, '--no-default-locations', '--locations', dir]);
+const db = (command: string, url: string, dir: string, ...args: string[]) =>
+  cli(['db', command, ...args, '--database-url', url, '--no-default-locations', '--locations', dir]);
 const dbProcess = (command: string, url: string, dir: string) => spawnCli(['db', command, '--database-url', url, '--no-default-locations', '--locations', dir]);
 
 describe('db migrate / validate / repair / baseline on a real PostgreSQL', () => {
@@ -56,7 +57,9 @@ describe('db migrate / validate / repair / baseline on a real PostgreSQL', () =>
     const before = await history(url);
     const dry = await db('repair', url, dir, '--dry-run');
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toMatch(/^UPDATE "public"\."flyway_schema_history" SET "description" = 'widgets', "type" = 'SQL', "checksum" = -?\d+ WHERE "installed_rank" = 1;$/m);
+    expect(dry.stdout).toMatch(
+      /^UPDATE "public"\."flyway_schema_history" SET "description" = 'widgets', "type" = 'SQL', "checksum" = -?\d+ WHERE "installed_rank" = 1;$/m,
+    );
     expect(await history(url)).toEqual(before);
 
     const fixed = await db('repair', url, dir);
@@ -111,10 +114,7 @@ describe('db migrate / validate / repair / baseline on a real PostgreSQL', () =>
       'V1__slow.sql': 'CREATE TABLE slow (id int);\nSELECT pg_sleep(1);\n',
       'V2__after.sql': 'CREATE TABLE after_slow (id int);\n',
     });
-    const [a, b] = await Promise.all([
-      dbProcess('migrate', url, dir),
-      dbProcess('migrate', url, dir),
-    ]);
+    const [a, b] = await Promise.all([dbProcess('migrate', url, dir), dbProcess('migrate', url, dir)]);
     expect([a.code, b.code], a.stderr + b.stderr).toEqual([0, 0]);
     const rows = await history(url);
     expect(rows.map((r) => r.version)).toEqual(['1', '2']);
@@ -126,14 +126,24 @@ describe('db migrate / validate / repair / baseline on a real PostgreSQL', () =>
   it('baseline then migrate skips versions at or below the baseline', async () => {
     const url = await freshDatabase();
     await query(url, 'CREATE TABLE legacy (id int)');
-    const dir = await migrationDir({ 'V1__one.sql': 'CREATE TABLE one (id int);', 'V2__two.sql': 'CREATE TABLE two (id int);', 'V3__three.sql': 'CREATE TABLE three (id int);' });
+    const dir = await migrationDir({
+      'V1__one.sql': 'CREATE TABLE one (id int);',
+      'V2__two.sql': 'CREATE TABLE two (id int);',
+      'V3__three.sql': 'CREATE TABLE three (id int);',
+    });
     const base = await db('baseline', url, dir, '--baseline-version', '2');
     expect(base.code, base.stderr).toBe(0);
     const migrated = await db('migrate', url, dir);
     expect(migrated.code, migrated.stderr).toBe(0);
     const rows = await history(url);
-    expect(rows.map((r) => [r.installed_rank, r.version, r.type])).toEqual([[1, '2', 'BASELINE'], [2, '3', 'SQL']]);
-    const tables = await query<{ t: string | null }>(url, "SELECT to_regclass('one')::text AS t UNION ALL SELECT to_regclass('two')::text UNION ALL SELECT to_regclass('three')::text");
+    expect(rows.map((r) => [r.installed_rank, r.version, r.type])).toEqual([
+      [1, '2', 'BASELINE'],
+      [2, '3', 'SQL'],
+    ]);
+    const tables = await query<{ t: string | null }>(
+      url,
+      "SELECT to_regclass('one')::text AS t UNION ALL SELECT to_regclass('two')::text UNION ALL SELECT to_regclass('three')::text",
+    );
     expect(tables.map((t) => t.t)).toEqual([null, null, 'three']);
     const again = await db('baseline', url, dir, '--baseline-version', '5');
     expect(again.code).toBe(1);
@@ -146,7 +156,10 @@ describe('db migrate / validate / repair / baseline on a real PostgreSQL', () =>
     const result = await db('migrate', url, dir);
     expect(result.code, result.stderr).toBe(0);
     expect(await query(url, "SELECT indexname FROM pg_indexes WHERE tablename = 'big'")).toEqual([{ indexname: 'big_id_idx' }]);
-    expect((await history(url)).map((r) => [r.version, r.success])).toEqual([['1', true], ['2', true]]);
+    expect((await history(url)).map((r) => [r.version, r.success])).toEqual([
+      ['1', true],
+      ['2', true],
+    ]);
   });
 
   it('checksum prints what Flyway would store', async () => {

@@ -1,7 +1,7 @@
-import { execa } from 'execa';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withPg } from '../../src/clients/pg.js';
 import { migrate } from '../../src/migrations/engine.js';
@@ -33,7 +33,9 @@ describe('outboxctl parcel … against a running tracking server', () => {
 
     const stale = await cli(['parcel', 'update', parcel.id, '--status', 'delivered', '--if-match', '1', ...t]);
     expect(stale.code).toBe(1);
-    expect(stale.stderr.split('\n')[0]).toBe(`error: The tracking server answered 412 Precondition failed: Parcel ${parcel.id} is at version 2, not 1; nothing was changed.`);
+    expect(stale.stderr.split('\n')[0]).toBe(
+      `error: The tracking server answered 412 Precondition failed: Parcel ${parcel.id} is at version 2, not 1; nothing was changed.`,
+    );
 
     const got = JSON.parse((await cli(['parcel', 'get', parcel.id, '--json', ...t])).stdout) as { status: string };
     expect(got.status).toBe('in_transit');
@@ -63,7 +65,7 @@ describe('outboxctl parcel … against a running tracking server', () => {
 });
 
 describe('outboxctl serve tracking as a process', () => {
-  it('runs on the stack\'s own PostgreSQL, is found through the state file, and cleans up on Ctrl-C', async () => {
+  it("runs on the stack's own PostgreSQL, is found through the state file, and cleans up on Ctrl-C", async () => {
     const home = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-serve-'));
     const env = { OUTBOXCTL_HOME: home, NO_COLOR: '1' };
     const serve = execa(BIN, ['serve', 'tracking', '--port', '0'], { env, cwd: ROOT, reject: false });

@@ -7,7 +7,9 @@ import { cli, ROOT } from '../helpers/cli.js';
 /** The bootstrap the fake answers for; any other goes to the real client. */
 const FAKE = 'fake-broker:9092';
 
-const broker = vi.hoisted(() => ({ sends: [] as { topic: string; messages: { key: string | null; value: string; headers: Record<string, string>; partition?: number }[] }[] }));
+const broker = vi.hoisted(() => ({
+  sends: [] as { topic: string; messages: { key: string | null; value: string; headers: Record<string, string>; partition?: number }[] }[],
+}));
 
 // No broker here: the fake stands in for Kafka behind the client's own API, so what is checked
 // is the command's path from Io.stdin to the produce calls.
@@ -18,7 +20,11 @@ vi.mock('../../src/clients/kafka.js', async (importOriginal) => {
     close: async () => undefined,
     requireTopic: async () => undefined,
   };
-  const producer = { connect: async () => undefined, disconnect: async () => undefined, send: async (record: (typeof broker.sends)[number]) => void broker.sends.push(record) };
+  const producer = {
+    connect: async () => undefined,
+    disconnect: async () => undefined,
+    send: async (record: (typeof broker.sends)[number]) => void broker.sends.push(record),
+  };
   return {
     ...real,
     KafkaAdmin: { connect: async (bootstrap: string) => (bootstrap === FAKE ? fakeAdmin : real.KafkaAdmin.connect(bootstrap)) },
@@ -37,7 +43,8 @@ beforeEach(() => {
   broker.sends = [];
 });
 
-const produce = (args: string[], stdin?: string) => cli(['topic', 'produce', 'demo', '--bootstrap-server', FAKE, ...args], { OUTBOXCTL_HOME: home }, ROOT, stdin);
+const produce = (args: string[], stdin?: string) =>
+  cli(['topic', 'produce', 'demo', '--bootstrap-server', FAKE, ...args], { OUTBOXCTL_HOME: home }, ROOT, stdin);
 const sentLines = () => broker.sends.flatMap((s) => s.messages.map((m) => `${m.key}|${m.value}|${JSON.stringify(m.headers)}`));
 
 describe('topic produce reads its input through Io', () => {
@@ -79,7 +86,12 @@ describe('topic produce reads its input through Io', () => {
   });
 
   it('bad flags are usage errors (exit 2) before any connection', async () => {
-    const both = await cli(['topic', 'produce', 'demo', '--bootstrap-server', '127.0.0.1:9', '--value', 'x', '--key-separator', ':'], { OUTBOXCTL_HOME: home }, ROOT, 'a:b\n');
+    const both = await cli(
+      ['topic', 'produce', 'demo', '--bootstrap-server', '127.0.0.1:9', '--value', 'x', '--key-separator', ':'],
+      { OUTBOXCTL_HOME: home },
+      ROOT,
+      'a:b\n',
+    );
     expect(both.code).toBe(2);
     expect(both.stderr.split('\n')[0]).toBe('error: --key-separator applies to stdin lines; with --value use --key.');
     const partition = await cli(['topic', 'produce', 'demo', '--bootstrap-server', '127.0.0.1:9', '--partition', '-1'], { OUTBOXCTL_HOME: home }, ROOT, 'a\n');
@@ -91,7 +103,12 @@ describe('topic produce reads its input through Io', () => {
   });
 
   it('an unreachable broker (the real client) is one sentence, exit 1', async () => {
-    const r = await cli(['topic', 'produce', 'demo', '--bootstrap-server', '127.0.0.1:9', '--key-separator', ':'], { OUTBOXCTL_HOME: home }, ROOT, 'no separator\n');
+    const r = await cli(
+      ['topic', 'produce', 'demo', '--bootstrap-server', '127.0.0.1:9', '--key-separator', ':'],
+      { OUTBOXCTL_HOME: home },
+      ROOT,
+      'no separator\n',
+    );
     expect(r.code).toBe(1);
     expect(r.stderr.split('\n')[0]).toBe('error: Cannot reach Kafka at 127.0.0.1:9: connection refused.');
   });

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,7 +17,9 @@ describe('outboxctl smoke: bad input and what cannot run here', () => {
     const home = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-smoke-e2e-'));
     const r = await spawnCli(['smoke', '--report', path.join(home, 'missing', 'smoke.xml')], { OUTBOXCTL_HOME: home });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`Cannot write the report ${path.join(home, 'missing', 'smoke.xml')}: its directory ${path.join(home, 'missing')} does not exist.`);
+    expect(r.stderr).toContain(
+      `Cannot write the report ${path.join(home, 'missing', 'smoke.xml')}: its directory ${path.join(home, 'missing')} does not exist.`,
+    );
     expect(await readdir(home)).toEqual([]);
   });
 

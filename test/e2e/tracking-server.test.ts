@@ -1,5 +1,5 @@
-import { execa } from 'execa';
 import { randomUUID } from 'node:crypto';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withPg } from '../../src/clients/pg.js';
 import { migrate } from '../../src/migrations/engine.js';
@@ -23,7 +23,10 @@ async function migratedDatabase(): Promise<string> {
 }
 
 async function counts(url: string) {
-  const [row] = await query<{ parcels: string; outbox: string }>(url, 'SELECT (SELECT count(*) FROM parcel) AS parcels, (SELECT count(*) FROM outbox) AS outbox');
+  const [row] = await query<{ parcels: string; outbox: string }>(
+    url,
+    'SELECT (SELECT count(*) FROM parcel) AS parcels, (SELECT count(*) FROM outbox) AS outbox',
+  );
   return { parcels: Number(row!.parcels), outbox: Number(row!.outbox) };
 }
 
@@ -51,19 +54,41 @@ describe('tracking server on a real PostgreSQL', () => {
   });
   afterAll(async () => server?.close());
 
-  it('answers the seed\'s curl request with 201, Location and ETag, and writes one ParcelCreated event', async () => {
-    const { stdout } = await execa('curl', ['-s', '-i', '-X', 'POST', `${server.url}/api/parcel`, '-H', 'Content-Type:application/json', '-d', '{"contents":"Kotlin is cool"}']);
+  it("answers the seed's curl request with 201, Location and ETag, and writes one ParcelCreated event", async () => {
+    const { stdout } = await execa('curl', [
+      '-s',
+      '-i',
+      '-X',
+      'POST',
+      `${server.url}/api/parcel`,
+      '-H',
+      'Content-Type:application/json',
+      '-d',
+      '{"contents":"Kotlin is cool"}',
+    ]);
     const [head, body] = stdout.split(/\r?\n\r?\n/);
     expect(head).toMatch(/^HTTP\/1\.1 201 Created/);
     const parcel = JSON.parse(body!) as ParcelBody;
-    expect(parcel).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), contents: 'Kotlin is cool', status: 'registered', version: 1, createdAt: expect.any(String), updatedAt: expect.any(String) });
+    expect(parcel).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      contents: 'Kotlin is cool',
+      status: 'registered',
+      version: 1,
+      createdAt: expect.any(String),
+      updatedAt: expect.any(String),
+    });
     expect(parcel.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(head).toMatch(new RegExp(`location: /api/parcel/${parcel.id}`, 'i'));
     expect(head).toMatch(/etag: "1"/i);
 
     const events = await outboxRows(url, parcel.id);
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ aggregatetype: 'parcel', aggregateid: parcel.id, type: 'ParcelCreated', payload: { parcel, changed: ['contents', 'status'] } });
+    expect(events[0]).toMatchObject({
+      aggregatetype: 'parcel',
+      aggregateid: parcel.id,
+      type: 'ParcelCreated',
+      payload: { parcel, changed: ['contents', 'status'] },
+    });
     expect(Math.abs(events[0]!.occurred_at.getTime() - Date.parse(parcel.createdAt))).toBeLessThan(1_000);
   });
 
@@ -75,7 +100,10 @@ describe('tracking server on a real PostgreSQL', () => {
     const updated = (await res.json()) as ParcelBody;
     expect(updated).toMatchObject({ id: created.id, status: 'in_transit', contents: 'box', version: 2 });
     let events = await outboxRows(url, created.id);
-    expect(events.map((e) => [e.type, e.payload.changed])).toEqual([['ParcelCreated', ['contents', 'status']], ['ParcelUpdated', ['status']]]);
+    expect(events.map((e) => [e.type, e.payload.changed])).toEqual([
+      ['ParcelCreated', ['contents', 'status']],
+      ['ParcelUpdated', ['status']],
+    ]);
     expect(events[1]!.payload.parcel).toEqual(updated);
 
     const noop = await fetch(`${server.url}/api/parcel/${created.id}`, json('PUT', { status: 'in_transit', contents: 'box' }));
@@ -84,7 +112,9 @@ describe('tracking server on a real PostgreSQL', () => {
     events = await outboxRows(url, created.id);
     expect(events).toHaveLength(2);
 
-    const both = (await (await fetch(`${server.url}/api/parcel/${created.id}`, json('PUT', { status: 'delivered', contents: 'big box' }))).json()) as ParcelBody;
+    const both = (await (
+      await fetch(`${server.url}/api/parcel/${created.id}`, json('PUT', { status: 'delivered', contents: 'big box' }))
+    ).json()) as ParcelBody;
     expect(both.version).toBe(3);
     expect((await outboxRows(url, created.id)).at(-1)!.payload.changed).toEqual(['contents', 'status']);
   });
@@ -102,7 +132,10 @@ describe('tracking server on a real PostgreSQL', () => {
       const seen: string[] = [];
       let cursor: string | null = null;
       do {
-        const page = (await (await fetch(`${s.url}/api/parcel?limit=3${cursor ? `&cursor=${cursor}` : ''}`)).json()) as { items: ParcelBody[]; nextCursor: string | null };
+        const page = (await (await fetch(`${s.url}/api/parcel?limit=3${cursor ? `&cursor=${cursor}` : ''}`)).json()) as {
+          items: ParcelBody[];
+          nextCursor: string | null;
+        };
         seen.push(...page.items.map((p) => p.id));
         cursor = page.nextCursor;
       } while (cursor);
@@ -137,7 +170,10 @@ describe('atomicity: parcel and outbox rows commit together or not at all', () =
 
       expect(await counts(url)).toEqual(start);
       expect(await query(url, "SELECT 1 FROM parcel WHERE contents = 'doomed'")).toEqual([]);
-      expect((await query<{ version: number; status: string }>(url, 'SELECT version, status FROM parcel WHERE id = $1', [before.id]))[0]).toEqual({ version: 1, status: 'registered' });
+      expect((await query<{ version: number; status: string }>(url, 'SELECT version, status FROM parcel WHERE id = $1', [before.id]))[0]).toEqual({
+        version: 1,
+        status: 'registered',
+      });
     } finally {
       await server.close();
     }
@@ -149,10 +185,15 @@ describe('concurrency', () => {
     const url = await migratedDatabase();
     const server = await createTrackingServer({ databaseUrl: url, port: 0 });
     try {
-      const statuses = await Promise.all(Array.from({ length: 1000 }, (_, i) => fetch(`${server.url}/api/parcel`, json('POST', { contents: `parcel ${i}` })).then((r) => r.status)));
+      const statuses = await Promise.all(
+        Array.from({ length: 1000 }, (_, i) => fetch(`${server.url}/api/parcel`, json('POST', { contents: `parcel ${i}` })).then((r) => r.status)),
+      );
       expect(statuses.filter((s) => s === 201)).toHaveLength(1000);
       expect(await counts(url)).toEqual({ parcels: 1000, outbox: 1000 });
-      const [pairs] = await query<{ n: string }>(url, "SELECT count(*) AS n FROM parcel p JOIN outbox o ON o.aggregateid = p.id::text AND o.type = 'ParcelCreated'");
+      const [pairs] = await query<{ n: string }>(
+        url,
+        "SELECT count(*) AS n FROM parcel p JOIN outbox o ON o.aggregateid = p.id::text AND o.type = 'ParcelCreated'",
+      );
       expect(Number(pairs!.n)).toBe(1000);
     } finally {
       await server.close();
@@ -165,7 +206,9 @@ describe('concurrency', () => {
     try {
       const parcel = (await (await fetch(`${server.url}/api/parcel`, json('POST', { contents: 'contested' }))).json()) as ParcelBody;
       const statuses = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => fetch(`${server.url}/api/parcel/${parcel.id}`, json('PUT', { contents: `writer ${i}` }, { 'If-Match': '"1"' })).then((r) => r.status)),
+        Array.from({ length: 50 }, (_, i) =>
+          fetch(`${server.url}/api/parcel/${parcel.id}`, json('PUT', { contents: `writer ${i}` }, { 'If-Match': '"1"' })).then((r) => r.status),
+        ),
       );
       expect(statuses.filter((s) => s === 200)).toHaveLength(1);
       expect(statuses.filter((s) => s === 412)).toHaveLength(49);
@@ -182,7 +225,9 @@ describe('concurrency', () => {
     await query(url, "SELECT pg_create_logical_replication_slot($1, 'test_decoding')", [slot]);
     const server = await createTrackingServer({ databaseUrl: url, port: 0, outboxDeleteAfterInsert: true });
     try {
-      const statuses = await Promise.all(Array.from({ length: 1000 }, (_, i) => fetch(`${server.url}/api/parcel`, json('POST', { contents: `parcel ${i}` })).then((r) => r.status)));
+      const statuses = await Promise.all(
+        Array.from({ length: 1000 }, (_, i) => fetch(`${server.url}/api/parcel`, json('POST', { contents: `parcel ${i}` })).then((r) => r.status)),
+      );
       expect(statuses.every((s) => s === 201)).toBe(true);
       expect(await counts(url)).toEqual({ parcels: 1000, outbox: 0 });
       const [changes] = await query<{ inserts: string; deletes: string }>(
@@ -208,7 +253,12 @@ describe('idempotency', () => {
     try {
       const key = randomUUID();
       const responses = await Promise.all(
-        Array.from({ length: 20 }, () => fetch(`${server.url}/api/parcel`, json('POST', { contents: 'once only' }, { 'Idempotency-Key': key })).then(async (r) => ({ status: r.status, body: (await r.json()) as ParcelBody }))),
+        Array.from({ length: 20 }, () =>
+          fetch(`${server.url}/api/parcel`, json('POST', { contents: 'once only' }, { 'Idempotency-Key': key })).then(async (r) => ({
+            status: r.status,
+            body: (await r.json()) as ParcelBody,
+          })),
+        ),
       );
       expect(new Set(responses.map((r) => r.status))).toEqual(new Set([201]));
       expect(new Set(responses.map((r) => r.body.id)).size).toBe(1);
@@ -236,15 +286,28 @@ describe('bad input: problem+json and nothing changes', () => {
   afterAll(async () => server?.close());
 
   const cases: { name: string; request: () => [string, RequestInit]; status: number; field?: string }[] = [
-    { name: 'malformed JSON', request: () => ['/api/parcel', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"contents": ' }], status: 400 },
+    {
+      name: 'malformed JSON',
+      request: () => ['/api/parcel', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"contents": ' }],
+      status: 400,
+    },
     { name: 'missing contents', request: () => ['/api/parcel', json('POST', {})], status: 400, field: 'contents' },
     { name: 'empty contents', request: () => ['/api/parcel', json('POST', { contents: '' })], status: 400, field: 'contents' },
     { name: 'non-string contents', request: () => ['/api/parcel', json('POST', { contents: 42 })], status: 400, field: 'contents' },
     { name: 'over-long contents', request: () => ['/api/parcel', json('POST', { contents: 'x'.repeat(10_001) })], status: 400, field: 'contents' },
     { name: 'unknown status', request: () => [`/api/parcel/${existing.id}`, json('PUT', { status: 'lost' })], status: 400, field: 'status' },
-    { name: 'over-long contents on update', request: () => [`/api/parcel/${existing.id}`, json('PUT', { contents: 'y'.repeat(10_001) })], status: 400, field: 'contents' },
+    {
+      name: 'over-long contents on update',
+      request: () => [`/api/parcel/${existing.id}`, json('PUT', { contents: 'y'.repeat(10_001) })],
+      status: 400,
+      field: 'contents',
+    },
     { name: 'body over 64 KiB', request: () => ['/api/parcel', json('POST', { contents: 'z'.repeat(70_000) })], status: 413 },
-    { name: 'non-JSON content type', request: () => ['/api/parcel', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: 'Kotlin is cool' }], status: 415 },
+    {
+      name: 'non-JSON content type',
+      request: () => ['/api/parcel', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: 'Kotlin is cool' }],
+      status: 415,
+    },
     { name: 'invalid uuid in the path (GET)', request: () => ['/api/parcel/not-a-uuid', { method: 'GET' }], status: 400, field: 'id' },
     { name: 'invalid uuid in the path (PUT)', request: () => ['/api/parcel/not-a-uuid', json('PUT', { status: 'delivered' })], status: 400, field: 'id' },
     { name: 'unknown id (GET)', request: () => [`/api/parcel/${randomUUID()}`, { method: 'GET' }], status: 404 },
@@ -261,10 +324,17 @@ describe('bad input: problem+json and nothing changes', () => {
     expect(res.status).toBe(status);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     const body = (await res.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ type: expect.stringMatching(/^urn:outboxctl:problem:/), title: expect.any(String), status, detail: expect.stringMatching(/\.$/) });
+    expect(body).toMatchObject({
+      type: expect.stringMatching(/^urn:outboxctl:problem:/),
+      title: expect.any(String),
+      status,
+      detail: expect.stringMatching(/\.$/),
+    });
     if (field) expect(body.field).toBe(field);
     expect(await counts(url)).toEqual(before);
-    expect((await query<{ version: number; contents: string; status: string }>(url, 'SELECT version, contents, status FROM parcel WHERE id = $1', [existing.id]))[0]).toEqual({ version: 1, contents: 'keep me', status: 'registered' });
+    expect(
+      (await query<{ version: number; contents: string; status: string }>(url, 'SELECT version, contents, status FROM parcel WHERE id = $1', [existing.id]))[0],
+    ).toEqual({ version: 1, contents: 'keep me', status: 'registered' });
   });
 
   it('a database that is down → 503 on writes and on /health', async () => {

@@ -1,6 +1,6 @@
-import { execa } from 'execa';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { main } from '../../src/cli.js';
 
 export interface CliResult {

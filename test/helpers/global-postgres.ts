@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { ensurePostgres, stopPostgres } from '../../src/stack/postgres.js';
 import { stackPaths } from '../../src/stack/paths.js';
+import { ensurePostgres, stopPostgres } from '../../src/stack/postgres.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,8 +1,8 @@
-import { execa } from 'execa';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT } from '../helpers/cli.js';
 
@@ -16,7 +16,11 @@ let endpoints: { tracking: string; auditing: string; elasticsearch: string };
 const outboxctl = (args: string[]) => execa(BIN, args, { env: { OUTBOXCTL_HOME: home, NO_COLOR: '1' }, reject: false, cwd: ROOT });
 
 async function call<T>(base: string, method: string, url: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${base}${url}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(`${base}${url}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { status: response.status, body: (await response.json()) as T };
 }
 const audit = <T>(url: string) => call<T>(endpoints.auditing, 'GET', url);
@@ -69,7 +73,11 @@ describe('auditing server on the real pipeline', () => {
   });
 
   it('/stats counts per type and per status exactly, in one request', async () => {
-    const { status, body } = await audit<{ events: { total: number; byType: Record<string, number> }; parcels: { total: number; byStatus: Record<string, number> }; overTime: { count: number }[] }>('/stats?interval=1m');
+    const { status, body } = await audit<{
+      events: { total: number; byType: Record<string, number> };
+      parcels: { total: number; byStatus: Record<string, number> };
+      overTime: { count: number }[];
+    }>('/stats?interval=1m');
     expect(status).toBe(200);
     expect(body.events).toEqual({ total: 600, byType: { ParcelCreated: expected.ParcelCreated, ParcelUpdated: expected.ParcelUpdated } });
     expect(body.parcels).toEqual({ total: 300, byStatus: { registered: 100, in_transit: 100, delivered: 100 } });
@@ -132,7 +140,9 @@ describe('auditing server on the real pipeline', () => {
     }
     const cli = await outboxctl(['audit', 'parcels', '--status', 'lost']);
     expect(cli.exitCode).toBe(1);
-    expect(cli.stderr.split('\n')[0]).toBe('error: The auditing server answered 400: Parameter "status" must be one of registered, in_transit, delivered, returned.');
+    expect(cli.stderr.split('\n')[0]).toBe(
+      'error: The auditing server answered 400: Parameter "status" must be one of registered, in_transit, delivered, returned.',
+    );
   });
 
   it('with Elasticsearch stopped it answers 503, and recovers when the engine is back; the sink catches up after the outage', async () => {

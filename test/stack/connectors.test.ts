@@ -1,7 +1,7 @@
-import { execa } from 'execa';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT } from '../helpers/cli.js';
 
@@ -52,7 +52,9 @@ async function configTopicEnd(): Promise<string> {
 async function slotPid(): Promise<number | null> {
   const { withPg } = await import('../../src/clients/pg.js');
   return withPg(state.endpoints.database, async (client) => {
-    const { rows } = await client.query<{ active_pid: number | null }>('SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1', ['outboxctl_default']);
+    const { rows } = await client.query<{ active_pid: number | null }>('SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1', [
+      'outboxctl_default',
+    ]);
     return rows[0]?.active_pid ?? null;
   });
 }
@@ -134,12 +136,15 @@ describe('connectors register / list / status / restart / pause / resume / delet
     for (const out of [JSON.stringify(status), text.stdout]) expect(out).not.toContain(state.secrets.debeziumPassword);
   });
 
-  it('the connector really produces: a parcel\'s event on parcel.outbox, keyed by the parcel id', async () => {
+  it("the connector really produces: a parcel's event on parcel.outbox, keyed by the parcel id", async () => {
     const created = await outboxctl(['parcel', 'create', '--contents', 'Kotlin is cool', '--json']);
     expect(created.exitCode, created.stderr).toBe(0);
     const parcelId = (JSON.parse(created.stdout) as { id: string }).id;
     const { withPg } = await import('../../src/clients/pg.js');
-    const eventId = await withPg(state.endpoints.database, async (c) => (await c.query<{ id: string }>('SELECT id FROM outbox WHERE aggregateid = $1', [parcelId])).rows[0]!.id);
+    const eventId = await withPg(
+      state.endpoints.database,
+      async (c) => (await c.query<{ id: string }>('SELECT id FROM outbox WHERE aggregateid = $1', [parcelId])).rows[0]!.id,
+    );
 
     const { kafkaClient } = await import('../../src/clients/kafka.js');
     const consumer = kafkaClient(state.endpoints.kafka).consumer({ groupId: `connectors-test-${Date.now()}` });

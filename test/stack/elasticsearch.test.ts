@@ -1,8 +1,8 @@
-import { execa } from 'execa';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SearchClient } from '../../src/clients/search.js';
 import { isRunning } from '../../src/stack/runtimes/native/process.js';
@@ -25,7 +25,8 @@ describe('elasticsearch service and the search-client module', () => {
     home = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-es-'));
     const r = await outboxctl(['up', '--services', 'elasticsearch']);
     expect(r.exitCode, r.stderr).toBe(0);
-    url = (JSON.parse(await readFile(path.join(home, 'stacks', 'default', 'state.json'), 'utf8')) as { endpoints: { elasticsearch: string } }).endpoints.elasticsearch;
+    url = (JSON.parse(await readFile(path.join(home, 'stacks', 'default', 'state.json'), 'utf8')) as { endpoints: { elasticsearch: string } }).endpoints
+      .elasticsearch;
     client = await SearchClient.connect(url, { deadlineMs: 30_000 });
   });
   afterAll(async () => {
@@ -45,7 +46,14 @@ describe('elasticsearch service and the search-client module', () => {
   it('template, 10,000 documents in bulk, get, count, terms and date_histogram aggregations', async () => {
     await client.ensureIndexTemplate('outbox-events', ['events-*'], {
       settings: { number_of_shards: 1, number_of_replicas: 0 },
-      mappings: { properties: { eventId: { type: 'keyword' }, eventType: { type: 'keyword' }, aggregateId: { type: 'keyword' }, occurredAt: { type: 'date', format: 'epoch_millis' } } },
+      mappings: {
+        properties: {
+          eventId: { type: 'keyword' },
+          eventType: { type: 'keyword' },
+          aggregateId: { type: 'keyword' },
+          occurredAt: { type: 'date', format: 'epoch_millis' },
+        },
+      },
     });
     const docs = Array.from({ length: 10_000 }, (_, i) => ({ id: `e-${i}`, doc: doc(i) }));
     for (let i = 0; i < docs.length; i += 2_500) {
@@ -90,14 +98,18 @@ describe('elasticsearch service and the search-client module', () => {
       ],
       { refresh: true },
     );
-    expect(results.map((r) => [r.id, r.ok])).toEqual([['ok-1', true], ['bad', false], ['ok-2', true]]);
+    expect(results.map((r) => [r.id, r.ok])).toEqual([
+      ['ok-1', true],
+      ['bad', false],
+      ['ok-2', true],
+    ]);
     expect(results[1]!.status).toBe(400);
     expect(results[1]!.error).toMatch(/mapper_parsing_exception/);
     expect(await client.get('events-test', 'ok-2')).toEqual(doc(20_003));
     expect(await client.get('events-test', 'bad')).toBeUndefined();
   });
 
-  it('the seed\'s checks with plain curl: _cat/indices and _search', async () => {
+  it("the seed's checks with plain curl: _cat/indices and _search", async () => {
     const cat = await execa('curl', ['-s', `${url}/_cat/indices?v`]);
     expect(cat.stdout).toMatch(/^health status index/);
     expect(cat.stdout).toMatch(/events-test\s+\S+\s+1\s+0\s+10002/);
@@ -105,7 +117,7 @@ describe('elasticsearch service and the search-client module', () => {
     expect(search.hits.hits.map((h) => h._id)).toEqual(['e-7']);
   });
 
-  it('the v8 client unadapted refuses this engine; the module\'s transport is what makes it work', async () => {
+  it("the v8 client unadapted refuses this engine; the module's transport is what makes it work", async () => {
     const { Client } = await import('@elastic/elasticsearch');
     const plain = new Client({ node: url, maxRetries: 0 });
     await expect(plain.count({ index: 'events-test' })).rejects.toThrow(/not Elasticsearch|unknown product|compatible-with|media.type|Content-Type/i);
@@ -118,7 +130,13 @@ describe('elasticsearch service and the search-client module', () => {
     process.kill(state.services.elasticsearch.pid, 'SIGSTOP');
     try {
       const begin = Date.now();
-      const error = (await client.withOptions({ deadlineMs: 2_000 }).count('events-test').then(() => new Error('answered'), (e: unknown) => e)) as Error;
+      const error = (await client
+        .withOptions({ deadlineMs: 2_000 })
+        .count('events-test')
+        .then(
+          () => new Error('answered'),
+          (e: unknown) => e,
+        )) as Error;
       expect(error.message).toMatch(/^The search engine at .* did not answer within 2s \(\d+ attempts?\): /);
       expect(Date.now() - begin).toBeLessThan(10_000);
     } finally {
@@ -132,17 +150,31 @@ describe('elasticsearch service and the search-client module', () => {
   });
 
   it('with the engine stopped the module retries until its deadline, then fails naming the URL; down frees the port', async () => {
-    const state = JSON.parse(await readFile(path.join(home, 'stacks', 'default', 'state.json'), 'utf8')) as { services: { elasticsearch: { pid: number; ports: { main: number } } } };
+    const state = JSON.parse(await readFile(path.join(home, 'stacks', 'default', 'state.json'), 'utf8')) as {
+      services: { elasticsearch: { pid: number; ports: { main: number } } };
+    };
     expect((await outboxctl(['stop', 'elasticsearch'])).exitCode).toBe(0);
     expect(isRunning(state.services.elasticsearch.pid)).toBe(false);
     let retries = 0;
-    const connectError = (await SearchClient.connect(url, { deadlineMs: 1_000 }).then(() => new Error("connected"), (e: unknown) => e)) as Error;
+    const connectError = (await SearchClient.connect(url, { deadlineMs: 1_000 }).then(
+      () => new Error('connected'),
+      (e: unknown) => e,
+    )) as Error;
     expect(connectError.message).toMatch(/^The search engine at .* did not answer within 1s \(\d+ attempts\): connection refused\.$/);
-    const error = (await client.withOptions({ deadlineMs: 3_000, onRetry: () => retries++ }).count("events-test").then(() => new Error("answered"), (e: unknown) => e)) as Error;
+    const error = (await client
+      .withOptions({ deadlineMs: 3_000, onRetry: () => retries++ })
+      .count('events-test')
+      .then(
+        () => new Error('answered'),
+        (e: unknown) => e,
+      )) as Error;
     expect(error.message).toBe(`The search engine at ${url} did not answer within 3s (${retries + 1} attempts): connection refused.`);
     expect(retries).toBeGreaterThanOrEqual(3);
     const free = await new Promise<boolean>((resolve) => {
-      const s = net.createServer().once('error', () => resolve(false)).listen(state.services.elasticsearch.ports.main, '127.0.0.1', () => s.close(() => resolve(true)));
+      const s = net
+        .createServer()
+        .once('error', () => resolve(false))
+        .listen(state.services.elasticsearch.ports.main, '127.0.0.1', () => s.close(() => resolve(true)));
     });
     expect(free).toBe(true);
   });

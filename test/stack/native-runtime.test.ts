@@ -1,14 +1,14 @@
-import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, symlink } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stackState } from '../helpers/state.js';
 import { isRunning } from '../../src/stack/runtimes/native/process.js';
 import { BIN, ROOT } from '../helpers/cli.js';
+import { stackState } from '../helpers/state.js';
 
 /**
  * The native runtime on real processes: one shared stack for the lifecycle tests, run one
@@ -27,7 +27,10 @@ const readStateFile = stackState;
 async function processesOf(home: string): Promise<string[]> {
   const result = await execa('pgrep', ['-f', home], { reject: false });
   expect([0, 1]).toContain(result.exitCode);
-  return result.stdout.split('\n').filter(Boolean).filter((pid) => Number(pid) !== process.pid);
+  return result.stdout
+    .split('\n')
+    .filter(Boolean)
+    .filter((pid) => Number(pid) !== process.pid);
 }
 
 /** A process that exists and is not a zombie (an exited child not yet reaped counts as gone). */
@@ -35,7 +38,10 @@ const alive = (pid: number | undefined) => isRunning(pid);
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = net.createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    const s = net
+      .createServer()
+      .once('error', () => resolve(false))
+      .listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 }
 
@@ -105,7 +111,9 @@ describe('the shared native stack (every service so far: postgres, kafka, elasti
     await consumer.connect();
     await consumer.subscribe({ topic: 'stack-test', fromBeginning: true });
     const received = await new Promise<{ key: string; value: string; id: string }>((resolve) => {
-      void consumer.run({ eachMessage: async ({ message }) => resolve({ key: String(message.key), value: String(message.value), id: String(message.headers?.id) }) });
+      void consumer.run({
+        eachMessage: async ({ message }) => resolve({ key: String(message.key), value: String(message.value), id: String(message.headers?.id) }),
+      });
     });
     expect(received).toEqual({ key: 'k1', value: 'hello', id: 'e1' });
     await Promise.all([consumer.disconnect(), producer.disconnect()]);
@@ -129,7 +137,9 @@ describe('the shared native stack (every service so far: postgres, kafka, elasti
     dbUrl.username = 'debezium';
     dbUrl.password = secrets.debeziumPassword!;
     const { query } = await import('../helpers/db.js');
-    expect(await query(dbUrl.toString(), "SELECT rolreplication, rolcanlogin FROM pg_roles WHERE rolname = 'debezium'")).toEqual([{ rolreplication: true, rolcanlogin: true }]);
+    expect(await query(dbUrl.toString(), "SELECT rolreplication, rolcanlogin FROM pg_roles WHERE rolname = 'debezium'")).toEqual([
+      { rolreplication: true, rolcanlogin: true },
+    ]);
     expect(await query(dbUrl.toString(), 'SELECT count(*)::int AS n FROM outbox')).toEqual([{ n: 1 }]);
 
     // Every JVM runs with an explicit heap.
@@ -141,7 +151,15 @@ describe('the shared native stack (every service so far: postgres, kafka, elasti
     expect(status.exitCode).toBe(0);
     const doc = JSON.parse(status.stdout) as { schemaVersion: number; services: { name: string; state: string }[] };
     expect(doc.schemaVersion).toBe(1);
-    expect(doc.services.map((s) => [s.name, s.state])).toEqual([['postgres', 'ready'], ['kafka', 'ready'], ['elasticsearch', 'ready'], ['connect', 'ready'], ['sink', 'ready'], ['tracking', 'ready'], ['auditing', 'ready']]);
+    expect(doc.services.map((s) => [s.name, s.state])).toEqual([
+      ['postgres', 'ready'],
+      ['kafka', 'ready'],
+      ['elasticsearch', 'ready'],
+      ['connect', 'ready'],
+      ['sink', 'ready'],
+      ['tracking', 'ready'],
+      ['auditing', 'ready'],
+    ]);
     const health = (await (await fetch(`${state.endpoints.elasticsearch}/_cluster/health`)).json()) as { status: string };
     expect(['green', 'yellow']).toContain(health.status);
   });
@@ -155,7 +173,9 @@ describe('the shared native stack (every service so far: postgres, kafka, elasti
     const text = await outboxctl(home, ['up']);
     expect(text.stdout).toContain('is already up');
     const after = await readStateFile(home);
-    expect(Object.fromEntries(Object.entries(after.services).map(([k, v]) => [k, v.pid]))).toEqual(Object.fromEntries(Object.entries(before.services).map(([k, v]) => [k, v.pid])));
+    expect(Object.fromEntries(Object.entries(after.services).map(([k, v]) => [k, v.pid]))).toEqual(
+      Object.fromEntries(Object.entries(before.services).map(([k, v]) => [k, v.pid])),
+    );
   });
 
   it('after kill -9 of the Connect JVM, up restarts only connect', async () => {
@@ -205,7 +225,9 @@ describe('the shared native stack (every service so far: postgres, kafka, elasti
 
   it('down leaves no process alive and frees every port; down --volumes removes the data', async () => {
     const state = await readStateFile(home);
-    const pids = Object.values(state.services).map((s) => s.pid).filter((p): p is number => Boolean(p));
+    const pids = Object.values(state.services)
+      .map((s) => s.pid)
+      .filter((p): p is number => Boolean(p));
     const ports = Object.values(state.services).flatMap((s) => Object.values(s.ports));
     const r = await outboxctl(home, ['down']);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -231,11 +253,15 @@ describe('failures leave nothing running', () => {
   it('a service that cannot become ready: exit 1 within its timeout, with service, probe and log tail', async () => {
     const home = await newHome();
     const begin = Date.now();
-    const r = await outboxctl(home, ['up', '--services', 'connect', '--wait-timeout', '20s'], { OUTBOXCTL_CONNECT_EXTRA_CONFIG: 'plugin.path=/nonexistent/plugins' });
+    const r = await outboxctl(home, ['up', '--services', 'connect', '--wait-timeout', '20s'], {
+      OUTBOXCTL_CONNECT_EXTRA_CONFIG: 'plugin.path=/nonexistent/plugins',
+    });
     expect(r.exitCode).toBe(1);
     // Within its timeout: Kafka's start, Connect's 20 s, the stopping; not minutes.
     expect(Date.now() - begin).toBeLessThan(120_000);
-    expect(r.stderr).toMatch(/Service connect not ready after 2\ds: GET \/connector-plugins lists io\.debezium\.connector\.postgresql\.PostgresConnector did not pass/);
+    expect(r.stderr).toMatch(
+      /Service connect not ready after 2\ds: GET \/connector-plugins lists io\.debezium\.connector\.postgresql\.PostgresConnector did not pass/,
+    );
     expect(r.stderr).toContain('last lines of');
     expect(r.stderr).toMatch(/INFO|WARN/);
     expect(await processesOf(home)).toEqual([]);
@@ -257,7 +283,10 @@ describe('failures leave nothing running', () => {
     let kafkaPid: number | undefined;
     while (!alive(kafkaPid)) {
       await sleep(100);
-      kafkaPid = await readStateFile(home).then((s) => s.services.kafka?.pid, () => undefined);
+      kafkaPid = await readStateFile(home).then(
+        (s) => s.services.kafka?.pid,
+        () => undefined,
+      );
     }
     run.kill('SIGINT');
     const r = await run;
@@ -273,7 +302,9 @@ describe('failures leave nothing running', () => {
     const env = { PATH: bin, OUTBOXCTL_CACHE_DIR: await mkdtemp(path.join(os.tmpdir(), 'outboxctl-cache-')) };
     const r = await outboxctl(home, ['up', '--runtime', 'native'], env);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr.split('\n').find((l) => l.startsWith('error:'))).toBe('error: The native runtime needs java and mvn, which are not on PATH; nothing was started.');
+    expect(r.stderr.split('\n').find((l) => l.startsWith('error:'))).toBe(
+      'error: The native runtime needs java and mvn, which are not on PATH; nothing was started.',
+    );
     expect(r.stderr).toContain('apt-get install openjdk-17-jre-headless');
     expect(r.stderr).toContain('apt-get install maven');
     expect(await processesOf(home)).toEqual([]);
@@ -293,7 +324,16 @@ describe('failures leave nothing running', () => {
     const { mkdir, writeFile } = await import('node:fs/promises');
     const dir = path.join(home, 'stacks', 'default');
     await mkdir(dir, { recursive: true });
-    const state = { schemaVersion: 1, stack: 'default', runtime: 'native', createdAt: '', updatedAt: '', endpoints: {}, secrets: {}, services: { tracking: { pid: other.pid, startId: 'another-boot:1', port: 1 } } };
+    const state = {
+      schemaVersion: 1,
+      stack: 'default',
+      runtime: 'native',
+      createdAt: '',
+      updatedAt: '',
+      endpoints: {},
+      secrets: {},
+      services: { tracking: { pid: other.pid, startId: 'another-boot:1', port: 1 } },
+    };
     await writeFile(path.join(dir, 'state.json'), JSON.stringify(state), { mode: 0o600 });
     const status = JSON.parse((await outboxctl(home, ['status', '--json'])).stdout) as { services: { name: string; state: string }[] };
     expect(status.services.find((s) => s.name === 'tracking')!.state).toBe('crashed');

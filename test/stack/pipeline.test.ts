@@ -1,8 +1,8 @@
-import { execa } from 'execa';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT } from '../helpers/cli.js';
 
@@ -13,7 +13,8 @@ import { BIN, ROOT } from '../helpers/cli.js';
  */
 let home: string;
 let endpoints: { database: string; kafka: string; elasticsearch: string; tracking: string; connect: string };
-const outboxctl = (args: string[], env: NodeJS.ProcessEnv = {}) => execa(BIN, args, { env: { OUTBOXCTL_HOME: home, NO_COLOR: '1', ...env }, reject: false, cwd: ROOT });
+const outboxctl = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  execa(BIN, args, { env: { OUTBOXCTL_HOME: home, NO_COLOR: '1', ...env }, reject: false, cwd: ROOT });
 
 interface KcatRecord {
   partition: number;
@@ -28,7 +29,10 @@ interface KcatRecord {
 async function kcatRead(topic: string): Promise<KcatRecord[]> {
   const r = await execa('kcat', ['-C', '-b', endpoints.kafka, '-t', topic, '-e', '-q', '-J'], { reject: false });
   expect(r.exitCode, r.stderr).toBe(0);
-  return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as KcatRecord);
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as KcatRecord);
 }
 
 const headersOf = (r: KcatRecord): Record<string, string> => {
@@ -38,7 +42,11 @@ const headersOf = (r: KcatRecord): Record<string, string> => {
 };
 
 async function es<T>(method: string, url: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${endpoints.elasticsearch}${url}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(`${endpoints.elasticsearch}${url}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return (await response.json()) as T;
 }
 const count = async (index: string, query: unknown = { match_all: {} }) => {
@@ -90,7 +98,11 @@ async function createAndUpdate(n: number, concurrency = 32): Promise<string[]> {
 /** Checks records, event documents and parcels documents of `ids` (each created + updated twice). */
 async function expectPipelineCounts(ids: string[]): Promise<void> {
   const wanted = new Set(ids);
-  const records = await eventually('3 records per parcel on parcel.outbox', async () => (await kcatRead('parcel.outbox')).filter((r) => r.key !== null && wanted.has(r.key)), (rs) => rs.length >= ids.length * 3);
+  const records = await eventually(
+    '3 records per parcel on parcel.outbox',
+    async () => (await kcatRead('parcel.outbox')).filter((r) => r.key !== null && wanted.has(r.key)),
+    (rs) => rs.length >= ids.length * 3,
+  );
   expect(records).toHaveLength(ids.length * 3);
   // Per key, offset order is commit order: the versions go 1, 2, 3.
   const versions = new Map<string, number[]>();
@@ -100,10 +112,18 @@ async function expectPipelineCounts(ids: string[]): Promise<void> {
   }
   for (const v of versions.values()) expect(v).toEqual([1, 2, 3]);
   const byParcel = { terms: { aggregateId: ids } };
-  await eventually('event documents', () => count('parcel.outbox', byParcel), (c) => c >= ids.length * 3);
+  await eventually(
+    'event documents',
+    () => count('parcel.outbox', byParcel),
+    (c) => c >= ids.length * 3,
+  );
   expect(await count('parcel.outbox', byParcel)).toBe(ids.length * 3);
   const atVersion3 = { bool: { filter: [{ terms: { id: ids } }, { term: { version: 3 } }] } };
-  await eventually('parcels documents at version 3', () => count('parcels', atVersion3), (c) => c >= ids.length);
+  await eventually(
+    'parcels documents at version 3',
+    () => count('parcels', atVersion3),
+    (c) => c >= ids.length,
+  );
   expect(await count('parcels', { terms: { id: ids } })).toBe(ids.length);
   expect(await count('parcels', atVersion3)).toBe(ids.length);
 }
@@ -113,7 +133,12 @@ describe('pipeline: tracking → outbox → Debezium → parcel.outbox → sink 
     home = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-pipeline-'));
     const dry = await outboxctl(['up', '--dry-run']);
     expect(dry.exitCode, dry.stderr).toBe(0);
-    expect(dry.stdout.split('\n').filter((l) => /^\d+\. /.test(l)).map((l) => l.split('. ')[0])).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
+    expect(
+      dry.stdout
+        .split('\n')
+        .filter((l) => /^\d+\. /.test(l))
+        .map((l) => l.split('. ')[0]),
+    ).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
     const r = await outboxctl(['up']);
     expect(r.exitCode, r.stderr).toBe(0);
     endpoints = (JSON.parse(await readFile(path.join(home, 'stacks', 'default', 'state.json'), 'utf8')) as { endpoints: typeof endpoints }).endpoints;
@@ -134,22 +159,39 @@ describe('pipeline: tracking → outbox → Debezium → parcel.outbox → sink 
     expect(status.services.find((s) => s.name === 'sink')?.state).toBe('ready');
   });
 
-  it('the seed\'s sample request: one record with the event contract (read by kcat), one event document, one parcels document', async () => {
+  it("the seed's sample request: one record with the event contract (read by kcat), one event document, one parcels document", async () => {
     const before = Date.now();
     const parcel = await api<Parcel & { contents: string }>('POST', '/api/parcel', { contents: 'Kotlin is cool' });
-    const [record] = await eventually('the record', async () => (await kcatRead('parcel.outbox')).filter((r) => r.key === parcel.id), (rs) => rs.length > 0);
+    const [record] = await eventually(
+      'the record',
+      async () => (await kcatRead('parcel.outbox')).filter((r) => r.key === parcel.id),
+      (rs) => rs.length > 0,
+    );
     const value = JSON.parse(record!.payload!) as Record<string, unknown>;
     // Event contract v1: key = parcel id; header id = event id; this value shape.
     expect(Object.keys(value).sort()).toEqual(['aggregateId', 'aggregateType', 'eventId', 'eventType', 'occurredAt', 'payload']);
-    expect(value).toMatchObject({ eventType: 'ParcelCreated', aggregateType: 'parcel', aggregateId: parcel.id, payload: { parcel: { id: parcel.id, contents: 'Kotlin is cool', version: 1 }, changed: ['contents', 'status'] } });
+    expect(value).toMatchObject({
+      eventType: 'ParcelCreated',
+      aggregateType: 'parcel',
+      aggregateId: parcel.id,
+      payload: { parcel: { id: parcel.id, contents: 'Kotlin is cool', version: 1 }, changed: ['contents', 'status'] },
+    });
     expect(headersOf(record!).id).toBe(value.eventId);
     expect(typeof value.occurredAt).toBe('number');
     expect(Math.abs((value.occurredAt as number) - before)).toBeLessThan(5_000);
 
-    const doc = await eventually('the event document', () => es<{ found: boolean; _id: string; _source: Record<string, unknown> }>('GET', `/parcel.outbox/_doc/${String(value.eventId)}`), (d) => d.found);
+    const doc = await eventually(
+      'the event document',
+      () => es<{ found: boolean; _id: string; _source: Record<string, unknown> }>('GET', `/parcel.outbox/_doc/${String(value.eventId)}`),
+      (d) => d.found,
+    );
     expect(doc._id).toBe(value.eventId);
     expect(doc._source).toEqual(value);
-    const state = await eventually('the parcels document', () => es<{ found: boolean; _source: Record<string, unknown> }>('GET', `/parcels/_doc/${parcel.id}`), (d) => d.found);
+    const state = await eventually(
+      'the parcels document',
+      () => es<{ found: boolean; _source: Record<string, unknown> }>('GET', `/parcels/_doc/${parcel.id}`),
+      (d) => d.found,
+    );
     expect(state._source).toMatchObject({ id: parcel.id, contents: 'Kotlin is cool', status: 'registered', version: 1, lastEventId: value.eventId });
     const mapping = await es<Record<string, { mappings: { properties: Record<string, { type: string; format?: string }> } }>>('GET', '/parcel.outbox/_mapping');
     expect(mapping['parcel.outbox']!.mappings.properties.occurredAt).toEqual({ type: 'date', format: 'epoch_millis' });
@@ -158,7 +200,14 @@ describe('pipeline: tracking → outbox → Debezium → parcel.outbox → sink 
     // --unwrap on the record Debezium wrote prints the event's fields.
     const unwrapped = await outboxctl(['topic', 'tail', 'parcel.outbox', '--from-beginning', '-e', '--unwrap', '--aggregate', parcel.id]);
     expect(unwrapped.exitCode, unwrapped.stderr).toBe(0);
-    expect(JSON.parse(unwrapped.stdout)).toEqual({ eventId: value.eventId, eventType: 'ParcelCreated', aggregateType: 'parcel', aggregateId: parcel.id, occurredAt: new Date(value.occurredAt as number).toISOString(), payload: value.payload });
+    expect(JSON.parse(unwrapped.stdout)).toEqual({
+      eventId: value.eventId,
+      eventType: 'ParcelCreated',
+      aggregateType: 'parcel',
+      aggregateId: parcel.id,
+      occurredAt: new Date(value.occurredAt as number).toISOString(),
+      payload: value.payload,
+    });
   });
 
   let ids: string[] = [];
@@ -176,9 +225,16 @@ describe('pipeline: tracking → outbox → Debezium → parcel.outbox → sink 
     expect(up.exitCode, up.stderr).toBe(0);
     const steps = (JSON.parse(up.stdout) as { steps: { kind: string; service: string; action?: string }[] }).steps;
     expect(steps.filter((s) => s.kind !== 'service' || s.action !== 'keep')).toEqual([{ kind: 'service', service: 'sink', action: 'start' }]);
-    await eventually('the sink has caught up again', async () => (JSON.parse((await outboxctl(['group', 'describe', 'connect-elasticsearch-sink', '--json'])).stdout) as { totalLag: number }).totalLag, (lag) => lag === 0);
+    await eventually(
+      'the sink has caught up again',
+      async () => (JSON.parse((await outboxctl(['group', 'describe', 'connect-elasticsearch-sink', '--json'])).stdout) as { totalLag: number }).totalLag,
+      (lag) => lag === 0,
+    );
     // The first event was written again (document version 2), not duplicated.
-    const first = await es<{ _version: number }>('GET', `/parcel.outbox/_doc/${(JSON.parse((await kcatRead('parcel.outbox'))[0]!.payload!) as { eventId: string }).eventId}`);
+    const first = await es<{ _version: number }>(
+      'GET',
+      `/parcel.outbox/_doc/${(JSON.parse((await kcatRead('parcel.outbox'))[0]!.payload!) as { eventId: string }).eventId}`,
+    );
     expect(first._version).toBe(2);
     expect(await count('parcel.outbox')).toBe(total);
     expect(await count('parcels', { bool: { filter: [{ terms: { id: ids } }, { term: { version: 3 } }] } })).toBe(1_000);
@@ -197,7 +253,11 @@ describe('pipeline: tracking → outbox → Debezium → parcel.outbox → sink 
       ],
     });
     await producer.disconnect();
-    const [dead] = await eventually('the dead letter', async () => (await kcatRead('parcel.outbox.dlq')).filter((r) => r.key === 'dlq-1'), (rs) => rs.length > 0);
+    const [dead] = await eventually(
+      'the dead letter',
+      async () => (await kcatRead('parcel.outbox.dlq')).filter((r) => r.key === 'dlq-1'),
+      (rs) => rs.length > 0,
+    );
     const headers = headersOf(dead!);
     expect(headers['__connect.errors.topic']).toBe('parcel.outbox');
     expect(headers['__connect.errors.exception.message']).toMatch(/mapper_parsing_exception.*occurredAt/);
@@ -205,7 +265,11 @@ describe('pipeline: tracking → outbox → Debezium → parcel.outbox → sink 
     expect(headers['__connect.errors.offset']).toBe(String(original.offset));
     expect(headers['__connect.errors.partition']).toBe(String(original.partition));
     expect(JSON.parse(dead!.payload!)).toMatchObject({ eventId: 'rejected-1' });
-    await eventually('the record after it', () => es<{ found: boolean }>('GET', '/parcel.outbox/_doc/after-rejected-1'), (d) => d.found);
+    await eventually(
+      'the record after it',
+      () => es<{ found: boolean }>('GET', '/parcel.outbox/_doc/after-rejected-1'),
+      (d) => d.found,
+    );
     expect((await es<{ found: boolean }>('GET', '/parcel.outbox/_doc/rejected-1')).found).toBe(false);
   });
 
@@ -233,12 +297,19 @@ describe('pipeline: tracking → outbox → Debezium → parcel.outbox → sink 
         committed.push({ id: p.id, at: Date.now() });
       }
       const wanted = new Map(committed.map((c) => [c.id, c.at]));
-      const records = await eventually('the Tokyo records', async () => (await kcatRead('parcel.outbox')).filter((r) => r.key !== null && wanted.has(r.key)), (rs) => rs.length === committed.length);
+      const records = await eventually(
+        'the Tokyo records',
+        async () => (await kcatRead('parcel.outbox')).filter((r) => r.key !== null && wanted.has(r.key)),
+        (rs) => rs.length === committed.length,
+      );
       for (const r of records) {
         const occurredAt = (JSON.parse(r.payload!) as { occurredAt: number }).occurredAt;
         expect(Math.abs(occurredAt - wanted.get(r.key!)!)).toBeLessThan(1_000);
       }
-      const status = JSON.parse((await outboxctl(['connectors', 'status', 'parcel-outbox-source', '--json'])).stdout) as { state: string; tasks: { state: string }[] };
+      const status = JSON.parse((await outboxctl(['connectors', 'status', 'parcel-outbox-source', '--json'])).stdout) as {
+        state: string;
+        tasks: { state: string }[];
+      };
       expect(status.state).toBe('RUNNING');
       expect(status.tasks.map((t) => t.state)).toEqual(['RUNNING']);
     } finally {

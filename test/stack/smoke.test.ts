@@ -1,8 +1,8 @@
-import { execa } from 'execa';
-import { XMLParser } from 'fast-xml-parser';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
+import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SMOKE_STEPS } from '../../src/smoke/steps.js';
 import { BIN, ROOT } from '../helpers/cli.js';
@@ -24,7 +24,9 @@ interface Testcase {
 }
 
 async function junit(file: string): Promise<{ tests: string; failures: string; skipped: string; testcase: Testcase[] }> {
-  const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => name === 'testcase' }).parse(await readFile(file, 'utf8'));
+  const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => name === 'testcase' }).parse(
+    await readFile(file, 'utf8'),
+  );
   return parsed.testsuites.testsuite;
 }
 
@@ -62,7 +64,13 @@ describe('outboxctl smoke on the real stack', () => {
     const file = path.join(home, 'smoke.json');
     const r = await outboxctl(['smoke', '--json', '--report', file]);
     expect(r.exitCode, r.stderr).toBe(0);
-    const printed = JSON.parse(r.stdout) as { passed: boolean; steps: { name: string; status: string }[]; stoppedAfter: string[]; parcelId: string; eventIds: string[] };
+    const printed = JSON.parse(r.stdout) as {
+      passed: boolean;
+      steps: { name: string; status: string }[];
+      stoppedAfter: string[];
+      parcelId: string;
+      eventIds: string[];
+    };
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual(printed);
     expect(printed.passed).toBe(true);
     expect(printed.steps.map((s) => [s.name, s.status])).toEqual(stepNames.map((n) => [n, 'passed']));
@@ -118,7 +126,9 @@ describe('outboxctl smoke on the real stack', () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/warning: stack "default" runs without sink \(stopped\)/);
     expect(r.stderr).toMatch(/✔ \[4\/8\] kafka-records/);
-    expect(r.stderr).toMatch(/✖ \[5\/8\] elasticsearch-events .*0 of 2 event documents in index parcel\.outbox .*the embedded sink \(service sink\) is stopped/);
+    expect(r.stderr).toMatch(
+      /✖ \[5\/8\] elasticsearch-events .*0 of 2 event documents in index parcel\.outbox .*the embedded sink \(service sink\) is stopped/,
+    );
     expect(r.stdout).toMatch(/^smoke failed at elasticsearch-events/);
     expect((await outboxctl(['up'])).exitCode).toBe(0);
     const again = await outboxctl(['smoke', '--timeout', '60s']);

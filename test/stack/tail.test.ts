@@ -1,7 +1,7 @@
-import { execa } from 'execa';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT } from '../helpers/cli.js';
 
@@ -110,7 +110,7 @@ describe('topic produce / tail and consumer groups', () => {
   it('reads batches kcat compressed with gzip, snappy, lz4 and zstd', async () => {
     expect((await outboxctl(['topic', 'create', 'compressed'])).exitCode).toBe(0);
     for (const codec of ['gzip', 'snappy', 'lz4', 'zstd']) {
-      const r = await kcat(['-P', '-t', 'compressed', '-z', codec], Array.from({ length: 50 }, (_, i) => `${codec} ${i}`).join('\n') + '\n');
+      const r = await kcat(['-P', '-t', 'compressed', '-z', codec], `${Array.from({ length: 50 }, (_, i) => `${codec} ${i}`).join('\n')}\n`);
       expect(r.exitCode, r.stderr).toBe(0);
     }
     const read = await outboxctl(['topic', 'tail', 'compressed', '--from-beginning', '-e']);
@@ -131,14 +131,21 @@ describe('topic produce / tail and consumer groups', () => {
     expect(plain.exitCode, plain.stderr).toBe(0);
     expect(lines(plain.stdout)).toEqual(['a', 'b']);
     for (const expected of [['a', 'b'], []]) {
-      const grouped = await execa(BIN, ['topic', 'tail', 'txn', '--group', 'txn-readers', '--from-beginning', '-e'], { env: { OUTBOXCTL_HOME: home, NO_COLOR: '1' }, reject: false, timeout: 30_000 });
+      const grouped = await execa(BIN, ['topic', 'tail', 'txn', '--group', 'txn-readers', '--from-beginning', '-e'], {
+        env: { OUTBOXCTL_HOME: home, NO_COLOR: '1' },
+        reject: false,
+        timeout: 30_000,
+      });
       expect(grouped.exitCode, grouped.stderr).toBe(0);
       expect(lines(grouped.stdout)).toEqual(expected);
     }
   });
 
   it('a closed pipe (| head -1) ends quietly with exit 0', async () => {
-    const r = await execa('bash', ['-c', `"${BIN}" topic tail ten-k --from-beginning -e | head -1; echo "exit=\${PIPESTATUS[0]}" >&2`], { env: { OUTBOXCTL_HOME: home, NO_COLOR: '1' }, reject: false });
+    const r = await execa('bash', ['-c', `"${BIN}" topic tail ten-k --from-beginning -e | head -1; echo "exit=\${PIPESTATUS[0]}" >&2`], {
+      env: { OUTBOXCTL_HOME: home, NO_COLOR: '1' },
+      reject: false,
+    });
     expect(lines(r.stdout)).toHaveLength(1);
     expect(r.stderr.trim()).toBe('exit=0');
   });
@@ -152,11 +159,15 @@ describe('topic produce / tail and consumer groups', () => {
     expect(second.stdout).toBe('');
 
     // 7 more records make a lag of 7 for the group.
-    const more = await kcat(['-P', '-t', 'ten-k', '-K:'], Array.from({ length: 7 }, (_, i) => `late-${i}:late ${i}`).join('\n') + '\n');
+    const more = await kcat(['-P', '-t', 'ten-k', '-K:'], `${Array.from({ length: 7 }, (_, i) => `late-${i}:late ${i}`).join('\n')}\n`);
     expect(more.exitCode, more.stderr).toBe(0);
     const described = await outboxctl(['group', 'describe', 'auditors', '--json']);
     expect(described.exitCode, described.stderr).toBe(0);
-    const report = JSON.parse(described.stdout) as { state: string; totalLag: number; offsets: { topic: string; partition: number; committed: number; end: number; lag: number }[] };
+    const report = JSON.parse(described.stdout) as {
+      state: string;
+      totalLag: number;
+      offsets: { topic: string; partition: number; committed: number; end: number; lag: number }[];
+    };
     expect(report.totalLag).toBe(7);
     expect(report.offsets.map((o) => o.end - o.committed)).toEqual(report.offsets.map((o) => o.lag));
     expect(report.offsets.reduce((s, o) => s + o.committed, 0)).toBe(10_000);
@@ -196,7 +207,10 @@ describe('topic produce / tail and consumer groups', () => {
     expect(broken.exitCode).toBe(1);
     expect(broken.stderr.split('\n')[0]).toBe('error: Line 2 has no key separator ":"; line 1 was sent, nothing after.');
 
-    for (const args of [['topic', 'tail', 'nope', '-e'], ['topic', 'produce', 'nope', '--value', 'x']]) {
+    for (const args of [
+      ['topic', 'tail', 'nope', '-e'],
+      ['topic', 'produce', 'nope', '--value', 'x'],
+    ]) {
       const r = await outboxctl(args);
       expect(r.exitCode).toBe(1);
       expect(r.stderr.split('\n')[0]).toBe('error: Topic "nope" does not exist.');

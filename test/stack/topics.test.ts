@@ -1,13 +1,14 @@
-import { execa } from 'execa';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT } from '../helpers/cli.js';
 
 /** `outboxctl topic …` against the stack's real Kafka 4.3.1 (kafkajs admin underneath). */
 let home: string;
-const outboxctl = (args: string[], env: NodeJS.ProcessEnv = {}) => execa(BIN, args, { env: { OUTBOXCTL_HOME: home, NO_COLOR: '1', ...env }, reject: false, cwd: ROOT });
+const outboxctl = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  execa(BIN, args, { env: { OUTBOXCTL_HOME: home, NO_COLOR: '1', ...env }, reject: false, cwd: ROOT });
 
 describe('topic create / list / describe / delete', () => {
   beforeAll(async () => {
@@ -19,7 +20,7 @@ describe('topic create / list / describe / delete', () => {
     await outboxctl(['down', '--volumes']);
   });
 
-  it('creates with the seed\'s long flags, refuses a second create, accepts it with --if-not-exists', async () => {
+  it("creates with the seed's long flags, refuses a second create, accepts it with --if-not-exists", async () => {
     const created = await outboxctl(['topic', 'create', 'parcel.outbox', '--partitions', '1', '--replication-factor', '1']);
     expect(created.exitCode, created.stderr).toBe(0);
     expect(created.stdout.trim()).toBe('Created topic parcel.outbox (1 partition, replication factor 1).');
@@ -38,7 +39,10 @@ describe('topic create / list / describe / delete', () => {
     const created = await outboxctl(['topic', 'create', 'three', '-p', '3', '-c', 'retention.ms=86400000', '--json']);
     expect(created.exitCode, created.stderr).toBe(0);
     const list = JSON.parse((await outboxctl(['topic', 'list', '--json'])).stdout) as { topics: { name: string; partitions: number; internal: boolean }[] };
-    expect(list.topics.map((t) => [t.name, t.partitions])).toEqual([['parcel.outbox', 1], ['three', 3]]);
+    expect(list.topics.map((t) => [t.name, t.partitions])).toEqual([
+      ['parcel.outbox', 1],
+      ['three', 3],
+    ]);
     const withInternal = JSON.parse((await outboxctl(['topic', 'list', '--internal', '--json'])).stdout) as { topics: { name: string }[] };
     expect(withInternal.topics.length).toBeGreaterThanOrEqual(list.topics.length);
 
@@ -46,12 +50,27 @@ describe('topic create / list / describe / delete', () => {
     const { kafkaClient } = await import('../../src/clients/kafka.js');
     const producer = kafkaClient(state.endpoints.kafka).producer();
     await producer.connect();
-    await producer.send({ topic: 'three', messages: [{ value: 'a', partition: 0 }, { value: 'b', partition: 0 }, { value: 'c', partition: 2 }] });
+    await producer.send({
+      topic: 'three',
+      messages: [
+        { value: 'a', partition: 0 },
+        { value: 'b', partition: 0 },
+        { value: 'c', partition: 2 },
+      ],
+    });
     await producer.disconnect();
 
-    const describe = JSON.parse((await outboxctl(['topic', 'describe', 'three', '--json'])).stdout) as { partitions: number; partitionDetails: { partition: number; leader: number; low: string; high: string }[]; configs: Record<string, string> };
+    const describe = JSON.parse((await outboxctl(['topic', 'describe', 'three', '--json'])).stdout) as {
+      partitions: number;
+      partitionDetails: { partition: number; leader: number; low: string; high: string }[];
+      configs: Record<string, string>;
+    };
     expect(describe.partitions).toBe(3);
-    expect(describe.partitionDetails.map((p) => [p.partition, p.leader, p.low, p.high])).toEqual([[0, 1, '0', '2'], [1, 1, '0', '0'], [2, 1, '0', '1']]);
+    expect(describe.partitionDetails.map((p) => [p.partition, p.leader, p.low, p.high])).toEqual([
+      [0, 1, '0', '2'],
+      [1, 1, '0', '0'],
+      [2, 1, '0', '1'],
+    ]);
     expect(describe.configs['retention.ms']).toBe('86400000');
     const table = await outboxctl(['topic', 'describe', 'three']);
     expect(table.stdout).toMatch(/^PARTITION\s+LEADER\s+REPLICAS\s+ISR\s+LOW\s+HIGH$/m);

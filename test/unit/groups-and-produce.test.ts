@@ -3,9 +3,14 @@ import { describe, expect, it } from 'vitest';
 import type { GroupDetail, GroupMember, Watermarks } from '../../src/clients/kafka.js';
 import { describeGroupLag, groupLag, groupMissing, groupTopics } from '../../src/groups/lag.js';
 import { parseResetTarget, resetOffsets, resetPlan } from '../../src/groups/reset-plan.js';
-import { badLineError, Batcher, lineMessages, parseLine, sendLines, type ProduceMessage } from '../../src/topics/produce.js';
+import { Batcher, badLineError, lineMessages, type ProduceMessage, parseLine, sendLines } from '../../src/topics/produce.js';
 
-const member = (memberId: string, assignment: Record<string, number[]>): GroupMember => ({ memberId, clientId: `c-${memberId}`, host: '/10.0.0.1', assignment });
+const member = (memberId: string, assignment: Record<string, number[]>): GroupMember => ({
+  memberId,
+  clientId: `c-${memberId}`,
+  host: '/10.0.0.1',
+  assignment,
+});
 const marks = (...ends: [number, bigint, bigint][]): Watermarks[] => ends.map(([partition, low, high]) => ({ partition, low, high }));
 
 describe('groups: lag', () => {
@@ -47,7 +52,9 @@ describe('groups: lag', () => {
     const report = await describeGroupLag(admin, 'g');
     expect(report.offsets.map((o) => [o.topic, o.partition, o.lag])).toEqual([['orders', 0, 5]]);
     expect(Object.keys(report)).toEqual(['group', 'state', 'protocolType', 'protocol', 'members', 'offsets', 'totalLag']);
-    await expect(describeGroupLag({ ...admin, describeGroup: async () => ({ ...detail, state: 'Dead' }), committedOffsets: async () => [] }, 'nobody')).rejects.toThrow('Consumer group "nobody" does not exist.');
+    await expect(
+      describeGroupLag({ ...admin, describeGroup: async () => ({ ...detail, state: 'Dead' }), committedOffsets: async () => [] }, 'nobody'),
+    ).rejects.toThrow('Consumer group "nobody" does not exist.');
   });
 });
 
@@ -83,13 +90,24 @@ describe('groups: reset plan', () => {
       requireTopic: async () => undefined,
       committedOffsets: async () => committed,
       watermarks: async () => ends,
-      describeGroup: async (): Promise<GroupDetail> => ({ group: 'g', state: members.length ? 'Stable' : 'Empty', protocolType: 'consumer', protocol: 'range', members }),
+      describeGroup: async (): Promise<GroupDetail> => ({
+        group: 'g',
+        state: members.length ? 'Stable' : 'Empty',
+        protocolType: 'consumer',
+        protocol: 'range',
+        members,
+      }),
       setOffsets: async (_g: string, _t: string, offsets: unknown) => void set.push(offsets),
     });
     await resetOffsets(admin([]), { group: 'g', topic: 't', target: { kind: 'end' }, execute: false });
     expect(set).toEqual([]);
     await resetOffsets(admin([]), { group: 'g', topic: 't', target: { kind: 'end' }, execute: true });
-    expect(set).toEqual([[{ partition: 0, offset: 100n }, { partition: 1, offset: 3n }]]);
+    expect(set).toEqual([
+      [
+        { partition: 0, offset: 100n },
+        { partition: 1, offset: 3n },
+      ],
+    ]);
     await expect(resetOffsets(admin([member('m1', {}), member('m2', {})]), { group: 'g', topic: 't', target: { kind: 'end' }, execute: true })).rejects.toThrow(
       'Consumer group "g" has 2 active members; nothing was changed.',
     );

@@ -1,7 +1,7 @@
-import { execa } from 'execa';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
 
@@ -13,13 +13,25 @@ import { ROOT } from '../helpers/cli.js';
 const BIOME = path.join(ROOT, 'node_modules', '.bin', 'biome');
 
 const cases: { fixture: string; forbidden: string[]; allowed: string[] }[] = [
-  { fixture: 'native-runtime-import.ts', forbidden: ['src/commands/stack/status.ts', 'src/smoke/steps/bad.ts'], allowed: ['src/stack/runtimes/native/extra/ok.ts'] },
+  {
+    fixture: 'native-runtime-import.ts',
+    forbidden: ['src/commands/stack/status.ts', 'src/smoke/steps/bad.ts'],
+    allowed: ['src/stack/runtimes/native/extra/ok.ts'],
+  },
   { fixture: 'native-runtime-dynamic-import.ts', forbidden: ['src/smoke/steps.ts', 'src/commands/logs.ts'], allowed: [] },
   { fixture: 'runtime-registry-import.ts', forbidden: ['src/commands/run.ts', 'src/smoke/run.ts'], allowed: ['src/stack/up.ts', 'src/stack/lifecycle.ts'] },
   { fixture: 'orchestration-native-import.ts', forbidden: ['src/stack/up.ts', 'src/stack/lifecycle.ts'], allowed: ['src/stack/runtimes/native.ts'] },
-  { fixture: 'dockerode-import.ts', forbidden: ['src/stack/up.ts', 'src/commands/stack/up.ts', 'src/stack/runtimes/native/index.ts', 'src/clients/docker.ts'], allowed: ['src/stack/runtimes/docker/engine.ts'] },
+  {
+    fixture: 'dockerode-import.ts',
+    forbidden: ['src/stack/up.ts', 'src/commands/stack/up.ts', 'src/stack/runtimes/native/index.ts', 'src/clients/docker.ts'],
+    allowed: ['src/stack/runtimes/docker/engine.ts'],
+  },
   { fixture: 'ink-import.ts', forbidden: ['src/commands/stack/up.ts', 'src/stack/up.ts'], allowed: ['src/ui/view.ts'] },
-  { fixture: 'axios-import.ts', forbidden: ['src/stack/readiness.ts', 'src/commands/audit/shared.ts', 'src/servers/tracking/app.ts'], allowed: ['src/clients/auditing.ts'] },
+  {
+    fixture: 'axios-import.ts',
+    forbidden: ['src/stack/readiness.ts', 'src/commands/audit/shared.ts', 'src/servers/tracking/app.ts'],
+    allowed: ['src/clients/auditing.ts'],
+  },
   { fixture: 'lib-imports-stack.ts', forbidden: ['src/lib/config.ts'], allowed: ['src/commands/x.ts'] },
 ];
 

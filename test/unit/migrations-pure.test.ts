@@ -12,7 +12,10 @@ const v = (text: string) => parseVersion(text)!;
 
 describe('versions (Flyway MigrationVersion)', () => {
   it('orders numerically part by part', () => {
-    const sorted = ['1.10', '2', '1.2', '1', '1.1', '10'].map(v).sort(compareVersions).map((x) => x.text);
+    const sorted = ['1.10', '2', '1.2', '1', '1.1', '10']
+      .map(v)
+      .sort(compareVersions)
+      .map((x) => x.text);
     expect(sorted).toEqual(['1', '1.1', '1.2', '1.10', '2', '10']);
   });
   it('treats trailing zeros and leading zeros as equal, keeping the text', () => {
@@ -87,7 +90,12 @@ describe('info states', () => {
   it('marks applied, pending, missing, future and ignored migrations', () => {
     rank = 0;
     const files = [resolved('1', 'a'), resolved('2', 'b'), resolved('4', 'd'), resolved('5', 'e')];
-    const rows = [applied({ version: '1', description: 'a' }), applied({ version: '3', description: 'c' }), applied({ version: '5', description: 'e' }), applied({ version: '9', description: 'z' })];
+    const rows = [
+      applied({ version: '1', description: 'a' }),
+      applied({ version: '3', description: 'c' }),
+      applied({ version: '5', description: 'e' }),
+      applied({ version: '9', description: 'z' }),
+    ];
     const info = computeInfo(files, rows);
     const states = Object.fromEntries(info.map((i) => [i.version, i.state]));
     expect(states).toEqual({ '1': 'Success', '3': 'Missing', '5': 'Success', '9': 'Future', '2': 'Ignored', '4': 'Ignored' });
@@ -96,10 +104,17 @@ describe('info states', () => {
   it('reports failed rows and baselines', () => {
     rank = 0;
     const files = [resolved('1', 'a'), resolved('2', 'b'), resolved('3', 'c'), resolved('4', 'd')];
-    const rows = [applied({ version: '2', description: '<< Flyway Baseline >>', type: 'BASELINE', checksum: null }), applied({ version: '3', description: 'c', success: false })];
+    const rows = [
+      applied({ version: '2', description: '<< Flyway Baseline >>', type: 'BASELINE', checksum: null }),
+      applied({ version: '3', description: 'c', success: false }),
+    ];
     const info = computeInfo(files, rows);
     expect(info.map((i) => [i.version, i.state])).toEqual([
-      ['2', 'Baseline'], ['3', 'Failed'], ['1', 'Below Baseline'], ['2', 'Ignored (Baseline)'], ['4', 'Pending'],
+      ['2', 'Baseline'],
+      ['3', 'Failed'],
+      ['1', 'Below Baseline'],
+      ['2', 'Ignored (Baseline)'],
+      ['4', 'Pending'],
     ]);
     expect(validateInfo(info).map((e) => e.kind)).toEqual(['failed', 'pending']);
   });
@@ -115,9 +130,17 @@ describe('info states', () => {
 
   it('shows deleted migrations as Deleted and their files as pending again', () => {
     rank = 0;
-    const rows = [applied({ version: '1', description: 'a' }), applied({ version: '2', description: 'b' }), applied({ version: '2', description: 'b', type: 'DELETE', executionTime: 0 })];
+    const rows = [
+      applied({ version: '1', description: 'a' }),
+      applied({ version: '2', description: 'b' }),
+      applied({ version: '2', description: 'b', type: 'DELETE', executionTime: 0 }),
+    ];
     const info = computeInfo([resolved('1', 'a'), resolved('2', 'b')], rows);
-    expect(info.map((i) => [i.version, i.state])).toEqual([['1', 'Success'], ['2', 'Deleted'], ['2', 'Pending']]);
+    expect(info.map((i) => [i.version, i.state])).toEqual([
+      ['1', 'Success'],
+      ['2', 'Deleted'],
+      ['2', 'Pending'],
+    ]);
   });
 
   it('detects checksum mismatches, naming the script', () => {
@@ -134,7 +157,12 @@ describe('repair plan', () => {
   it('deletes failed rows, marks missing ones deleted and realigns changed ones, in that order', () => {
     rank = 0;
     const files = [resolved('1', 'a', 10), resolved('3', 'c'), resolved('4', 'd')];
-    const rows = [applied({ version: '1', description: 'a', checksum: 9 }), applied({ version: '2', description: 'b', checksum: 5 }), applied({ version: '3', description: 'c' }), applied({ version: '4', description: 'd', success: false })];
+    const rows = [
+      applied({ version: '1', description: 'a', checksum: 9 }),
+      applied({ version: '2', description: 'b', checksum: 5 }),
+      applied({ version: '3', description: 'c' }),
+      applied({ version: '4', description: 'd', success: false }),
+    ];
     const plan = planRepair(computeInfo(files, rows), table, 'me');
     expect(plan.statements).toEqual([
       'DELETE FROM "public"."flyway_schema_history" WHERE "success" = FALSE AND "version" = \'4\';',

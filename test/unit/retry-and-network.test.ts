@@ -6,7 +6,7 @@ import { unreachable } from '../../src/clients/kafka.js';
 import { reasonOf } from '../../src/clients/search.js';
 import type { Clock } from '../../src/lib/clock.js';
 import { isNetworkError, networkCode, networkReason } from '../../src/lib/network-errors.js';
-import { nextDelay, parseRetryAfter, plannedDelay, retry, RetryExhausted } from '../../src/lib/retry.js';
+import { nextDelay, parseRetryAfter, plannedDelay, RetryExhausted, retry } from '../../src/lib/retry.js';
 import { isDatabaseUnavailable } from '../../src/servers/tracking/problem.js';
 
 /** Time that only moves when someone sleeps; every pause is recorded. */
@@ -30,7 +30,9 @@ describe('nextDelay', () => {
     const connect = { initialDelayMs: 200, factor: 1.6, maxDelayMs: 2_000 };
     expect([1, 2, 3, 4, 5, 6, 7].map((n) => nextDelay(n, connect))).toEqual([200, 320, 512, 819, 1311, 2_000, 2_000]);
     expect([1, 2, 3, 4, 5, 6].map((n) => nextDelay(n))).toEqual([100, 200, 400, 800, 1_600, 2_000]);
-    expect([1, 2, 3, 4, 5, 6].map((n) => nextDelay(n, { initialDelayMs: 1_000, factor: 2, maxDelayMs: 10_000 }))).toEqual([1_000, 2_000, 4_000, 8_000, 10_000, 10_000]);
+    expect([1, 2, 3, 4, 5, 6].map((n) => nextDelay(n, { initialDelayMs: 1_000, factor: 2, maxDelayMs: 10_000 }))).toEqual([
+      1_000, 2_000, 4_000, 8_000, 10_000, 10_000,
+    ]);
   });
 
   it('stays at the cap however many attempts failed, and a zero first pause stays zero', () => {
@@ -83,16 +85,28 @@ describe('retry with a fake clock', () => {
     );
     expect(result).toBe('ok');
     expect(clock.slept).toEqual([100, 200, 400]);
-    expect(retried).toEqual([[1, 100], [2, 200], [3, 400]]);
-    expect(seen).toEqual([[1, 10_000], [2, 9_900], [3, 9_700], [4, 9_300]]);
+    expect(retried).toEqual([
+      [1, 100],
+      [2, 200],
+      [3, 400],
+    ]);
+    expect(seen).toEqual([
+      [1, 10_000],
+      [2, 9_900],
+      [3, 9_700],
+      [4, 9_300],
+    ]);
   });
 
   it('throws RetryExhausted with the attempts, the time waited and the last error when the deadline comes first', async () => {
     const clock = fakeClock();
     let n = 0;
-    const failing = retry(async () => {
-      throw new Error(`failure ${++n}`);
-    }, { deadlineMs: 1_000, initialDelayMs: 200, factor: 1.6, maxDelayMs: 2_000, clock });
+    const failing = retry(
+      async () => {
+        throw new Error(`failure ${++n}`);
+      },
+      { deadlineMs: 1_000, initialDelayMs: 200, factor: 1.6, maxDelayMs: 2_000, clock },
+    );
     const error = await failing.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RetryExhausted);
     const exhausted = error as RetryExhausted;
@@ -106,10 +120,13 @@ describe('retry with a fake clock', () => {
   it('with lastAttemptAtDeadline makes a final attempt exactly at the deadline (readiness)', async () => {
     const clock = fakeClock();
     let attempts = 0;
-    const error = (await retry(async () => {
-      attempts++;
-      throw refused();
-    }, { deadlineMs: 5_000, initialDelayMs: 100, factor: 1.5, maxDelayMs: 1_000, clock, lastAttemptAtDeadline: true }).catch((e: unknown) => e)) as RetryExhausted;
+    const error = (await retry(
+      async () => {
+        attempts++;
+        throw refused();
+      },
+      { deadlineMs: 5_000, initialDelayMs: 100, factor: 1.5, maxDelayMs: 1_000, clock, lastAttemptAtDeadline: true },
+    ).catch((e: unknown) => e)) as RetryExhausted;
     expect(error).toBeInstanceOf(RetryExhausted);
     expect(error.waitedMs).toBe(5_000);
     expect(clock.slept.reduce((a, b) => a + b, 0)).toBe(5_000);
@@ -120,34 +137,49 @@ describe('retry with a fake clock', () => {
     const clock = fakeClock();
     const fatal = new Error('bad request');
     let calls = 0;
-    await expect(retry(async () => {
-      calls++;
-      throw fatal;
-    }, { deadlineMs: 10_000, clock, retryable: (e) => e !== fatal })).rejects.toBe(fatal);
+    await expect(
+      retry(
+        async () => {
+          calls++;
+          throw fatal;
+        },
+        { deadlineMs: 10_000, clock, retryable: (e) => e !== fatal },
+      ),
+    ).rejects.toBe(fatal);
     expect(calls).toBe(1);
     expect(clock.slept).toEqual([]);
 
     const gone = new Error('the process died');
     let checks = 0;
-    await expect(retry(async () => Promise.reject(refused()), { deadlineMs: 10_000, clock, shouldStop: async () => (++checks === 2 ? gone : undefined) })).rejects.toBe(gone);
+    await expect(
+      retry(async () => Promise.reject(refused()), { deadlineMs: 10_000, clock, shouldStop: async () => (++checks === 2 ? gone : undefined) }),
+    ).rejects.toBe(gone);
     expect(clock.slept).toEqual([100]);
   });
 
   it('honours Retry-After when it asks for more than the backoff', async () => {
     const clock = fakeClock();
     let n = 0;
-    await retry(async () => {
-      if (++n < 3) throw Object.assign(new Error('busy'), { retryAfterMs: n === 1 ? 3_000 : 10 });
-      return n;
-    }, { deadlineMs: 60_000, initialDelayMs: 100, clock, retryAfterMs: (e) => (e as { retryAfterMs?: number }).retryAfterMs });
+    await retry(
+      async () => {
+        if (++n < 3) throw Object.assign(new Error('busy'), { retryAfterMs: n === 1 ? 3_000 : 10 });
+        return n;
+      },
+      { deadlineMs: 60_000, initialDelayMs: 100, clock, retryAfterMs: (e) => (e as { retryAfterMs?: number }).retryAfterMs },
+    );
     expect(clock.slept).toEqual([3_000, 200]);
   });
 
-  it('an abort ends the pause at once with the signal\'s reason, even with a clock that never wakes', async () => {
+  it("an abort ends the pause at once with the signal's reason, even with a clock that never wakes", async () => {
     const controller = new AbortController();
     const never: Clock = { now: () => 0, sleep: () => new Promise<void>(() => undefined) };
     const stopped = new Error('stopping');
-    const running = retry(async () => Promise.reject(refused()), { deadlineMs: Infinity, clock: never, signal: controller.signal, onRetry: () => queueMicrotask(() => controller.abort(stopped)) });
+    const running = retry(async () => Promise.reject(refused()), {
+      deadlineMs: Infinity,
+      clock: never,
+      signal: controller.signal,
+      onRetry: () => queueMicrotask(() => controller.abort(stopped)),
+    });
     await expect(running).rejects.toBe(stopped);
     await expect(retry(async () => 'never called', { deadlineMs: Infinity, signal: controller.signal })).rejects.toBe(stopped);
   });
@@ -155,7 +187,9 @@ describe('retry with a fake clock', () => {
   it('without a deadline it goes on for as long as it takes', async () => {
     const clock = fakeClock();
     let n = 0;
-    expect(await retry(async () => (++n < 50 ? Promise.reject(refused()) : n), { deadlineMs: Infinity, initialDelayMs: 500, factor: 2, maxDelayMs: 10_000, clock })).toBe(50);
+    expect(
+      await retry(async () => (++n < 50 ? Promise.reject(refused()) : n), { deadlineMs: Infinity, initialDelayMs: 500, factor: 2, maxDelayMs: 10_000, clock }),
+    ).toBe(50);
     expect(clock.slept.slice(0, 6)).toEqual([500, 1_000, 2_000, 4_000, 8_000, 10_000]);
     expect(clock.slept).toHaveLength(49);
   });
@@ -164,7 +198,9 @@ describe('retry with a fake clock', () => {
 describe('network errors', () => {
   it('finds the code on the error, its cause, inside an AggregateError, or in the message', () => {
     expect(networkCode(refused())).toBe('ECONNREFUSED');
-    expect(networkCode(new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'UND_ERR_CONNECT_TIMEOUT' }) }))).toBe('UND_ERR_CONNECT_TIMEOUT');
+    expect(networkCode(new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'UND_ERR_CONNECT_TIMEOUT' }) }))).toBe(
+      'UND_ERR_CONNECT_TIMEOUT',
+    );
     const aggregate = Object.assign(new AggregateError([Object.assign(new Error(''), { code: 'ECONNREFUSED' })], ''), { code: undefined });
     expect(networkCode(Object.assign(new Error(''), { code: 'ERR_NETWORK', cause: aggregate }))).toBe('ECONNREFUSED');
     expect(networkCode(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:9092'))).toBe('ECONNREFUSED');
@@ -188,7 +224,9 @@ describe('network errors', () => {
   });
 
   it('every client ends its sentence the same way', () => {
-    expect(unreachable('127.0.0.1:1', new Error('Connection error: connect ECONNREFUSED 127.0.0.1:1')).message).toBe('Cannot reach Kafka at 127.0.0.1:1: connection refused.');
+    expect(unreachable('127.0.0.1:1', new Error('Connection error: connect ECONNREFUSED 127.0.0.1:1')).message).toBe(
+      'Cannot reach Kafka at 127.0.0.1:1: connection refused.',
+    );
     expect(unreachable('k:9092', new Error('Broker not available.')).message).toBe('Cannot reach Kafka at k:9092: Broker not available.');
     expect(reasonOf(new TypeError('fetch failed', { cause: refused() }))).toBe('connection refused');
     expect(isDatabaseUnavailable(new Error('connect ECONNREFUSED 127.0.0.1:5432'))).toBe(true);

@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import type { KafkaRecord } from '../../src/clients/kafka-reader.js';
 import { parseConnectorFile } from '../../src/connectors/spec.js';
+import { EnvironmentError, UserError } from '../../src/lib/errors.js';
 import { parseSinkConfig } from '../../src/sink/config.js';
 import { planRecord } from '../../src/sink/documents.js';
 import { isRetryable } from '../../src/sink/sink.js';
-import { EnvironmentError, UserError } from '../../src/lib/errors.js';
 import { ROOT } from '../helpers/cli.js';
 
 async function shippedConfig(): Promise<Record<string, string>> {
@@ -25,7 +25,7 @@ const record = (value: unknown, over: Partial<KafkaRecord> = {}): KafkaRecord =>
 });
 
 describe('embedded sink: configuration', () => {
-  it('reads the shipped es-sink-connector.json as Confluent\'s connector would', async () => {
+  it("reads the shipped es-sink-connector.json as Confluent's connector would", async () => {
     const config = parseSinkConfig('elasticsearch-sink', await shippedConfig());
     expect(config).toMatchObject({
       topics: ['parcel.outbox'],
@@ -55,12 +55,25 @@ describe('embedded sink: configuration', () => {
 });
 
 describe('embedded sink: what happens to a record', () => {
-  const event = { eventId: 'e-1', eventType: 'ParcelUpdated', aggregateType: 'parcel', aggregateId: 'p-1', occurredAt: 1, payload: { parcel: { id: 'p-1', version: 2, status: 'in_transit' } } };
+  const event = {
+    eventId: 'e-1',
+    eventType: 'ParcelUpdated',
+    aggregateType: 'parcel',
+    aggregateId: 'p-1',
+    occurredAt: 1,
+    payload: { parcel: { id: 'p-1', version: 2, status: 'in_transit' } },
+  };
 
   it('the document id is the event id (ValueToKey + ExtractField$Key); the parcel projection carries its version', async () => {
     const config = parseSinkConfig('elasticsearch-sink', await shippedConfig());
     const plan = planRecord(config, record(event), 'parcels');
-    expect(plan).toMatchObject({ kind: 'index', index: 'parcel.outbox', id: 'e-1', doc: event, projection: { index: 'parcels', id: 'p-1', version: 2, doc: { id: 'p-1', status: 'in_transit', lastEventId: 'e-1' } } });
+    expect(plan).toMatchObject({
+      kind: 'index',
+      index: 'parcel.outbox',
+      id: 'e-1',
+      doc: event,
+      projection: { index: 'parcels', id: 'p-1', version: 2, doc: { id: 'p-1', status: 'in_transit', lastEventId: 'e-1' } },
+    });
   });
 
   it('null values follow behavior.on.null.values; bad JSON and missing ids are errors for the DLQ, never silently dropped', async () => {
@@ -68,7 +81,10 @@ describe('embedded sink: what happens to a record', () => {
     expect(planRecord(config, record(null)).kind).toBe('skip');
     expect(planRecord({ ...config, behaviorOnNullValues: 'fail' }, record(null))).toMatchObject({ kind: 'error', stage: 'TASK_PUT' });
     expect(planRecord(config, record('{not json'))).toMatchObject({ kind: 'error', stage: 'VALUE_CONVERTER' });
-    expect(planRecord(config, record({ ...event, eventId: undefined }))).toMatchObject({ kind: 'error', message: expect.stringContaining('Key is used as document id') });
+    expect(planRecord(config, record({ ...event, eventId: undefined }))).toMatchObject({
+      kind: 'error',
+      message: expect.stringContaining('Key is used as document id'),
+    });
     expect(planRecord({ ...config, keyIgnore: true, transforms: [] }, record(event))).toMatchObject({ kind: 'index', id: 'parcel.outbox+0+7' });
   });
 });

@@ -3,17 +3,28 @@ import os from 'node:os';
 import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
-import { StepFailure, type SmokeContext, type SmokeStep } from '../../src/smoke/context.js';
+import { type SmokeContext, type SmokeStep, StepFailure } from '../../src/smoke/context.js';
 import { connectorProblem } from '../../src/smoke/diagnose.js';
-import { checkReportFile, renderJunit, reportFormat, writeReport, type SmokeReport } from '../../src/smoke/report.js';
+import { checkReportFile, renderJunit, reportFormat, type SmokeReport, writeReport } from '../../src/smoke/report.js';
 import { runSteps } from '../../src/smoke/run.js';
 
 const step = (name: string, run: SmokeStep['run']): SmokeStep => ({ name, title: `the ${name} step`, run });
-const context = (overrides: Partial<SmokeContext> = {}) => ({ signal: new AbortController().signal, deadline: Date.now() + 60_000, ...overrides }) as SmokeContext;
+const context = (overrides: Partial<SmokeContext> = {}) =>
+  ({ signal: new AbortController().signal, deadline: Date.now() + 60_000, ...overrides }) as SmokeContext;
 const ctx = context();
 
 function report(steps: SmokeReport['steps']): SmokeReport {
-  return { schemaVersion: 1, stack: 'default', startedAt: '2026-11-26T10:00:00.000Z', seconds: 3.5, passed: steps.every((s) => s.status === 'passed'), steps, parcelId: 'p-1', eventIds: [], stoppedAfter: [] };
+  return {
+    schemaVersion: 1,
+    stack: 'default',
+    startedAt: '2026-11-26T10:00:00.000Z',
+    seconds: 3.5,
+    passed: steps.every((s) => s.status === 'passed'),
+    steps,
+    parcelId: 'p-1',
+    eventIds: [],
+    stoppedAfter: [],
+  };
 }
 
 describe('smoke runner', () => {
@@ -21,17 +32,27 @@ describe('smoke runner', () => {
     const ran: string[] = [];
     const results = await runSteps(
       [
-        step('one', async () => (ran.push('one'), 'fine')),
+        step('one', async () => {
+          ran.push('one');
+          return 'fine';
+        }),
         step('two', async () => {
           ran.push('two');
           throw new StepFailure('0 of 2 records after 1.0 s.', 'timeout');
         }),
-        step('three', async () => (ran.push('three'), 'never')),
+        step('three', async () => {
+          ran.push('three');
+          return 'never';
+        }),
       ],
       ctx,
     );
     expect(ran).toEqual(['one', 'two']);
-    expect(results.map((r) => [r.name, r.status])).toEqual([['one', 'passed'], ['two', 'failed'], ['three', 'skipped']]);
+    expect(results.map((r) => [r.name, r.status])).toEqual([
+      ['one', 'passed'],
+      ['two', 'failed'],
+      ['three', 'skipped'],
+    ]);
     expect(results[1]).toMatchObject({ message: '0 of 2 records after 1.0 s.', failure: 'timeout' });
     expect(results[2]!.message).toBe('not run: two failed.');
     expect(results[0]!.seconds).toBeGreaterThanOrEqual(0);
@@ -39,7 +60,17 @@ describe('smoke runner', () => {
 
   it('a step that would start after the deadline fails as a timeout naming the step that used the time', async () => {
     const deadline = Date.now() + 50;
-    const results = await runSteps([step('slow', async () => (await new Promise((r) => setTimeout(r, 80)), 'done late')), step('next', async () => 'never'), step('last', async () => 'never')], context({ deadline }));
+    const results = await runSteps(
+      [
+        step('slow', async () => {
+          await new Promise((r) => setTimeout(r, 80));
+          return 'done late';
+        }),
+        step('next', async () => 'never'),
+        step('last', async () => 'never'),
+      ],
+      context({ deadline }),
+    );
     expect(results.map((r) => r.status)).toEqual(['passed', 'failed', 'skipped']);
     expect(results[1]).toMatchObject({ failure: 'timeout' });
     expect(results[1]!.message).toMatch(/^not started: the run's --timeout ran out \(slow took 0\.\d s\)\.$/);
@@ -47,12 +78,31 @@ describe('smoke runner', () => {
 
   it('after an interrupt the steps not yet run are skipped as interrupted', async () => {
     const controller = new AbortController();
-    const results = await runSteps([step('one', async () => (controller.abort(), 'ok')), step('two', async () => 'never')], context({ signal: controller.signal }));
-    expect(results.map((r) => [r.status, r.message])).toEqual([['passed', 'ok'], ['skipped', 'not run: interrupted.']]);
+    const results = await runSteps(
+      [
+        step('one', async () => {
+          controller.abort();
+          return 'ok';
+        }),
+        step('two', async () => 'never'),
+      ],
+      context({ signal: controller.signal }),
+    );
+    expect(results.map((r) => [r.status, r.message])).toEqual([
+      ['passed', 'ok'],
+      ['skipped', 'not run: interrupted.'],
+    ]);
   });
 
   it('turns an unexpected error into a failure of that step, not a crash', async () => {
-    const results = await runSteps([step('boom', async () => { throw new TypeError('x is undefined'); })], ctx);
+    const results = await runSteps(
+      [
+        step('boom', async () => {
+          throw new TypeError('x is undefined');
+        }),
+      ],
+      ctx,
+    );
     expect(results[0]).toMatchObject({ status: 'failed', failure: 'error', message: 'unexpected error: x is undefined.' });
   });
 });
@@ -62,7 +112,14 @@ describe('smoke reports', () => {
     const xml = await renderJunit(
       report([
         { name: 'stack', title: 'stack', status: 'passed', seconds: 1.25, message: 'using "default" <running> & ready' },
-        { name: 'kafka-records', title: 'records', status: 'failed', seconds: 30, message: 'connector parcel-outbox-source is PAUSED\u0007', failure: 'timeout' },
+        {
+          name: 'kafka-records',
+          title: 'records',
+          status: 'failed',
+          seconds: 30,
+          message: 'connector parcel-outbox-source is PAUSED\u0007',
+          failure: 'timeout',
+        },
         { name: 'auditing-stats', title: 'stats', status: 'skipped', seconds: 0, message: 'not run: kafka-records failed.' },
       ]),
     );
@@ -79,7 +136,9 @@ describe('smoke reports', () => {
   });
 
   it('what could not run at all is a JUnit <error>, a check that did not hold a <failure>', async () => {
-    const xml = await renderJunit(report([{ name: 'create-parcel', title: 'create', status: 'failed', seconds: 0.1, message: 'Cannot reach the tracking server.', failure: 'error' }]));
+    const xml = await renderJunit(
+      report([{ name: 'create-parcel', title: 'create', status: 'failed', seconds: 0.1, message: 'Cannot reach the tracking server.', failure: 'error' }]),
+    );
     const suite = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => name === 'testcase' }).parse(xml).testsuites.testsuite;
     expect(suite).toMatchObject({ failures: '0', errors: '1' });
     expect(suite.testcase[0].error.message).toBe('Cannot reach the tracking server.');
@@ -87,7 +146,9 @@ describe('smoke reports', () => {
   });
 
   it('a report directory that does not exist is refused before the run', async () => {
-    await expect(checkReportFile('/nonexistent-dir/smoke.xml')).rejects.toThrow('Cannot write the report /nonexistent-dir/smoke.xml: its directory /nonexistent-dir does not exist.');
+    await expect(checkReportFile('/nonexistent-dir/smoke.xml')).rejects.toThrow(
+      'Cannot write the report /nonexistent-dir/smoke.xml: its directory /nonexistent-dir does not exist.',
+    );
     await expect(checkReportFile(path.join(os.tmpdir(), 'smoke.json'))).resolves.toBeUndefined();
   });
 
@@ -107,13 +168,22 @@ describe('smoke reports', () => {
 });
 
 describe('smoke diagnosis of a connector', () => {
-  const status = (connector: string, tasks: { state: string; trace?: string }[], trace?: string) => ({ name: 'src', connector: { state: connector, worker_id: 'w', trace }, tasks: tasks.map((t, id) => ({ id, worker_id: 'w', ...t })) });
+  const status = (connector: string, tasks: { state: string; trace?: string }[], trace?: string) => ({
+    name: 'src',
+    connector: { state: connector, worker_id: 'w', trace },
+    tasks: tasks.map((t, id) => ({ id, worker_id: 'w', ...t })),
+  });
   it('names what keeps records from moving, and the command that fixes it', () => {
     expect(connectorProblem('src', undefined)).toBe('connector src is not registered (`outboxctl up` registers it)');
     expect(connectorProblem('src', status('PAUSED', [{ state: 'PAUSED' }]))).toBe('connector src is PAUSED; resume it with `outboxctl connectors resume src`');
-    expect(connectorProblem('src', status('RUNNING', [{ state: 'FAILED', trace: 'org.x.ConnectException: boom\n\tat a\nCaused by: org.postgresql.util.PSQLException: replication slot is active' }]))).toBe(
-      'connector src is FAILED (org.postgresql.util.PSQLException: replication slot is active); see `outboxctl connectors status src`',
-    );
+    expect(
+      connectorProblem(
+        'src',
+        status('RUNNING', [
+          { state: 'FAILED', trace: 'org.x.ConnectException: boom\n\tat a\nCaused by: org.postgresql.util.PSQLException: replication slot is active' },
+        ]),
+      ),
+    ).toBe('connector src is FAILED (org.postgresql.util.PSQLException: replication slot is active); see `outboxctl connectors status src`');
     expect(connectorProblem('src', status('RUNNING', []))).toBe('connector src has no task');
     expect(connectorProblem('src', status('RUNNING', [{ state: 'UNASSIGNED' }]))).toBe('task 0 of connector src is UNASSIGNED');
     expect(connectorProblem('src', status('RUNNING', [{ state: 'RUNNING' }]))).toBeUndefined();

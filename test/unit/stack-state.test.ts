@@ -6,11 +6,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { redactUrl, resolveEndpoint } from '../../src/lib/config.js';
 import { colorLevel } from '../../src/lib/output.js';
-import { resolveHome, resolveStackName, stackPaths } from '../../src/stack/paths.js';
 import { down, listStacks } from '../../src/stack/lifecycle.js';
+import { resolveHome, resolveStackName, stackPaths } from '../../src/stack/paths.js';
+import { type Clock, ReadinessTimeout, waitFor } from '../../src/stack/readiness.js';
 import { processIdentity } from '../../src/stack/runtimes/native/process.js';
 import { emptyState, migrateV1, readState, STATE_SCHEMA_VERSION, updateState, withStackLock, writeState } from '../../src/stack/state.js';
-import { waitFor, ReadinessTimeout, type Clock } from '../../src/stack/readiness.js';
 
 const tempHome = () => mkdtemp(path.join(os.tmpdir(), 'outboxctl-unit-'));
 
@@ -92,7 +92,15 @@ describe('state file schema 1 → 2', () => {
     expect(migrated.services).toEqual({
       postgres: { runtime: 'native', host: '127.0.0.1', ports: { main: 5433 }, version: '17.10', owner: 'service' },
       kafka: { runtime: 'native', host: '127.0.0.1', ports: { main: 9092, controller: 9093 }, version: '4.3.1' },
-      tracking: { runtime: 'native', pid: 4242, startId: 'boot:1', group: false, host: '127.0.0.1', ports: { main: 8080 }, startedAt: '2026-11-30T10:04:00.000Z' },
+      tracking: {
+        runtime: 'native',
+        pid: 4242,
+        startId: 'boot:1',
+        group: false,
+        host: '127.0.0.1',
+        ports: { main: 8080 },
+        startedAt: '2026-11-30T10:04:00.000Z',
+      },
     });
   });
 
@@ -110,7 +118,10 @@ describe('state file schema 1 → 2', () => {
       const result = await down(paths, { volumes: false });
       expect(result.stopped).toEqual([{ service: 'tracking', result: 'stopped' }]);
       expect(child.exitCode ?? child.signalCode).toBeTruthy();
-      const written = JSON.parse(await readFile(paths.stateFile, 'utf8')) as { schemaVersion: number; services: Record<string, { pid?: number; ports: object }> };
+      const written = JSON.parse(await readFile(paths.stateFile, 'utf8')) as {
+        schemaVersion: number;
+        services: Record<string, { pid?: number; ports: object }>;
+      };
       expect(written.schemaVersion).toBe(2);
       expect(written.services.tracking).toEqual({ runtime: 'native', host: '127.0.0.1', ports: { main: 8080 } });
       expect(written.services.kafka?.ports).toEqual({ main: 9092, controller: 9093 });
@@ -149,14 +160,20 @@ describe('endpoint resolution', () => {
 describe('waitFor', () => {
   it('retries until the deadline with a fake clock, then reports the last error', async () => {
     let now = 0;
-    const clock: Clock = { now: () => now, sleep: async (ms) => {
-      now += ms;
-    } };
+    const clock: Clock = {
+      now: () => now,
+      sleep: async (ms) => {
+        now += ms;
+      },
+    };
     let attempts = 0;
-    const failing = waitFor(async () => {
-      attempts++;
-      throw new Error('connection refused');
-    }, { timeoutMs: 5_000, clock });
+    const failing = waitFor(
+      async () => {
+        attempts++;
+        throw new Error('connection refused');
+      },
+      { timeoutMs: 5_000, clock },
+    );
     await expect(failing).rejects.toBeInstanceOf(ReadinessTimeout);
     await expect(failing).rejects.toThrow(/after 5000ms: connection refused/);
     expect(attempts).toBeGreaterThan(3);

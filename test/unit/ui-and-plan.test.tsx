@@ -25,8 +25,19 @@ describe('planUp', () => {
   });
 
   it('with --sink connect, the sink is a Connect registration instead of a process', () => {
-    const steps = planUp({ services: ['postgres', 'kafka', 'elasticsearch', 'connect', 'sink'], ready: new Set(['postgres', 'kafka', 'elasticsearch', 'connect'] as const), done: new Set(['topics', 'index-templates', 'register-source'] as const), sink: 'connect' });
-    expect(steps.map((s) => describeStep(s))).toEqual(['keep (ready) postgres', 'keep (ready) kafka', 'keep (ready) elasticsearch', 'keep (ready) connect', 'register elasticsearch-sink on Connect and wait until RUNNING']);
+    const steps = planUp({
+      services: ['postgres', 'kafka', 'elasticsearch', 'connect', 'sink'],
+      ready: new Set(['postgres', 'kafka', 'elasticsearch', 'connect'] as const),
+      done: new Set(['topics', 'index-templates', 'register-source'] as const),
+      sink: 'connect',
+    });
+    expect(steps.map((s) => describeStep(s))).toEqual([
+      'keep (ready) postgres',
+      'keep (ready) kafka',
+      'keep (ready) elasticsearch',
+      'keep (ready) connect',
+      'register elasticsearch-sink on Connect and wait until RUNNING',
+    ]);
   });
 
   it('only what it needs: tracking alone starts postgres first, with its tasks', () => {
@@ -41,7 +52,11 @@ describe('planUp', () => {
   });
 
   it('keeps ready services and repeats no one-time step: tasks recorded done are skipped', () => {
-    const steps = planUp({ services: ['postgres', 'kafka', 'connect'], ready: new Set(['postgres', 'kafka'] as const), done: new Set(['topics', 'register-source'] as const) });
+    const steps = planUp({
+      services: ['postgres', 'kafka', 'connect'],
+      ready: new Set(['postgres', 'kafka'] as const),
+      done: new Set(['topics', 'register-source'] as const),
+    });
     expect(steps.map((s) => describeStep(s))).toEqual(['keep (ready) postgres', 'keep (ready) kafka', 'start connect']);
   });
 
@@ -78,9 +93,13 @@ describe('UpView (ink)', () => {
 
 describe('kafkaClusterId', () => {
   it('is 22 base64url characters and never starts with "-"', () => {
-    const draws = [Buffer.from('fb' + '00'.repeat(15), 'hex'), Buffer.alloc(16, 7)];
+    const draws = [Buffer.from(`fb${'00'.repeat(15)}`, 'hex'), Buffer.alloc(16, 7)];
     const id = kafkaClusterId(() => draws.shift()!);
-    expect(Buffer.from('fb' + '00'.repeat(15), 'hex').toString('base64url').startsWith('-')).toBe(true);
+    expect(
+      Buffer.from(`fb${'00'.repeat(15)}`, 'hex')
+        .toString('base64url')
+        .startsWith('-'),
+    ).toBe(true);
     expect(id).toBe(Buffer.alloc(16, 7).toString('base64url'));
     expect(id).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
   });

@@ -1,5 +1,5 @@
-import { renderTable, type Column } from '../../lib/table.js';
 import { resolveEndpoint } from '../../lib/config.js';
+import { type Column, renderTable } from '../../lib/table.js';
 import { readState } from '../../stack/state.js';
 import type { CommandContext } from '../context.js';
 

@@ -17,12 +17,21 @@ export default async function run(ctx: CommandContext): Promise<void> {
   ctx.out.result(
     [
       `EVENTS ${stats.events.total}`,
-      renderTable(pairs(stats.events.byType), [{ header: 'TYPE', value: (r) => r.key }, { header: 'COUNT', value: (r) => r.count }]),
+      renderTable(pairs(stats.events.byType), [
+        { header: 'TYPE', value: (r) => r.key },
+        { header: 'COUNT', value: (r) => r.count },
+      ]),
       '',
       `PARCELS ${stats.parcels.total}`,
-      renderTable(pairs(stats.parcels.byStatus), [{ header: 'STATUS', value: (r) => r.key }, { header: 'COUNT', value: (r) => r.count }]),
+      renderTable(pairs(stats.parcels.byStatus), [
+        { header: 'STATUS', value: (r) => r.key },
+        { header: 'COUNT', value: (r) => r.count },
+      ]),
       '',
-      renderTable(stats.overTime, [{ header: `PER ${stats.interval.toUpperCase()}`, value: (r) => r.at }, { header: 'EVENTS', value: (r) => r.count }]),
+      renderTable(stats.overTime, [
+        { header: `PER ${stats.interval.toUpperCase()}`, value: (r) => r.at },
+        { header: 'EVENTS', value: (r) => r.count },
+      ]),
     ].join('\n'),
   );
 }

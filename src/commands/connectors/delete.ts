@@ -7,9 +7,13 @@ export default async function run(ctx: CommandContext, ...names: string[]): Prom
   const existing = new Set(await client.names());
   const missing = names.filter((n) => !existing.has(n));
   if (missing.length && ctx.flags.ifExists !== true) {
-    throw new UserError('CONNECTOR_MISSING', `Connector${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} ${missing.length > 1 ? 'do' : 'does'} not exist on Kafka Connect at ${client.url}; nothing was deleted.`, {
-      hint: 'Pass --if-exists to skip missing connectors.',
-    });
+    throw new UserError(
+      'CONNECTOR_MISSING',
+      `Connector${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} ${missing.length > 1 ? 'do' : 'does'} not exist on Kafka Connect at ${client.url}; nothing was deleted.`,
+      {
+        hint: 'Pass --if-exists to skip missing connectors.',
+      },
+    );
   }
   const deleted: string[] = [];
   for (const name of [...new Set(names)].filter((n) => existing.has(n))) {

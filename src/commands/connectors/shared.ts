@@ -1,10 +1,10 @@
 import type { ConnectClient } from '../../clients/connect.js';
+import type { ConnectorSpec } from '../../connectors/spec.js';
 import { resolveEndpoint } from '../../lib/config.js';
-import { renderTable, type Column } from '../../lib/table.js';
 import { parseDuration } from '../../lib/duration.js';
 import { UserError } from '../../lib/errors.js';
+import { type Column, renderTable } from '../../lib/table.js';
 import { readState, type StackState } from '../../stack/state.js';
-import type { ConnectorSpec } from '../../connectors/spec.js';
 import type { CommandContext } from '../context.js';
 
 /** A client of the stack's Kafka Connect, or of --connect-url / KAFKA_CONNECT_URL. */
@@ -17,7 +17,10 @@ export async function connectClient(ctx: CommandContext, state?: StackState): Pr
 
 /** Connector files (default: the connector directory), read and rendered with the stack's variables. */
 export async function loadSpecs(ctx: CommandContext, files: string[], state: StackState | undefined): Promise<ConnectorSpec[]> {
-  const [{ defaultConnectorFiles, loadConnectorFiles }, { connectorVariables }] = await Promise.all([import('../../connectors/files.js'), import('../../connectors/variables.js')]);
+  const [{ defaultConnectorFiles, loadConnectorFiles }, { connectorVariables }] = await Promise.all([
+    import('../../connectors/files.js'),
+    import('../../connectors/variables.js'),
+  ]);
   const paths = files.length ? files : await defaultConnectorFiles(ctx.io.cwd);
   return loadConnectorFiles(paths, ctx.io.cwd, connectorVariables(ctx.stack.name, state, ctx.io.env));
 }
@@ -25,7 +28,9 @@ export async function loadSpecs(ctx: CommandContext, files: string[], state: Sta
 /** Runs `fn`; Connect's 404 for the connector becomes one sentence naming it. */
 export async function onConnector<T>(client: ConnectClient, name: string, fn: () => Promise<T | undefined>): Promise<T> {
   const missing = () =>
-    new UserError('CONNECTOR_MISSING', `Connector "${name}" does not exist on Kafka Connect at ${client.url}.`, { hint: '`outboxctl connectors list` shows the connectors there.' });
+    new UserError('CONNECTOR_MISSING', `Connector "${name}" does not exist on Kafka Connect at ${client.url}.`, {
+      hint: '`outboxctl connectors list` shows the connectors there.',
+    });
   let result: T | undefined;
   try {
     result = await fn();

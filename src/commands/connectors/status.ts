@@ -40,10 +40,13 @@ export default async function run(ctx: CommandContext, name: string): Promise<vo
       ...(traces.length ? ['', 'FAILURES (root cause; --verbose prints the whole trace)', ...traces.map((t) => `  ${t}`)] : []),
       ...(full.length ? ['', ...(full as string[])] : []),
       '',
-      renderTable(Object.entries(masked).sort(([a], [b]) => a.localeCompare(b)), [
-        { header: 'CONFIG', value: ([k]) => k },
-        { header: 'VALUE', value: ([, v]) => v },
-      ]),
+      renderTable(
+        Object.entries(masked).sort(([a], [b]) => a.localeCompare(b)),
+        [
+          { header: 'CONFIG', value: ([k]) => k },
+          { header: 'VALUE', value: ([, v]) => v },
+        ],
+      ),
     ].join('\n'),
   );
 }

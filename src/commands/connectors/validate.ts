@@ -16,6 +16,12 @@ export default async function run(ctx: CommandContext, file: string): Promise<nu
   const errors = fieldErrors(await client.validate(plugin.class, spec!.config));
   if (ctx.json) ctx.out.document({ name: spec!.name, file: spec!.file, class: plugin.class, valid: errors.length === 0, errors });
   else if (errors.length === 0) ctx.out.result(`${spec!.name} (${spec!.file}): valid for ${plugin.class} ${plugin.version}.`);
-  else ctx.out.result([`${spec!.name} (${spec!.file}): ${errors.length} invalid setting${errors.length === 1 ? '' : 's'}`, ...fieldErrorLines(errors).map((l) => `  ${l}`)].join('\n'));
+  else
+    ctx.out.result(
+      [
+        `${spec!.name} (${spec!.file}): ${errors.length} invalid setting${errors.length === 1 ? '' : 's'}`,
+        ...fieldErrorLines(errors).map((l) => `  ${l}`),
+      ].join('\n'),
+    );
   return errors.length ? 1 : 0;
 }

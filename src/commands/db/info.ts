@@ -1,7 +1,7 @@
+import { renderTable } from '../../lib/table.js';
 import { currentVersion, snapshot } from '../../migrations/engine.js';
 import { qualified } from '../../migrations/history.js';
 import type { MigrationInfo } from '../../migrations/info.js';
-import { renderTable } from '../../lib/table.js';
 import type { CommandContext } from '../context.js';
 import { describeTarget, engineOptions, onDatabase } from './shared.js';
 

@@ -1,8 +1,8 @@
+import type { PgClient } from '../../clients/pg.js';
 import { redactUrl } from '../../lib/config.js';
 import type { EngineOptions } from '../../migrations/engine.js';
 import { defaultLocation, normalizeLocation } from '../../migrations/scripts.js';
-import type { PgClient } from '../../clients/pg.js';
-import { withDatabase, type DatabaseTarget } from '../../stack/database.js';
+import { type DatabaseTarget, withDatabase } from '../../stack/database.js';
 import type { CommandContext } from '../context.js';
 
 /** The packaged migrations first (unless --no-default-locations), then every `--locations` entry. */

@@ -19,7 +19,7 @@ export default async function run(ctx: CommandContext, group: string): Promise<v
         { header: 'COMMITTED', value: (o) => o.committed ?? '-' },
         { header: 'END', value: (o) => o.end },
         { header: 'LAG', value: (o) => o.lag },
-        { header: 'MEMBER', value: (o) => (o.memberId ? client.get(o.memberId) ?? o.memberId : '-') },
+        { header: 'MEMBER', value: (o) => (o.memberId ? (client.get(o.memberId) ?? o.memberId) : '-') },
       ]),
     ].join('\n'),
   );

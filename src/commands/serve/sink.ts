@@ -1,7 +1,7 @@
+import { resolveEndpoint } from '../../lib/config.js';
 import { UserError } from '../../lib/errors.js';
 import { onInterrupt } from '../../lib/interrupt.js';
 import { createLogger } from '../../lib/logger.js';
-import { resolveEndpoint } from '../../lib/config.js';
 import { readState } from '../../stack/state.js';
 import type { CommandContext } from '../context.js';
 import { parsePort } from './tracking.js';
@@ -39,7 +39,8 @@ export default async function run(ctx: CommandContext): Promise<void> {
     },
   });
   const health = await createSinkHealthServer({ host, port, stats: () => sink.stats }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'EADDRINUSE') throw new UserError('PORT_IN_USE', `Port ${port} on ${host} is already in use.`, { hint: 'Pass another --port (0 picks a free one).' });
+    if (error.code === 'EADDRINUSE')
+      throw new UserError('PORT_IN_USE', `Port ${port} on ${host} is already in use.`, { hint: 'Pass another --port (0 picks a free one).' });
     throw error;
   });
   onInterrupt(async () => {
@@ -47,7 +48,9 @@ export default async function run(ctx: CommandContext): Promise<void> {
     await health.close();
   });
   await sink.start();
-  out.info(`embedded sink ${config.name}: ${config.topics.join(', ')} → ${config.connectionUrl} (group ${config.groupId}); health at ${health.url}/health; Ctrl-C stops it`);
+  out.info(
+    `embedded sink ${config.name}: ${config.topics.join(', ')} → ${config.connectionUrl} (group ${config.groupId}); health at ${health.url}/health; Ctrl-C stops it`,
+  );
   out.result(health.url);
   await new Promise<never>(() => undefined);
 }

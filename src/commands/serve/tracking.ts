@@ -1,13 +1,13 @@
+import { withPg } from '../../clients/pg.js';
 import { redactUrl } from '../../lib/config.js';
-import { UserError, UsageError } from '../../lib/errors.js';
+import { UsageError, UserError } from '../../lib/errors.js';
 import { onInterrupt } from '../../lib/interrupt.js';
 import { migrate } from '../../migrations/engine.js';
-import { withPg } from '../../clients/pg.js';
 import { createTrackingServer } from '../../servers/tracking/app.js';
 import { leaseDatabase } from '../../stack/database.js';
-import { recordForegroundServer } from './record.js';
 import type { CommandContext } from '../context.js';
 import { engineOptions } from '../db/shared.js';
+import { recordForegroundServer } from './record.js';
 
 export function parsePort(value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
@@ -30,10 +30,13 @@ export default async function run(ctx: CommandContext): Promise<void> {
       const result = await withPg(db.url, (client) => migrate(client, engineOptions(ctx)));
       if (result.applied.length > 0) out.info(`applied ${result.applied.length} migration(s); schema at version ${result.schemaVersion ?? '?'}`);
     }
-    server = await createTrackingServer({ databaseUrl: db.url, host, port, outboxDeleteAfterInsert: deleteAfterInsert }).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'EADDRINUSE') throw new UserError('PORT_IN_USE', `Port ${port} on ${host} is already in use.`, { hint: 'Pass another --port (0 picks a free one).' });
-      throw error;
-    });
+    server = await createTrackingServer({ databaseUrl: db.url, host, port, outboxDeleteAfterInsert: deleteAfterInsert }).catch(
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === 'EADDRINUSE')
+          throw new UserError('PORT_IN_USE', `Port ${port} on ${host} is already in use.`, { hint: 'Pass another --port (0 picks a free one).' });
+        throw error;
+      },
+    );
   } catch (error) {
     await db.release();
     throw error;

@@ -1,4 +1,4 @@
-import { artifactDir, resolveArtifactSet, type ArtifactSet } from '../../stack/artifacts.js';
+import { type ArtifactSet, artifactDir, resolveArtifactSet } from '../../stack/artifacts.js';
 import { availableServices, component } from '../../stack/components/index.js';
 import type { CommandContext } from '../context.js';
 

@@ -19,5 +19,7 @@ export default async function run(ctx: CommandContext, ...names: string[]): Prom
     ctx.out.document(result);
     return;
   }
-  ctx.out.result(result.started.length ? `Restarted ${result.started.map((s) => `${s.service} (${s.seconds.toFixed(1)}s)`).join(', ')}.` : 'Nothing was restarted.');
+  ctx.out.result(
+    result.started.length ? `Restarted ${result.started.map((s) => `${s.service} (${s.seconds.toFixed(1)}s)`).join(', ')}.` : 'Nothing was restarted.',
+  );
 }

@@ -1,5 +1,5 @@
 import { renderTable } from '../../lib/table.js';
-import { stackStatus, type ServiceStatus } from '../../stack/lifecycle.js';
+import { type ServiceStatus, stackStatus } from '../../stack/lifecycle.js';
 import type { CommandContext } from '../context.js';
 
 const mb = (bytes: number | null) => (bytes === null ? '' : `${Math.round(bytes / 2 ** 20)} MiB`);
@@ -21,7 +21,10 @@ export default async function run(ctx: CommandContext): Promise<number> {
         { header: 'VERSION', value: (s) => s.version },
         { header: 'UPTIME', value: (s) => uptime(s.uptimeSeconds) },
         { header: 'MEMORY', value: (s) => mb(s.rssBytes) },
-      ]) + (status.sink ? `\nsink: ${status.sink === 'embedded' ? 'embedded (service sink reads es-sink-connector.json)' : 'connect (connector elasticsearch-sink)'}` : ''),
+      ]) +
+        (status.sink
+          ? `\nsink: ${status.sink === 'embedded' ? 'embedded (service sink reads es-sink-connector.json)' : 'connect (connector elasticsearch-sink)'}`
+          : ''),
     );
   }
   return ctx.flags.check === true && !allReady ? 1 : 0;

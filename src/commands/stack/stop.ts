@@ -12,5 +12,7 @@ export default async function run(ctx: CommandContext, ...names: string[]): Prom
   }
   const stopped = reports.filter((r) => r.result !== 'stale').map((r) => r.service);
   const notRunning = services.filter((s) => !stopped.includes(s));
-  ctx.out.result([stopped.length ? `Stopped ${stopped.join(', ')}.` : '', notRunning.length ? `Not running: ${notRunning.join(', ')}.` : ''].filter(Boolean).join(' '));
+  ctx.out.result(
+    [stopped.length ? `Stopped ${stopped.join(', ')}.` : '', notRunning.length ? `Not running: ${notRunning.join(', ')}.` : ''].filter(Boolean).join(' '),
+  );
 }

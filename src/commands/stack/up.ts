@@ -8,7 +8,6 @@ import { parseRuntimeChoice, type UpEvents, type UpResult, up } from '../../stac
 import { plainUpEvents } from '../../ui/plain-progress.js';
 import type { CommandContext } from '../context.js';
 
-
 /** ink on an interactive terminal; plain lines on pipes, in CI and with --json. */
 async function progressFor(ctx: CommandContext): Promise<{ events: UpEvents; done(): void }> {
   const tty = Boolean(ctx.io.stderr.isTTY) && !ctx.io.env.CI && !ctx.json && ctx.io.stderr === process.stderr;
@@ -26,7 +25,8 @@ export default async function run(ctx: CommandContext): Promise<void> {
   const sink = String(flags.sink ?? 'auto');
   if (!['auto', 'connect', 'embedded'].includes(sink)) throw new UsageError(`--sink "${sink}" is not one of auto, connect, embedded.`);
   const partitions = flags.partitions === undefined ? undefined : Number(flags.partitions);
-  if (partitions !== undefined && (!Number.isInteger(partitions) || partitions < 1)) throw new UsageError(`--partitions "${String(flags.partitions)}" is not a positive whole number.`);
+  if (partitions !== undefined && (!Number.isInteger(partitions) || partitions < 1))
+    throw new UsageError(`--partitions "${String(flags.partitions)}" is not a positive whole number.`);
   const progress = dryRun ? { events: {}, done: () => undefined } : await progressFor(ctx);
   let result: UpResult;
   try {
@@ -56,7 +56,12 @@ export default async function run(ctx: CommandContext): Promise<void> {
     return;
   }
   if (result.alreadyReady) {
-    out.result(`Stack "${result.stack}" is already up: ${result.steps.map((s) => (s.kind === 'service' ? s.service : '')).filter(Boolean).join(', ')} ready; nothing changed.`);
+    out.result(
+      `Stack "${result.stack}" is already up: ${result.steps
+        .map((s) => (s.kind === 'service' ? s.service : ''))
+        .filter(Boolean)
+        .join(', ')} ready; nothing changed.`,
+    );
     return;
   }
   out.result(

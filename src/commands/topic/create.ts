@@ -14,7 +14,8 @@ export function parseConfigs(entries: string[] = [], flag = '-c'): Record<string
   const configs: Record<string, string> = {};
   for (const entry of entries) {
     const i = entry.indexOf('=');
-    if (i <= 0) throw new UsageError(`${flag} "${entry}" is not key=value.`, { hint: `e.g. ${flag} ${flag === '-c' ? 'retention.ms=86400000' : 'source=demo'}` });
+    if (i <= 0)
+      throw new UsageError(`${flag} "${entry}" is not key=value.`, { hint: `e.g. ${flag} ${flag === '-c' ? 'retention.ms=86400000' : 'source=demo'}` });
     configs[entry.slice(0, i)] = entry.slice(i + 1);
   }
   return configs;
@@ -35,6 +36,8 @@ export default async function run(ctx: CommandContext, name: string): Promise<vo
     });
   });
   ctx.out.print({ topic: name, created, partitions, replicationFactor, configs }, () =>
-    created ? `Created topic ${name} (${partitions} partition${partitions === 1 ? '' : 's'}, replication factor ${replicationFactor}).` : `Topic ${name} already exists; nothing to do.`,
+    created
+      ? `Created topic ${name} (${partitions} partition${partitions === 1 ? '' : 's'}, replication factor ${replicationFactor}).`
+      : `Topic ${name} already exists; nothing to do.`,
   );
 }

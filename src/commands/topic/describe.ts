@@ -22,7 +22,15 @@ export default async function run(ctx: CommandContext, name: string): Promise<vo
         { header: 'LOW', value: (p) => p.low },
         { header: 'HIGH', value: (p) => p.high },
       ]),
-      ...(configs.length ? ['', renderTable(configs, [{ header: 'CONFIG', value: ([k]) => k }, { header: 'VALUE', value: ([, v]) => v }])] : []),
+      ...(configs.length
+        ? [
+            '',
+            renderTable(configs, [
+              { header: 'CONFIG', value: ([k]) => k },
+              { header: 'VALUE', value: ([, v]) => v },
+            ]),
+          ]
+        : []),
     ].join('\n'),
   );
 }

@@ -2,15 +2,15 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { SearchClient } from '../../clients/search.js';
 import { CliError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/logger.js';
-import { problem, PROBLEM_CONTENT_TYPE, type Problem } from '../tracking/problem.js';
+import { PROBLEM_CONTENT_TYPE, type Problem, problem } from '../tracking/problem.js';
 import {
-  encodeCursor,
   EVENTS_INDEX,
+  encodeCursor,
   eventsParams,
   eventsQuery,
   historyQuery,
-  ParameterError,
   PARCELS_INDEX,
+  ParameterError,
   parcelsParams,
   parcelsQuery,
   parseParams,
@@ -62,13 +62,20 @@ export function buildAuditingApp(elasticsearchUrl: string): FastifyInstance {
   const app = Fastify({ logger: false, return503OnClosing: true });
   const engine = new Engine(elasticsearchUrl.replace(/\/$/, ''));
   // An index that does not exist yet (no event indexed so far) reads as empty.
-  const search = async <T>(index: string, body: Record<string, unknown>) => (await engine.get()).search<T>(index, { ...body, ignore_unavailable: true, allow_no_indices: true });
+  const search = async <T>(index: string, body: Record<string, unknown>) =>
+    (await engine.get()).search<T>(index, { ...body, ignore_unavailable: true, allow_no_indices: true });
 
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof ParameterError) return send(reply, problem('invalid-request', `${error.message}.`, { field: error.parameter }));
     if (error instanceof CliError && (error.kind === 'environment' || error.code === 'SEARCH_REJECTED')) {
       log('search engine unavailable: %s', error.message);
-      return send(reply, { ...problem('internal', ''), type: 'urn:outboxctl:problem:search-unavailable', title: 'Search engine unavailable', status: 503, detail: `Elasticsearch at ${elasticsearchUrl} cannot answer: ${error.message}` });
+      return send(reply, {
+        ...problem('internal', ''),
+        type: 'urn:outboxctl:problem:search-unavailable',
+        title: 'Search engine unavailable',
+        status: 503,
+        detail: `Elasticsearch at ${elasticsearchUrl} cannot answer: ${error.message}`,
+      });
     }
     log('internal error on %s %s: %O', request.method, request.url, error);
     return send(reply, problem('internal', 'The query failed.'));

@@ -18,7 +18,9 @@ export class ParameterError extends Error {
 const time = (name: string) =>
   z
     .string()
-    .refine((s) => /^\d{4}-\d{2}-\d{2}/.test(s) && !Number.isNaN(Date.parse(s)), { message: `Parameter "${name}" must be an ISO date or time, e.g. 2026-11-26T10:00:00Z` })
+    .refine((s) => /^\d{4}-\d{2}-\d{2}/.test(s) && !Number.isNaN(Date.parse(s)), {
+      message: `Parameter "${name}" must be an ISO date or time, e.g. 2026-11-26T10:00:00Z`,
+    })
     .transform((s) => new Date(s).toISOString())
     .optional();
 
@@ -34,7 +36,8 @@ const cursor = z
   .transform((s, ctx) => {
     try {
       const parsed = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as unknown;
-      if (Array.isArray(parsed) && parsed.length === 2 && parsed.every((v) => typeof v === 'string' || typeof v === 'number')) return parsed as (string | number)[];
+      if (Array.isArray(parsed) && parsed.length === 2 && parsed.every((v) => typeof v === 'string' || typeof v === 'number'))
+        return parsed as (string | number)[];
     } catch {
       // reported below
     }
@@ -111,7 +114,11 @@ export function eventsQuery(p: z.infer<typeof eventsParams>): Record<string, unk
 
 /** Pure: one parcel's events in version order (the version the event carries, then time). */
 export function historyQuery(id: string): Record<string, unknown> {
-  return { size: 1000, query: { bool: { filter: [{ term: { aggregateId: id } }] } }, sort: [{ 'payload.parcel.version': { order: 'asc', unmapped_type: 'long' } }, { occurredAt: 'asc' }, { eventId: 'asc' }] };
+  return {
+    size: 1000,
+    query: { bool: { filter: [{ term: { aggregateId: id } }] } },
+    sort: [{ 'payload.parcel.version': { order: 'asc', unmapped_type: 'long' } }, { occurredAt: 'asc' }, { eventId: 'asc' }],
+  };
 }
 
 /** Pure: the aggregations of `GET /stats` — events by type and over time; parcels by status. */

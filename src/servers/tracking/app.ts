@@ -1,8 +1,8 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { createPgPool } from '../../clients/pg.js';
 import { createLogger } from '../../lib/logger.js';
-import { createParcelBody, decodeCursor, firstProblem, parseIfMatch, updateParcelBody, UUID, type Parcel } from './parcel.js';
-import { isDatabaseUnavailable, problem, PROBLEM_CONTENT_TYPE, type Problem, type ProblemKind } from './problem.js';
+import { createParcelBody, decodeCursor, firstProblem, type Parcel, parseIfMatch, UUID, updateParcelBody } from './parcel.js';
+import { isDatabaseUnavailable, PROBLEM_CONTENT_TYPE, type Problem, type ProblemKind, problem } from './problem.js';
 import { ParcelRepository, requestHash } from './repository.js';
 
 const log = createLogger('tracking');
@@ -56,7 +56,10 @@ export function buildTrackingApp(repo: ParcelRepository): FastifyInstance {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return send(reply, problem('body-too-large', `The request body exceeds ${MAX_BODY_BYTES} bytes.`));
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return send(reply, problem('unsupported-media-type', `Content-Type "${request.headers['content-type'] ?? ''}" is not supported; send application/json.`));
+        return send(
+          reply,
+          problem('unsupported-media-type', `Content-Type "${request.headers['content-type'] ?? ''}" is not supported; send application/json.`),
+        );
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
         return send(reply, problem('malformed-json', 'The request body is empty; send a JSON object.'));
       case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -110,7 +113,9 @@ export function buildTrackingApp(repo: ParcelRepository): FastifyInstance {
       case 'not-found':
         return fail('not-found', `No parcel ${id}.`);
       case 'precondition-failed':
-        return fail('precondition-failed', `Parcel ${id} is at version ${result.current.version}, not ${String(ifMatch)}; nothing was changed.`, { currentVersion: result.current.version });
+        return fail('precondition-failed', `Parcel ${id} is at version ${result.current.version}, not ${String(ifMatch)}; nothing was changed.`, {
+          currentVersion: result.current.version,
+        });
       default:
         return reply.header('ETag', etag(result.parcel.version)).send(result.parcel);
     }

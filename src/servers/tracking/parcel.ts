@@ -15,10 +15,16 @@ const contents = z
 
 const status = z.enum(PARCEL_STATUSES, { error: () => `Field "status" must be one of ${PARCEL_STATUSES.join(', ')}` });
 
-export const createParcelBody = z.strictObject({ contents }, { error: (issue) => (issue.code === 'unrecognized_keys' ? `Unknown field "${issue.keys.join('", "')}"` : 'The body must be a JSON object') });
+export const createParcelBody = z.strictObject(
+  { contents },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? `Unknown field "${issue.keys.join('", "')}"` : 'The body must be a JSON object') },
+);
 
 export const updateParcelBody = z
-  .strictObject({ contents: contents.optional(), status: status.optional() }, { error: (issue) => (issue.code === 'unrecognized_keys' ? `Unknown field "${issue.keys.join('", "')}"` : 'The body must be a JSON object') })
+  .strictObject(
+    { contents: contents.optional(), status: status.optional() },
+    { error: (issue) => (issue.code === 'unrecognized_keys' ? `Unknown field "${issue.keys.join('", "')}"` : 'The body must be a JSON object') },
+  )
   .refine((b) => b.contents !== undefined || b.status !== undefined, { message: 'Give "contents" and/or "status" to change' });
 
 export type CreateParcel = z.infer<typeof createParcelBody>;

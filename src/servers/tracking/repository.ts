@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { PgPool, PgPoolClient } from '../../clients/pg.js';
-import { changedFields, encodeCursor, type Cursor, type Parcel, type UpdateParcel } from './parcel.js';
+import { type Cursor, changedFields, encodeCursor, type Parcel, type UpdateParcel } from './parcel.js';
 
 interface ParcelRow {
   id: string;
@@ -26,10 +26,7 @@ function toParcel(row: ParcelRow): Parcel {
   };
 }
 
-export type CreateResult =
-  | { kind: 'created'; parcel: Parcel }
-  | { kind: 'replayed'; statusCode: number; body: unknown }
-  | { kind: 'key-reused' };
+export type CreateResult = { kind: 'created'; parcel: Parcel } | { kind: 'replayed'; statusCode: number; body: unknown } | { kind: 'key-reused' };
 
 export type UpdateResult =
   | { kind: 'updated'; parcel: Parcel; changed: string[] }
@@ -113,7 +110,11 @@ export class ParcelRepository {
       const parcel = toParcel(rows[0]!);
       await this.writeEvent(client, 'ParcelCreated', parcel, ['contents', 'status']);
       if (idempotency) {
-        await client.query('UPDATE idempotency_key SET status_code = 201, response = $2, parcel_id = $3 WHERE key = $1', [idempotency.key, JSON.stringify(parcel), parcel.id]);
+        await client.query('UPDATE idempotency_key SET status_code = 201, response = $2, parcel_id = $3 WHERE key = $1', [
+          idempotency.key,
+          JSON.stringify(parcel),
+          parcel.id,
+        ]);
       }
       return { kind: 'created', parcel };
     });

@@ -39,7 +39,9 @@ export const connectComponent: Component = {
       kind: 'http',
       path: '/connector-plugins',
       expect: (body) =>
-        Array.isArray(body) && body.some((p: { class?: string }) => p.class === DEBEZIUM_POSTGRES_CLASS) ? undefined : `${DEBEZIUM_POSTGRES_CLASS} is not listed yet`,
+        Array.isArray(body) && body.some((p: { class?: string }) => p.class === DEBEZIUM_POSTGRES_CLASS)
+          ? undefined
+          : `${DEBEZIUM_POSTGRES_CLASS} is not listed yet`,
     },
   },
 

@@ -1,8 +1,8 @@
+import path from 'node:path';
 import { templatePath } from '../../lib/template.js';
 import type { ArtifactSet } from '../artifacts.js';
 import type { Component } from './types.js';
 import { ELASTICSEARCH_VERSION, ES_LOG4J_VERSION } from './versions.js';
-import path from 'node:path';
 
 const HEAP_MB = 1024;
 

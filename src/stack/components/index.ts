@@ -6,7 +6,7 @@ import { kafkaComponent } from './kafka.js';
 import { postgresService } from './postgres.js';
 import { sinkService } from './sink.js';
 import { trackingService } from './tracking.js';
-import { SERVICE_ORDER, type Component, type ServiceName } from './types.js';
+import { type Component, SERVICE_ORDER, type ServiceName } from './types.js';
 
 /** Every component the stack can run today, by service name. */
 export const COMPONENTS: Partial<Record<ServiceName, Component>> = {
@@ -32,7 +32,10 @@ export function component(name: ServiceName): Component {
 /** Parses `--services a,b`; unknown names are a usage error naming the valid ones. */
 export function parseServices(list: string | undefined): ServiceName[] | undefined {
   if (list === undefined) return undefined;
-  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const name of names) {
     if (!(SERVICE_ORDER as readonly string[]).includes(name)) {
       throw new UsageError(`Unknown service "${name}".`, { hint: `Services: ${SERVICE_ORDER.join(', ')}.` });

@@ -2,8 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { renderTemplateFile } from '../../lib/template.js';
 import type { ArtifactSet } from '../artifacts.js';
-import { KAFKA_VERSION, LOG4J_VERSION, SLF4J_VERSION } from './versions.js';
 import type { ServiceContext } from './types.js';
+import { KAFKA_VERSION, LOG4J_VERSION, SLF4J_VERSION } from './versions.js';
 
 /** Kafka and Kafka Connect share one set of jars (the broker, the Connect runtime, log4j2). */
 export const kafkaArtifacts: ArtifactSet = {

@@ -1,8 +1,8 @@
-import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { execa } from 'execa';
 import { ExternalCommandError } from '../../lib/errors.js';
 import { renderTemplateFile } from '../../lib/template.js';
 import { javaArgs, kafkaArtifacts, log4jConfig } from './jvm.js';

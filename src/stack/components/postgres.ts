@@ -1,5 +1,5 @@
-import { EnvironmentError } from '../../lib/errors.js';
 import { connectPg, quoteIdent, quoteLiteral, withPg } from '../../clients/pg.js';
+import { EnvironmentError } from '../../lib/errors.js';
 import { asUnprivileged, initCluster, isInitialized, postgresBinaries } from '../runtimes/native/embedded-postgres.js';
 import type { Component, EndpointContext } from './types.js';
 
@@ -12,17 +12,18 @@ export const postgresComponent = {
   superuser: 'postgres',
   /** Debezium 3.6 supports PostgreSQL 14-18; the embedded binaries are 17. */
   major: 17,
-  serverArgs: [
-    '-c', 'wal_level=logical',
-    '-c', 'max_wal_senders=10',
-    '-c', 'max_replication_slots=10',
-    '-c', 'unix_socket_directories=',
-  ],
+  serverArgs: ['-c', 'wal_level=logical', '-c', 'max_wal_senders=10', '-c', 'max_replication_slots=10', '-c', 'unix_socket_directories='],
 } as const;
 
 export const DEBEZIUM_ROLE = 'debezium';
 
-export function databaseUrl(host: string, port: number, password: string, database: string = postgresComponent.database, user: string = postgresComponent.superuser): string {
+export function databaseUrl(
+  host: string,
+  port: number,
+  password: string,
+  database: string = postgresComponent.database,
+  user: string = postgresComponent.superuser,
+): string {
   return `postgres://${user}:${encodeURIComponent(password)}@${host}:${port}/${database}`;
 }
 
@@ -101,7 +102,15 @@ export const postgresService: Component = {
 
     async launch(ctx) {
       const { postgres } = await postgresBinaries();
-      const [command, args] = asUnprivileged(postgres, ['-D', ctx.dataDir, '-p', String(ctx.ports.main), '-c', `listen_addresses=${ctx.host}`, ...postgresComponent.serverArgs]);
+      const [command, args] = asUnprivileged(postgres, [
+        '-D',
+        ctx.dataDir,
+        '-p',
+        String(ctx.ports.main),
+        '-c',
+        `listen_addresses=${ctx.host}`,
+        ...postgresComponent.serverArgs,
+      ]);
       return { command, args, env: { LC_MESSAGES: 'C' } };
     },
   },

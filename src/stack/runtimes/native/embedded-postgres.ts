@@ -50,9 +50,13 @@ async function runChecked(command: string, args: string[], what: string): Promis
       });
     }
     if (command === 'unshare' && /Operation not permitted/.test(e.stderr ?? '')) {
-      throw new EnvironmentError('USER_NAMESPACE_DENIED', 'PostgreSQL cannot run as root, and this system refuses the user namespace outboxctl would run it in (unshare: Operation not permitted).', {
-        hint: 'Run outboxctl as a regular user, allow user namespaces (in Docker: a seccomp profile that permits unshare), or pass --database-url.',
-      });
+      throw new EnvironmentError(
+        'USER_NAMESPACE_DENIED',
+        'PostgreSQL cannot run as root, and this system refuses the user namespace outboxctl would run it in (unshare: Operation not permitted).',
+        {
+          hint: 'Run outboxctl as a regular user, allow user namespaces (in Docker: a seccomp profile that permits unshare), or pass --database-url.',
+        },
+      );
     }
     const line = [command, ...args].join(' ');
     throw new ExternalCommandError(line, `${what} failed: ${(e.stderr ?? e.message).trim().split('\n').pop()}`, {
@@ -124,4 +128,3 @@ export async function stopPostmaster(dataDir: string, graceMs = 30_000): Promise
   await stopProcess(running.pid, { signal: 'SIGINT', graceMs });
   return true;
 }
-

@@ -1,12 +1,12 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { EnvironmentError } from '../../../lib/errors.js';
 import { createLogger } from '../../../lib/logger.js';
-import { isResolved, resolveArtifactSet, type ArtifactSet } from '../../artifacts.js';
+import { type ArtifactSet, isResolved, resolveArtifactSet } from '../../artifacts.js';
 import type { NativeServiceState, ServiceState } from '../../state.js';
 import { checkJava, checkMaven } from '../../toolchain.js';
 import type { Runtime } from '../runtime.js';
-import { followLog, readLog, serviceLogFile } from './logs.js';
 import { listenerPids } from './listeners.js';
+import { followLog, readLog, serviceLogFile } from './logs.js';
 import { groupMembers, groupRssBytes, isGroupAlive, isRunning, processesMentioning, processIdentity, spawnDetached, stopGroup } from './process.js';
 
 const log = createLogger('native');
@@ -43,10 +43,14 @@ export const nativeRuntime: Runtime = {
       if (!mvn.ok) missing.push(`mvn (${mvn.fix})`);
     }
     if (missing.length > 0) {
-      throw new EnvironmentError('TOOLCHAIN_MISSING', `The native runtime needs ${missing.map((m) => m.split(' ')[0]).join(' and ')}, which ${missing.length === 1 ? 'is' : 'are'} not on PATH; nothing was started.`, {
-        details: missing.map((m) => `missing: ${m}`),
-        hint: 'Install them, then run `outboxctl doctor` to check.',
-      });
+      throw new EnvironmentError(
+        'TOOLCHAIN_MISSING',
+        `The native runtime needs ${missing.map((m) => m.split(' ')[0]).join(' and ')}, which ${missing.length === 1 ? 'is' : 'are'} not on PATH; nothing was started.`,
+        {
+          details: missing.map((m) => `missing: ${m}`),
+          hint: 'Install them, then run `outboxctl doctor` to check.',
+        },
+      );
     }
   },
 
@@ -71,7 +75,9 @@ export const nativeRuntime: Runtime = {
       pid = await spawnDetached(launch.command, launch.args, { logFile, cwd: launch.cwd, env });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new EnvironmentError('COMMAND_MISSING', `Cannot start ${component.name}: \`${launch.command}\` was not found on PATH.`, { hint: 'Run `outboxctl doctor` to see what to install.' });
+        throw new EnvironmentError('COMMAND_MISSING', `Cannot start ${component.name}: \`${launch.command}\` was not found on PATH.`, {
+          hint: 'Run `outboxctl doctor` to see what to install.',
+        });
       }
       throw error;
     }
@@ -86,9 +92,13 @@ export const nativeRuntime: Runtime = {
     const members = service.pid ? groupMembers(service.pid) : [];
     if (holders && holders.length > 0 && !holders.some((p) => members.includes(p))) {
       const who = holders.filter((p) => p > 0);
-      throw new EnvironmentError('PORT_TAKEN', `Port ${ctx.ports.main} was taken by another process (${who.length ? `pid ${who.join(', ')}` : 'owner not visible'}) while ${component.name} started; ${component.name} was stopped.`, {
-        hint: 'Run `outboxctl up` again: it picks a free port.',
-      });
+      throw new EnvironmentError(
+        'PORT_TAKEN',
+        `Port ${ctx.ports.main} was taken by another process (${who.length ? `pid ${who.join(', ')}` : 'owner not visible'}) while ${component.name} started; ${component.name} was stopped.`,
+        {
+          hint: 'Run `outboxctl up` again: it picks a free port.',
+        },
+      );
     }
   },
 

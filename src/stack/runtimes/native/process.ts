@@ -78,7 +78,10 @@ export async function stopProcess(pid: number, options: StopOptions = {}): Promi
 export async function tailFile(file: string, lines = 50): Promise<string[]> {
   try {
     const text = await readFile(file, 'utf8');
-    return text.split('\n').filter((line, i, all) => line !== '' || i < all.length - 1).slice(-lines);
+    return text
+      .split('\n')
+      .filter((line, i, all) => line !== '' || i < all.length - 1)
+      .slice(-lines);
   } catch {
     return [];
   }
