@@ -8,7 +8,7 @@ import { stopServices } from './lifecycle.js';
 import type { StackPaths } from './paths.js';
 import { planUp, type SinkMode, type Step, type TaskName } from './plan.js';
 import { choosePort, isPortFree, portHolder } from './ports.js';
-import { loadRuntime, runtimeOf } from './runtimes/index.js';
+import { loadRuntime, type Runtime, runtimeOf } from './runtimes/index.js';
 import { forgetService, hasInstance, isServiceAlive, probeService, serviceContext, stackSecret, startService, stopService } from './service.js';
 import { emptyState, type RuntimeName, readState, type ServiceState, type StackState, updateState, withStackLock } from './state.js';
 import { runTask } from './tasks.js';
@@ -168,78 +168,15 @@ export async function up(options: UpOptions): Promise<UpResult> {
     // Endpoints as the host reaches them (for the tasks and the result), and as peers reach them (for
     // the services' own settings); the native runtime's peers are on the host, so both start the same.
     const endpoints: Endpoints = { ...((await readState(paths))?.endpoints ?? {}) };
-    const peers: Endpoints = { ...endpoints };
-    // Ctrl-C aborts the loop (checked before each step and during each wait); the loop itself
-    // stops what it started, and the interrupt handler waits for that before the exit.
-    const controller = new AbortController();
-    if (options.signal?.aborted) controller.abort();
-    const forwardAbort = () => controller.abort();
-    options.signal?.addEventListener('abort', forwardAbort);
-    let settled!: () => void;
-    const done = new Promise<void>((resolve) => (settled = resolve));
-    const forgetInterrupt = onInterrupt(async () => {
-      controller.abort();
-      await done;
-    });
-    const started: { c: Component; service: ServiceState }[] = [];
-    try {
-      for (const step of steps) {
-        if (step.kind === 'service' && step.action === 'keep') continue;
-        if (controller.signal.aborted) throw new UserError('INTERRUPTED', 'Interrupted.');
-        events?.onStepStart?.(step);
-        const begin = Date.now();
-        try {
-          if (step.kind === 'service') {
-            const c = component(step.service);
-            const ctx = serviceContext(c, {
-              paths,
-              env,
-              host: hostFor(c.name),
-              ports: ports[c.name]!,
-              endpoints: peers,
-              artifacts,
-              onProgress: (m) => events?.onStepProgress?.(step, m),
-            });
-            const r = await startService(runtime, c, ctx, {
-              timeoutMs: options.waitTimeoutMs,
-              onCreated: (service) => started.push({ c, service }),
-              signal: controller.signal,
-            });
-            Object.assign(endpoints, r.endpoints);
-            Object.assign(peers, r.peerEndpoints);
-            result.started.push({ service: c.name, seconds: r.seconds, id: runtime.identify(r.service)?.id ?? '' });
-          } else {
-            await runTask(step.task, {
-              paths,
-              env,
-              cwd: options.cwd ?? process.cwd(),
-              endpoints,
-              partitions: options.partitions ?? 1,
-              waitTimeoutMs: options.waitTimeoutMs,
-              debeziumPassword: () => stackSecret(paths, 'debeziumPassword'),
-              onProgress: (m) => events?.onStepProgress?.(step, m),
-            });
-            // Migrations and the role run after every start of PostgreSQL; the rest once per stack data.
-            if (step.task !== 'migrate' && step.task !== 'debezium-role') {
-              await updateState(paths, (st) => {
-                st.tasks = { ...st.tasks, [step.task]: new Date().toISOString() };
-              });
-            }
-          }
-        } catch (error) {
-          events?.onStepFailed?.(step, error);
-          throw error;
-        }
-        events?.onStepDone?.(step, (Date.now() - begin) / 1000);
+    const run: StepRun = { options, runtime, ports, artifacts, hostFor, endpoints, peers: { ...endpoints }, started: [], result };
+    await interruptible(options.signal, async (signal) => {
+      try {
+        for (const step of steps) await runStep(step, run, signal);
+      } catch (error) {
+        for (const { c, service } of [...run.started].reverse()) await stopService(paths, c, service);
+        throw error;
       }
-    } catch (error) {
-      for (const { c, service } of [...started].reverse()) await stopService(paths, c, service);
-      throw error;
-    } finally {
-      options.signal?.removeEventListener('abort', forwardAbort);
-      settled();
-      forgetInterrupt();
-    }
+    });
     await updateState(paths, (st) => {
       if (services.includes('sink')) st.sink = sink;
     });
@@ -247,6 +184,91 @@ export async function up(options: UpOptions): Promise<UpResult> {
     result.endpoints = endpoints;
     return result;
   });
+}
+
+/** What the steps of one `up` share while they run. */
+interface StepRun {
+  options: UpOptions;
+  runtime: Runtime;
+  ports: Record<string, Record<string, number>>;
+  artifacts: Record<string, string>;
+  hostFor(name: ServiceName): string;
+  endpoints: Endpoints;
+  peers: Endpoints;
+  /** What this run created, stopped again (in reverse) when a later step fails. */
+  started: { c: Component; service: ServiceState }[];
+  result: UpResult;
+}
+
+/**
+ * Runs `fn` with a signal that Ctrl-C and the caller's signal abort (checked before each step and
+ * during each wait); the interrupt handler waits for `fn` to stop what it started before the exit.
+ */
+async function interruptible(outer: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  const controller = new AbortController();
+  if (outer?.aborted) controller.abort();
+  const forwardAbort = () => controller.abort();
+  outer?.addEventListener('abort', forwardAbort);
+  let settled!: () => void;
+  const done = new Promise<void>((resolve) => (settled = resolve));
+  const forgetInterrupt = onInterrupt(async () => {
+    controller.abort();
+    await done;
+  });
+  try {
+    await fn(controller.signal);
+  } finally {
+    outer?.removeEventListener('abort', forwardAbort);
+    settled();
+    forgetInterrupt();
+  }
+}
+
+/** One step of the plan: a service started through the runtime, or a set-up task; reported to the events. */
+async function runStep(step: Step, run: StepRun, signal: AbortSignal): Promise<void> {
+  if (step.kind === 'service' && step.action === 'keep') return;
+  if (signal.aborted) throw new UserError('INTERRUPTED', 'Interrupted.');
+  const { events } = run.options;
+  events?.onStepStart?.(step);
+  const begin = Date.now();
+  try {
+    if (step.kind === 'service') await startStep(step.service, run, signal, (m) => events?.onStepProgress?.(step, m));
+    else await taskStep(step.task, run, (m) => events?.onStepProgress?.(step, m));
+  } catch (error) {
+    events?.onStepFailed?.(step, error);
+    throw error;
+  }
+  events?.onStepDone?.(step, (Date.now() - begin) / 1000);
+}
+
+async function startStep(name: ServiceName, run: StepRun, signal: AbortSignal, onProgress: (message: string) => void): Promise<void> {
+  const { paths, env, waitTimeoutMs } = run.options;
+  const c = component(name);
+  const ctx = serviceContext(c, { paths, env, host: run.hostFor(name), ports: run.ports[name]!, endpoints: run.peers, artifacts: run.artifacts, onProgress });
+  const r = await startService(run.runtime, c, ctx, { timeoutMs: waitTimeoutMs, onCreated: (service) => run.started.push({ c, service }), signal });
+  Object.assign(run.endpoints, r.endpoints);
+  Object.assign(run.peers, r.peerEndpoints);
+  run.result.started.push({ service: name, seconds: r.seconds, id: run.runtime.identify(r.service)?.id ?? '' });
+}
+
+async function taskStep(task: TaskName, run: StepRun, onProgress: (message: string) => void): Promise<void> {
+  const { paths, env, cwd, partitions, waitTimeoutMs } = run.options;
+  await runTask(task, {
+    paths,
+    env,
+    cwd: cwd ?? process.cwd(),
+    endpoints: run.endpoints,
+    partitions: partitions ?? 1,
+    waitTimeoutMs,
+    debeziumPassword: () => stackSecret(paths, 'debeziumPassword'),
+    onProgress,
+  });
+  // Migrations and the role run after every start of PostgreSQL; the rest once per stack data.
+  if (task !== 'migrate' && task !== 'debezium-role') {
+    await updateState(paths, (st) => {
+      st.tasks = { ...st.tasks, [task]: new Date().toISOString() };
+    });
+  }
 }
 
 /** What is to start but still recorded: a hung instance is stopped, a vanished one forgotten. */

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -9,6 +9,7 @@ import { defaultLocation } from '../../src/migrations/scripts.js';
 import { createTrackingServer, type TrackingServer } from '../../src/servers/tracking/app.js';
 import { BIN, cli, ROOT } from '../helpers/cli.js';
 import { freshDatabase, query } from '../helpers/db.js';
+import { stackState } from '../helpers/state.js';
 
 describe('outboxctl parcel … against a running tracking server', () => {
   let server: TrackingServer;
@@ -79,7 +80,7 @@ describe('outboxctl serve tracking as a process', () => {
     try {
       const created = await cli(['parcel', 'create', '--contents', 'via state', '--json'], env);
       expect(created.code, created.stderr).toBe(0);
-      const state = JSON.parse(await readFile(path.join(home, 'stacks', 'default', 'state.json'), 'utf8')) as { endpoints: Record<string, string> };
+      const state = await stackState(home);
       expect(state.endpoints.tracking).toBe(url);
       const rows = await query(state.endpoints.database!, 'SELECT type FROM outbox');
       expect(rows).toEqual([{ type: 'ParcelCreated' }]);
@@ -89,7 +90,7 @@ describe('outboxctl serve tracking as a process', () => {
     const result = await serve;
     expect(result.exitCode).toBe(130);
     expect(result.stderr).toContain('stopped PostgreSQL');
-    const state = JSON.parse(await readFile(path.join(home, 'stacks', 'default', 'state.json'), 'utf8')) as { endpoints: Record<string, string> };
+    const state = await stackState(home);
     expect(state.endpoints).toEqual({});
     const { stdout } = await execa('pgrep', ['-f', `postgres -D ${home}`], { reject: false });
     expect(stdout).toBe('');

@@ -1,10 +1,11 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT } from '../helpers/cli.js';
+import { stackState } from '../helpers/state.js';
 
 /**
  * The auditing server on the real pipeline: a fixed data set written through the tracking
@@ -40,7 +41,7 @@ describe('auditing server on the real pipeline', () => {
     home = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-auditing-'));
     const r = await outboxctl(['up']);
     expect(r.exitCode, r.stderr).toBe(0);
-    endpoints = (JSON.parse(await readFile(path.join(home, 'stacks', 'default', 'state.json'), 'utf8')) as { endpoints: typeof endpoints }).endpoints;
+    endpoints = (await stackState(home)).endpoints as typeof endpoints;
     const statuses = ['registered', 'in_transit', 'delivered'] as const;
     let next = 0;
     await Promise.all(

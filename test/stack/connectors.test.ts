@@ -4,6 +4,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT } from '../helpers/cli.js';
+import { stackState } from '../helpers/state.js';
 
 /**
  * `outboxctl connectors …` against the stack's real Kafka Connect 4.3.1 with Debezium 3.6.1,
@@ -73,7 +74,8 @@ describe('connectors register / list / status / restart / pause / resume / delet
     home = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-connectors-'));
     const up = await outboxctl(['up', '--services', 'connect,tracking']);
     expect(up.exitCode, up.stderr).toBe(0);
-    state = JSON.parse(await readFile(path.join(home, 'stacks', 'default', 'state.json'), 'utf8')) as typeof state;
+    const read = await stackState(home);
+    state = { endpoints: read.endpoints as typeof state.endpoints, secrets: read.secrets as typeof state.secrets };
     // Auto-creation is off: the outbox topic and Debezium's heartbeat topic exist before the connector runs.
     for (const topic of ['parcel.outbox', '__debezium-heartbeat.outboxctl']) {
       const r = await outboxctl(['topic', 'create', topic, '--if-not-exists']);

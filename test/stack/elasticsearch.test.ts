@@ -1,4 +1,4 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SearchClient } from '../../src/clients/search.js';
 import { isRunning } from '../../src/stack/runtimes/native/process.js';
 import { BIN, ROOT } from '../helpers/cli.js';
+import { stackState } from '../helpers/state.js';
 
 /** The stack's real search engine (Elasticsearch 7.10.2 on the native runtime) through the search-client module. */
 let home: string;
@@ -25,8 +26,7 @@ describe('elasticsearch service and the search-client module', () => {
     home = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-es-'));
     const r = await outboxctl(['up', '--services', 'elasticsearch']);
     expect(r.exitCode, r.stderr).toBe(0);
-    url = (JSON.parse(await readFile(path.join(home, 'stacks', 'default', 'state.json'), 'utf8')) as { endpoints: { elasticsearch: string } }).endpoints
-      .elasticsearch;
+    url = (await stackState(home)).endpoints.elasticsearch!;
     client = await SearchClient.connect(url, { deadlineMs: 30_000 });
   });
   afterAll(async () => {
@@ -126,8 +126,8 @@ describe('elasticsearch service and the search-client module', () => {
   });
 
   it('a hung engine: each request only gets the time left, so the deadline is total', async () => {
-    const state = JSON.parse(await readFile(path.join(home, 'stacks', 'default', 'state.json'), 'utf8')) as { services: { elasticsearch: { pid: number } } };
-    process.kill(state.services.elasticsearch.pid, 'SIGSTOP');
+    const pid = (await stackState(home)).services.elasticsearch!.pid!;
+    process.kill(pid, 'SIGSTOP');
     try {
       const begin = Date.now();
       const error = (await client
@@ -140,7 +140,7 @@ describe('elasticsearch service and the search-client module', () => {
       expect(error.message).toMatch(/^The search engine at .* did not answer within 2s \(\d+ attempts?\): /);
       expect(Date.now() - begin).toBeLessThan(10_000);
     } finally {
-      process.kill(state.services.elasticsearch.pid, 'SIGCONT');
+      process.kill(pid, 'SIGCONT');
     }
     expect(await client.count('events-test')).toBe(10_002);
   });
@@ -150,11 +150,9 @@ describe('elasticsearch service and the search-client module', () => {
   });
 
   it('with the engine stopped the module retries until its deadline, then fails naming the URL; down frees the port', async () => {
-    const state = JSON.parse(await readFile(path.join(home, 'stacks', 'default', 'state.json'), 'utf8')) as {
-      services: { elasticsearch: { pid: number; ports: { main: number } } };
-    };
+    const { pid, ports } = (await stackState(home)).services.elasticsearch!;
     expect((await outboxctl(['stop', 'elasticsearch'])).exitCode).toBe(0);
-    expect(isRunning(state.services.elasticsearch.pid)).toBe(false);
+    expect(isRunning(pid!)).toBe(false);
     let retries = 0;
     const connectError = (await SearchClient.connect(url, { deadlineMs: 1_000 }).then(
       () => new Error('connected'),
@@ -174,7 +172,7 @@ describe('elasticsearch service and the search-client module', () => {
       const s = net
         .createServer()
         .once('error', () => resolve(false))
-        .listen(state.services.elasticsearch.ports.main, '127.0.0.1', () => s.close(() => resolve(true)));
+        .listen(ports.main!, '127.0.0.1', () => s.close(() => resolve(true)));
     });
     expect(free).toBe(true);
   });

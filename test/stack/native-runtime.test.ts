@@ -129,7 +129,7 @@ describe('the shared native stack (every service so far: postgres, kafka, elasti
     expect(JSON.parse(created.stdout)).toMatchObject({ contents: 'Kotlin is cool', version: 1 });
 
     // The debezium role: LOGIN REPLICATION, its generated password in the state file only.
-    const secrets = (JSON.parse(await readFile(path.join(home, 'stacks', 'default', 'state.json'), 'utf8')) as { secrets: Record<string, string> }).secrets;
+    const { secrets } = await stackState(home);
     expect(secrets.debeziumPassword).toMatch(/^[\w-]{20,}$/);
     expect(r.stdout + r.stderr).not.toContain(secrets.debeziumPassword);
     expect(r.stdout + r.stderr).not.toContain(secrets.postgresPassword);

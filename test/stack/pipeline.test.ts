@@ -1,10 +1,11 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT } from '../helpers/cli.js';
+import { stackState } from '../helpers/state.js';
 
 /**
  * The seed's pipeline on the real stack: tracking server → PostgreSQL outbox → Debezium (Connect)
@@ -141,7 +142,7 @@ describe('pipeline: tracking → outbox → Debezium → parcel.outbox → sink 
     ).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
     const r = await outboxctl(['up']);
     expect(r.exitCode, r.stderr).toBe(0);
-    endpoints = (JSON.parse(await readFile(path.join(home, 'stacks', 'default', 'state.json'), 'utf8')) as { endpoints: typeof endpoints }).endpoints;
+    endpoints = (await stackState(home)).endpoints as typeof endpoints;
   });
   afterAll(async () => {
     await outboxctl(['down', '--volumes']);

@@ -1,9 +1,10 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT } from '../helpers/cli.js';
+import { stackState } from '../helpers/state.js';
 
 /**
  * `topic produce|tail` and `group …` on the stack's real Kafka 4.3.1, with kcat (librdkafka,
@@ -30,7 +31,7 @@ describe('topic produce / tail and consumer groups', () => {
     home = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-tail-'));
     const r = await outboxctl(['up', '--services', 'kafka']);
     expect(r.exitCode, r.stderr).toBe(0);
-    bootstrap = (JSON.parse(await readFile(path.join(home, 'stacks', 'default', 'state.json'), 'utf8')) as { endpoints: { kafka: string } }).endpoints.kafka;
+    bootstrap = (await stackState(home)).endpoints.kafka!;
     expect((await outboxctl(['topic', 'create', 'ten-k', '-p', '3'])).exitCode).toBe(0);
     // 10,000 keyed records with two headers, written by kcat over 3 partitions.
     const input = Array.from({ length: 10_000 }, (_, i) => `key-${i}:{"n":${i},"text":"record ${i}"}`).join('\n');

@@ -1,9 +1,10 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT } from '../helpers/cli.js';
+import { stackState } from '../helpers/state.js';
 
 /** `outboxctl topic …` against the stack's real Kafka 4.3.1 (kafkajs admin underneath). */
 let home: string;
@@ -46,9 +47,9 @@ describe('topic create / list / describe / delete', () => {
     const withInternal = JSON.parse((await outboxctl(['topic', 'list', '--internal', '--json'])).stdout) as { topics: { name: string }[] };
     expect(withInternal.topics.length).toBeGreaterThanOrEqual(list.topics.length);
 
-    const state = JSON.parse(await readFile(path.join(home, 'stacks', 'default', 'state.json'), 'utf8')) as { endpoints: { kafka: string } };
+    const state = await stackState(home);
     const { kafkaClient } = await import('../../src/clients/kafka.js');
-    const producer = kafkaClient(state.endpoints.kafka).producer();
+    const producer = kafkaClient(state.endpoints.kafka!).producer();
     await producer.connect();
     await producer.send({
       topic: 'three',

@@ -1,10 +1,9 @@
 import { resolveEndpoint } from '../../lib/config.js';
-import { UserError } from '../../lib/errors.js';
 import { onInterrupt } from '../../lib/interrupt.js';
 import { readState } from '../../stack/state.js';
 import type { CommandContext } from '../context.js';
+import { listening, parsePort } from './listen.js';
 import { recordForegroundServer } from './record.js';
-import { parsePort } from './tracking.js';
 
 /** `outboxctl serve auditing`: the auditing server in the foreground until Ctrl-C. */
 export default async function run(ctx: CommandContext): Promise<void> {
@@ -14,11 +13,7 @@ export default async function run(ctx: CommandContext): Promise<void> {
   const state = await readState(ctx.stack);
   const elasticsearchUrl = resolveEndpoint('elasticsearch', { flags, env: ctx.io.env, state }).value!;
   const { createAuditingServer } = await import('../../servers/auditing/app.js');
-  const server = await createAuditingServer({ elasticsearchUrl, host, port }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'EADDRINUSE')
-      throw new UserError('PORT_IN_USE', `Port ${port} on ${host} is already in use.`, { hint: 'Pass another --port (0 picks a free one).' });
-    throw error;
-  });
+  const server = await listening(createAuditingServer({ elasticsearchUrl, host, port }), host, port);
   const forget = await recordForegroundServer(ctx, 'auditing', host, server.url);
   onInterrupt(async () => {
     await server.close();

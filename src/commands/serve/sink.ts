@@ -1,10 +1,9 @@
 import { resolveEndpoint } from '../../lib/config.js';
-import { UserError } from '../../lib/errors.js';
 import { onInterrupt } from '../../lib/interrupt.js';
 import { createLogger } from '../../lib/logger.js';
 import { readState } from '../../stack/state.js';
 import type { CommandContext } from '../context.js';
-import { parsePort } from './tracking.js';
+import { listening, parsePort } from './listen.js';
 
 const log = createLogger('sink');
 
@@ -38,11 +37,7 @@ export default async function run(ctx: CommandContext): Promise<void> {
       log(message);
     },
   });
-  const health = await createSinkHealthServer({ host, port, stats: () => sink.stats }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'EADDRINUSE')
-      throw new UserError('PORT_IN_USE', `Port ${port} on ${host} is already in use.`, { hint: 'Pass another --port (0 picks a free one).' });
-    throw error;
-  });
+  const health = await listening(createSinkHealthServer({ host, port, stats: () => sink.stats }), host, port);
   onInterrupt(async () => {
     await sink.stop();
     await health.close();

@@ -1,20 +1,13 @@
 import { withPg } from '../../clients/pg.js';
 import { redactUrl } from '../../lib/config.js';
-import { UsageError, UserError } from '../../lib/errors.js';
 import { onInterrupt } from '../../lib/interrupt.js';
 import { migrate } from '../../migrations/engine.js';
 import { createTrackingServer } from '../../servers/tracking/app.js';
 import { leaseDatabase } from '../../stack/database.js';
 import type { CommandContext } from '../context.js';
 import { engineOptions } from '../db/shared.js';
+import { listening, parsePort } from './listen.js';
 import { recordForegroundServer } from './record.js';
-
-export function parsePort(value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port "${String(value)}" is not a port number (0-65535).`);
-  return port;
-}
 
 /** `outboxctl serve tracking`: the tracking server in the foreground until Ctrl-C. */
 export default async function run(ctx: CommandContext): Promise<void> {
@@ -30,13 +23,7 @@ export default async function run(ctx: CommandContext): Promise<void> {
       const result = await withPg(db.url, (client) => migrate(client, engineOptions(ctx)));
       if (result.applied.length > 0) out.info(`applied ${result.applied.length} migration(s); schema at version ${result.schemaVersion ?? '?'}`);
     }
-    server = await createTrackingServer({ databaseUrl: db.url, host, port, outboxDeleteAfterInsert: deleteAfterInsert }).catch(
-      (error: NodeJS.ErrnoException) => {
-        if (error.code === 'EADDRINUSE')
-          throw new UserError('PORT_IN_USE', `Port ${port} on ${host} is already in use.`, { hint: 'Pass another --port (0 picks a free one).' });
-        throw error;
-      },
-    );
+    server = await listening(createTrackingServer({ databaseUrl: db.url, host, port, outboxDeleteAfterInsert: deleteAfterInsert }), host, port);
   } catch (error) {
     await db.release();
     throw error;
