@@ -27,7 +27,7 @@ export interface SmokeContext {
   warn(message: string): void;
   endpoints: Partial<Record<EndpointName, string>>;
   /** Services the stack step started, with the id of each instance (stopped again unless --keep). */
-  started: { service: ServiceName; id: string }[];
+  started: { service: ServiceName; key: string }[];
   /** `/stats` before the parcel was written; the stats step expects one more of each. */
   baseline?: StatsCounts;
   /** End offsets of parcel.outbox before the parcel was written: where its records are looked for. */

@@ -147,7 +147,7 @@ export async function smoke(options: SmokeOptions): Promise<SmokeReport> {
  * process smoke started (one restarted meanwhile by someone else is left alone). Returns what stopped.
  */
 async function teardown(ctx: SmokeContext, events: SmokeEvents | undefined): Promise<string[]> {
-  const [{ stopServices }, { instanceId }, { readState, withStackLock }] = await Promise.all([
+  const [{ stopServices }, { instanceKey }, { readState, withStackLock }] = await Promise.all([
     import('../stack/lifecycle.js'),
     import('../stack/service.js'),
     import('../stack/state.js'),
@@ -155,8 +155,8 @@ async function teardown(ctx: SmokeContext, events: SmokeEvents | undefined): Pro
   try {
     return await withStackLock(ctx.paths, {}, async () => {
       const state = await readState(ctx.paths);
-      const ids = await Promise.all(ctx.started.map((s) => instanceId(state?.services[s.service])));
-      const ours = ctx.started.filter((s, i) => ids[i] === s.id).map((s) => s.service);
+      const keys = await Promise.all(ctx.started.map((s) => instanceKey(state?.services[s.service])));
+      const ours = ctx.started.filter((s, i) => keys[i] === s.key).map((s) => s.service);
       const others = ctx.started.filter((s) => !ours.includes(s.service)).map((s) => s.service);
       if (others.length > 0) events?.onWarning?.(`left ${others.join(', ')} running: restarted by someone else since smoke started it`);
       if (ours.length === 0) return [];

@@ -102,7 +102,7 @@ const stack: SmokeStep = {
         events: ctx.upEvents,
         signal: ctx.signal,
       });
-      ctx.started = result.started.map((s) => ({ service: s.service, id: s.id }));
+      ctx.started = result.started.map((s) => ({ service: s.service, key: s.key }));
       ctx.endpoints = result.endpoints;
       summary = `started ${ctx.started.length} services of stack "${ctx.paths.name}" (${result.runtime})`;
     } else {

@@ -5,7 +5,7 @@ import { availableServices, component } from './components/index.js';
 import { SERVICE_ORDER, type ServiceName } from './components/types.js';
 import { type StackPaths, stackPaths } from './paths.js';
 import { planDown } from './plan.js';
-import { loadRuntime, runtimeOf, type StopResult } from './runtimes/index.js';
+import { loadRuntime, RUNTIME_NAMES, runtimeOf, type StopResult } from './runtimes/index.js';
 import { hasInstance, isServiceAlive, probeService, stopService } from './service.js';
 import { readState, type StackState, withStackLock } from './state.js';
 
@@ -120,10 +120,13 @@ export async function down(paths: StackPaths, options: { volumes: boolean; onSto
     try {
       state = await readState(paths);
     } catch (error) {
-      if (!options.volumes || (error as { code?: string }).code !== 'STATE_CORRUPT') throw error;
-      // No usable state: find what runs for the stack without it, then delete it all.
-      const runtime = await loadRuntime('native');
-      for (const found of await runtime.find(paths)) await runtime.stop(undefined, found);
+      const code = (error as { code?: string }).code;
+      if (!options.volumes || (code !== 'STATE_CORRUPT' && code !== 'STATE_INVALID')) throw error;
+      // No usable state: ask every runtime what runs for the stack without it, then delete it all.
+      for (const name of RUNTIME_NAMES) {
+        const runtime = await loadRuntime(name);
+        for (const found of await runtime.find(paths)) await runtime.stop(undefined, found);
+      }
       await rm(paths.dir, { recursive: true, force: true });
       return { stopped: [], droppedSlots: [], removedData: true };
     }

@@ -22,19 +22,22 @@ export async function serviceLogs(paths: StackPaths, names: ServiceName[], optio
   const runtimes = await runtimesFor(paths, names);
   const logs: ServiceLog[] = [];
   for (const [i, service] of names.entries()) {
-    const lines = await runtimes[i]!.logs(paths, service, options.tail);
+    const lines = await runtimes[i]!.logs(paths, service, { tail: options.tail });
     if (lines || options.named) logs.push({ service, lines: lines ?? [] });
   }
   return logs;
 }
 
-/** Lines of all these services as they are written, interleaved, until the signal aborts. */
+/** The last `tail` lines of each service, then its lines as they are written, interleaved, until the signal aborts. */
 export async function followServiceLogs(
   paths: StackPaths,
   names: ServiceName[],
-  onLine: (service: ServiceName, line: string) => void,
-  signal?: AbortSignal,
+  options: { tail?: number; signal?: AbortSignal; onLine: (service: ServiceName, line: string) => void },
 ): Promise<void> {
   const runtimes = await runtimesFor(paths, names);
-  await Promise.all(names.map((service, i) => runtimes[i]!.followLogs(paths, service, { signal, onLine: (line) => onLine(service, line) })));
+  await Promise.all(
+    names.map((service, i) =>
+      runtimes[i]!.followLogs(paths, service, { tail: options.tail, signal: options.signal, onLine: (line) => options.onLine(service, line) }),
+    ),
+  );
 }

@@ -1,11 +1,12 @@
-import { onInterrupt } from '../lib/interrupt.js';
+import { EnvironmentError } from '../lib/errors.js';
+import { interruptible } from '../lib/interrupt.js';
 import { postgresComponent as component, databaseUrl, postgresService } from './components/postgres.js';
 import { stopServices } from './lifecycle.js';
 import type { StackPaths } from './paths.js';
 import { choosePort } from './ports.js';
 import { loadRuntime } from './runtimes/index.js';
-import { forgetService, hasInstance, isServiceAlive, probeService, serviceContext, startService, stopService } from './service.js';
-import { readState, type ServiceState, updateState } from './state.js';
+import { forgetService, hasInstance, isServiceAlive, probeService, serviceContext, startService } from './service.js';
+import { readState, updateState } from './state.js';
 
 export { databaseUrl };
 
@@ -42,14 +43,19 @@ export async function ensurePostgres(paths: StackPaths, options: StartOptions = 
   const recorded = state?.services.postgres;
   const runtime = await loadRuntime(recorded?.runtime ?? state?.runtime ?? 'native');
   if (recorded && state && (await hasInstance(recorded))) {
-    if (await probeService(postgresService, paths, state, 2_000)) {
+    if (await isServiceAlive(recorded)) {
+      // Someone else's (up's, a server's lease): used as it is, never stopped here; a slow one gets the whole timeout.
+      const id = runtime.identify(recorded)?.id ?? '';
+      if (!(await probeService(postgresService, paths, state, options.timeoutMs ?? 60_000))) {
+        throw new EnvironmentError('POSTGRES_NOT_ANSWERING', `The stack's PostgreSQL (${id}) runs but did not answer a query; nothing was changed.`, {
+          hint: 'See `outboxctl logs postgres`; `outboxctl restart postgres` starts it anew.',
+        });
+      }
       const url = state.endpoints.database ?? databaseUrl(host, recorded.ports.main!, state.secrets.postgresPassword ?? '');
       await recordOwner(paths, url, undefined);
-      return { url, id: runtime.identify(recorded)?.id ?? '', port: recorded.ports.main!, started: false };
+      return { url, id, port: recorded.ports.main!, started: false };
     }
-    // Recorded but not answering: a hung instance is stopped, a vanished one forgotten.
-    if (await isServiceAlive(recorded)) await stopService(paths, postgresService, recorded);
-    else await forgetService(paths, 'postgres', postgresService.endpointNames);
+    await forgetService(paths, 'postgres', postgresService.endpointNames);
   }
 
   const previousPort = recorded?.ports.main;
@@ -68,25 +74,13 @@ export async function ensurePostgres(paths: StackPaths, options: StartOptions = 
     artifacts: {},
     onProgress: options.onProgress,
   });
-  // Until this function returns, Ctrl-C stops what it started; afterwards the caller decides.
-  const controller = new AbortController();
-  let created: ServiceState | undefined;
-  const forget = onInterrupt(async () => {
-    controller.abort();
-    if (created) await runtime.stop(postgresService, created);
-  });
-  try {
-    const started = await startService(runtime, postgresService, ctx, {
-      timeoutMs: options.timeoutMs ?? 60_000,
-      onCreated: (s) => (created = s),
-      signal: controller.signal,
-    });
+  // Until this function returns, Ctrl-C stops what it started (and the exit waits for that); afterwards the caller decides.
+  return interruptible(undefined, async (signal) => {
+    const started = await startService(runtime, postgresService, ctx, { timeoutMs: options.timeoutMs ?? 60_000, signal });
     const url = started.endpoints.database!;
     await recordOwner(paths, url, options.owner ?? 'service');
     return { url, id: runtime.identify(started.service)?.id ?? '', port, started: true, replacedPort };
-  } finally {
-    forget();
-  }
+  });
 }
 
 async function recordOwner(paths: StackPaths, url: string, owner: 'command' | 'service' | undefined): Promise<void> {

@@ -12,6 +12,8 @@ export interface WaitOptions {
   intervalMs?: number;
   maxIntervalMs?: number;
   clock?: Clock;
+  /** Ends the wait at once (also a pause or a probe in progress) with the signal's reason. */
+  signal?: AbortSignal;
   /** Stop early (e.g. the process died): return an Error to throw, or undefined to go on. */
   abortIf?: () => Promise<Error | undefined> | Error | undefined;
 }
@@ -39,6 +41,7 @@ export async function waitFor<T>(probe: () => Promise<T>, options: WaitOptions):
       maxDelayMs: options.maxIntervalMs ?? 1_000,
       factor: 1.5,
       clock,
+      signal: options.signal,
       shouldStop: options.abortIf,
       lastAttemptAtDeadline: true,
     });

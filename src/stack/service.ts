@@ -55,7 +55,8 @@ function hostView(paths: StackPaths, runtime: Runtime, name: ServiceName, at: { 
     host: clientHostOf(at.host),
     ports: at.ports,
     secret: (secret) => stackSecret(paths, secret),
-    logs: async () => (await runtime.logs(paths, name, 200)) ?? [],
+    // Only this start's output: a line of an earlier run must not pass a log check.
+    logs: async () => (await runtime.logs(paths, name, { tail: 200, sinceStart: true })) ?? [],
   };
 }
 
@@ -92,6 +93,7 @@ export async function startService(runtime: Runtime, component: Component, ctx: 
   };
   try {
     await waitFor(() => checkReadiness(component.readiness, view), {
+      signal: options.signal,
       timeoutMs: options.timeoutMs,
       intervalMs: 200,
       maxIntervalMs: 1_000,
@@ -106,22 +108,33 @@ export async function startService(runtime: Runtime, component: Component, ctx: 
     await undo();
     throw await notReady(runtime, component, ctx.paths, error, Date.now() - started);
   }
+  // What answered must be this service, and what follows must complete: otherwise nothing stays running.
   try {
     await runtime.verify(component, ctx, service);
+    const after = await component.afterReady?.(view);
+    const endpoints = await component.endpoints(view);
+    const peerEndpoints = await peerEndpointsOf(runtime, component, view);
+    await updateState(ctx.paths, (s) => {
+      Object.assign(s.endpoints, endpoints);
+      const recorded = s.services[component.name];
+      if (recorded && after?.version) recorded.version = after.version;
+    });
+    return { service, endpoints, peerEndpoints, seconds: (Date.now() - started) / 1000 };
   } catch (error) {
     await undo();
     throw error;
   }
-  const after = await component.afterReady?.(view);
-  const endpoints = await component.endpoints(view);
-  const peer: EndpointContext = { ...runtime.peerAddress(component, ctx), secret: view.secret };
-  const peerEndpoints = await component.endpoints(peer);
-  await updateState(ctx.paths, (s) => {
-    Object.assign(s.endpoints, endpoints);
-    const recorded = s.services[component.name];
-    if (recorded && after?.version) recorded.version = after.version;
-  });
-  return { service, endpoints, peerEndpoints, seconds: (Date.now() - started) / 1000 };
+}
+
+/** A service's endpoints as the other services of the stack reach it. */
+export function peerEndpointsOf(runtime: Runtime, component: Component, host: EndpointContext): Promise<Endpoints> {
+  return component.endpoints({ ...runtime.peerAddress(component, host), secret: host.secret });
+}
+
+/** The endpoints, for its peers, of a service that already runs (kept by `up`). */
+export async function runningPeerEndpoints(paths: StackPaths, component: Component, service: ServiceState): Promise<Endpoints> {
+  const runtime = await runtimeOf(service);
+  return peerEndpointsOf(runtime, component, hostView(paths, runtime, component.name, { host: service.host ?? '127.0.0.1', ports: service.ports }));
 }
 
 async function notReady(runtime: Runtime, component: Component, paths: StackPaths, error: unknown, waitedMs: number): Promise<EnvironmentError> {
@@ -131,7 +144,7 @@ async function notReady(runtime: Runtime, component: Component, paths: StackPath
     error instanceof ReadinessTimeout
       ? `not ready after ${Math.round(error.waitedMs / 1000)}s: ${probe} did not pass${cause instanceof Error ? ` (${cause.message})` : ''}`
       : `${(error as Error).message} (probe: ${probe})`;
-  const lines = (await runtime.logs(paths, component.name, 50)) ?? [];
+  const lines = (await runtime.logs(paths, component.name, { tail: 50, sinceStart: true })) ?? [];
   return new EnvironmentError('SERVICE_NOT_READY', `Service ${component.name} ${reason}.`, {
     details: [`last lines of its log (after ${Math.round(waitedMs / 1000)}s):`, ...lines.map((l) => `  ${l}`)],
     hint: `Its whole log: outboxctl logs ${component.name}`,
@@ -183,10 +196,10 @@ export async function hasInstance(service: ServiceState | undefined): Promise<bo
   return (await runtimeOf(service)).identify(service) !== undefined;
 }
 
-/** The runtime-neutral id of the recorded instance (`pid 1234`), if one is recorded. */
-export async function instanceId(service: ServiceState | undefined): Promise<string | undefined> {
+/** What tells the recorded instance apart from any other (a later one, a reused pid), if one is recorded. */
+export async function instanceKey(service: ServiceState | undefined): Promise<string | undefined> {
   if (!service) return undefined;
-  return (await runtimeOf(service)).identify(service)?.id;
+  return (await runtimeOf(service)).identify(service)?.key;
 }
 
 /**

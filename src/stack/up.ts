@@ -1,6 +1,6 @@
 import type { EndpointName } from '../lib/config.js';
 import { UsageError, UserError } from '../lib/errors.js';
-import { onInterrupt } from '../lib/interrupt.js';
+import { interruptible } from '../lib/interrupt.js';
 import { availableServices, component, withDependencies } from './components/index.js';
 import type { Component, Endpoints, ServiceName } from './components/types.js';
 import { dockerEngineAnswers } from './engine.js';
@@ -9,7 +9,17 @@ import type { StackPaths } from './paths.js';
 import { planUp, type SinkMode, type Step, type TaskName } from './plan.js';
 import { choosePort, isPortFree, portHolder } from './ports.js';
 import { loadRuntime, type Runtime, runtimeOf } from './runtimes/index.js';
-import { forgetService, hasInstance, isServiceAlive, probeService, serviceContext, stackSecret, startService, stopService } from './service.js';
+import {
+  forgetService,
+  hasInstance,
+  isServiceAlive,
+  probeService,
+  runningPeerEndpoints,
+  serviceContext,
+  stackSecret,
+  startService,
+  stopService,
+} from './service.js';
 import { emptyState, type RuntimeName, readState, type ServiceState, type StackState, updateState, withStackLock } from './state.js';
 import { runTask } from './tasks.js';
 
@@ -62,20 +72,23 @@ export interface UpResult {
   sink: SinkMode;
   alreadyReady: boolean;
   /** What this run started, with the runtime-neutral id of each instance (`pid 1234`). */
-  started: { service: ServiceName; seconds: number; id: string }[];
+  started: { service: ServiceName; seconds: number; id: string; key: string; pid: number | null }[];
   replacedPorts: { service: ServiceName; port: string; preferred: number; used: number }[];
   endpoints: Partial<Record<EndpointName, string>>;
 }
 
-/** `auto` is native until the Docker runtime exists; `docker` says it is not available yet. */
-export async function resolveRuntime(choice: RuntimeChoice, env: NodeJS.ProcessEnv): Promise<RuntimeName> {
+/**
+ * `auto` keeps the runtime a stack was created with (nobody's running stack changes runtime under
+ * them), else native until the Docker runtime exists; `docker` says it is not available yet.
+ */
+export async function resolveRuntime(choice: RuntimeChoice, env: NodeJS.ProcessEnv, recorded?: RuntimeName): Promise<RuntimeName> {
   if (choice === 'docker') {
     const answers = await dockerEngineAnswers(env);
     throw new UserError('RUNTIME_UNAVAILABLE', `The Docker runtime is not available yet${answers ? ' (a Docker engine does answer here)' : ''}.`, {
       hint: 'Use --runtime native (the default), which runs every service as a local process.',
     });
   }
-  return 'native';
+  return choice === 'auto' ? (recorded ?? 'native') : choice;
 }
 
 /** Ports for every service to start, chosen before anything starts. */
@@ -126,12 +139,10 @@ async function allocatePorts(
  */
 export async function up(options: UpOptions): Promise<UpResult> {
   const { paths, env, events } = options;
-  const runtimeName = await resolveRuntime(options.runtime, env);
-  const runtime = await loadRuntime(runtimeName);
   const services = withDependencies(options.services ?? availableServices());
   const result: UpResult = {
     stack: paths.name,
-    runtime: runtimeName,
+    runtime: 'native',
     steps: [],
     sink: 'embedded',
     alreadyReady: false,
@@ -143,6 +154,8 @@ export async function up(options: UpOptions): Promise<UpResult> {
   return withStackLock(paths, { onWait: () => events?.onNote?.(`waiting for another outboxctl command on stack "${paths.name}"…`) }, async () => {
     if (options.restart?.length) await stopServices(paths, options.restart, (r) => events?.onStepProgress?.(undefined, `${r.service}: ${r.result}`));
     const state = (await readState(paths)) ?? emptyState(paths.name);
+    result.runtime = await resolveRuntime(options.runtime, env, state.runtime);
+    const runtime = await loadRuntime(result.runtime);
     const hostFor = (name: ServiceName) => options.host ?? state.services[name]?.host ?? '127.0.0.1';
     const ready = new Set<ServiceName>();
     for (const name of services) if (await probeService(component(name), paths, state)) ready.add(name);
@@ -168,7 +181,10 @@ export async function up(options: UpOptions): Promise<UpResult> {
     // Endpoints as the host reaches them (for the tasks and the result), and as peers reach them (for
     // the services' own settings); the native runtime's peers are on the host, so both start the same.
     const endpoints: Endpoints = { ...((await readState(paths))?.endpoints ?? {}) };
-    const run: StepRun = { options, runtime, ports, artifacts, hostFor, endpoints, peers: { ...endpoints }, started: [], result };
+    // A kept service's peers reach it where its runtime says, from its recorded address and ports.
+    const peers: Endpoints = { ...endpoints };
+    for (const name of ready) Object.assign(peers, await runningPeerEndpoints(paths, component(name), state.services[name]!));
+    const run: StepRun = { options, runtime, ports, artifacts, hostFor, endpoints, peers, started: [], result };
     await interruptible(options.signal, async (signal) => {
       try {
         for (const step of steps) await runStep(step, run, signal);
@@ -200,30 +216,6 @@ interface StepRun {
   result: UpResult;
 }
 
-/**
- * Runs `fn` with a signal that Ctrl-C and the caller's signal abort (checked before each step and
- * during each wait); the interrupt handler waits for `fn` to stop what it started before the exit.
- */
-async function interruptible(outer: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<void>): Promise<void> {
-  const controller = new AbortController();
-  if (outer?.aborted) controller.abort();
-  const forwardAbort = () => controller.abort();
-  outer?.addEventListener('abort', forwardAbort);
-  let settled!: () => void;
-  const done = new Promise<void>((resolve) => (settled = resolve));
-  const forgetInterrupt = onInterrupt(async () => {
-    controller.abort();
-    await done;
-  });
-  try {
-    await fn(controller.signal);
-  } finally {
-    outer?.removeEventListener('abort', forwardAbort);
-    settled();
-    forgetInterrupt();
-  }
-}
-
 /** One step of the plan: a service started through the runtime, or a set-up task; reported to the events. */
 async function runStep(step: Step, run: StepRun, signal: AbortSignal): Promise<void> {
   if (step.kind === 'service' && step.action === 'keep') return;
@@ -248,7 +240,8 @@ async function startStep(name: ServiceName, run: StepRun, signal: AbortSignal, o
   const r = await startService(run.runtime, c, ctx, { timeoutMs: waitTimeoutMs, onCreated: (service) => run.started.push({ c, service }), signal });
   Object.assign(run.endpoints, r.endpoints);
   Object.assign(run.peers, r.peerEndpoints);
-  run.result.started.push({ service: name, seconds: r.seconds, id: run.runtime.identify(r.service)?.id ?? '' });
+  const identity = run.runtime.identify(r.service);
+  run.result.started.push({ service: name, seconds: r.seconds, id: identity?.id ?? '', key: identity?.key ?? '', pid: identity?.pid ?? null });
 }
 
 async function taskStep(task: TaskName, run: StepRun, onProgress: (message: string) => void): Promise<void> {

@@ -11,17 +11,21 @@ export default async function run(ctx: CommandContext, ...names: string[]): Prom
   const tailRaw = ctx.flags.tail;
   const tail = tailRaw === undefined ? undefined : Number(tailRaw);
   if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new UsageError(`--tail "${String(tailRaw)}" is not a number of lines.`);
-  const logs = await serviceLogs(ctx.stack, services, { tail, named: names.length > 0 });
-  if (logs.length === 0) {
+  const named = names.length > 0;
+  const present = await serviceLogs(ctx.stack, services, { tail: 0, named });
+  if (present.length === 0) {
     ctx.out.info(`No logs yet for stack "${ctx.stack.name}".`);
     return;
   }
-  const width = Math.max(...logs.map((l) => l.service.length));
-  const order = logs.map((l) => l.service);
+  const order = present.map((l) => l.service);
+  const width = Math.max(...order.map((s) => s.length));
   const prefix = (service: ServiceName) =>
-    logs.length === 1 ? '' : `${ctx.out.color[COLORS[order.indexOf(service) % COLORS.length]!](service.padEnd(width))} | `;
-  for (const { service, lines } of logs) for (const line of lines) ctx.io.stdout.write(`${prefix(service)}${line}\n`);
-  if (ctx.flags.follow !== true) return;
-  // Follow until Ctrl-C (the CLI's signal handler ends the process).
-  await followServiceLogs(ctx.stack, order, (service, line) => ctx.io.stdout.write(`${prefix(service)}${line}\n`));
+    order.length === 1 ? '' : `${ctx.out.color[COLORS[order.indexOf(service) % COLORS.length]!](service.padEnd(width))} | `;
+  const print = (service: ServiceName, line: string) => ctx.io.stdout.write(`${prefix(service)}${line}\n`);
+  if (ctx.flags.follow !== true) {
+    for (const { service, lines } of await serviceLogs(ctx.stack, order, { tail, named: true })) for (const line of lines) print(service, line);
+    return;
+  }
+  // Each service's tail, then what it writes, with nothing lost in between; until Ctrl-C (the CLI's handler ends the process).
+  await followServiceLogs(ctx.stack, order, { tail: tail ?? Number.MAX_SAFE_INTEGER, onLine: print });
 }

@@ -10,7 +10,8 @@ export default async function run(ctx: CommandContext, ...names: string[]): Prom
     paths: ctx.stack,
     env: ctx.io.env,
     services,
-    runtime: 'native',
+    // The runtime the stack was created with.
+    runtime: 'auto',
     waitTimeoutMs: 180_000,
     strictPorts: false,
     events: plainUpEvents(ctx.out),

@@ -3,6 +3,9 @@ import type { Runtime } from './runtime.js';
 
 export type { Runtime, ServiceIdentity, StopResult } from './runtime.js';
 
+/** Every runtime there is (`down --volumes` of a stack without usable state asks each what belongs to it). */
+export const RUNTIME_NAMES: readonly RuntimeName[] = ['native'];
+
 /** The runtime by name, loaded on first use (status and --help import no runtime they do not need). */
 export async function loadRuntime(name: RuntimeName): Promise<Runtime> {
   switch (name) {

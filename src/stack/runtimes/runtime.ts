@@ -4,14 +4,25 @@ import type { RuntimeName, ServiceState } from '../state.js';
 
 export type StopResult = 'stopped' | 'killed' | 'not-running' | 'stale';
 
-/** What a status row shows of a running service: a runtime-neutral id and, for a process, its pid. */
+/** Who a running instance is, in runtime-neutral terms (and, for a process, its pid). */
 export interface ServiceIdentity {
-  /** `pid 1234` for a process; stable while the same instance runs. */
+  /** For people: `pid 1234`. */
   id: string;
+  /** Unique to this instance, never shared with a later one (a reused pid, a recreated container). */
+  key: string;
   pid: number | null;
 }
 
+export interface LogReadOptions {
+  /** The last N lines only. */
+  tail?: number;
+  /** Only what the current (or last) start wrote, not the runs before it. */
+  sinceStart?: boolean;
+}
+
 export interface LogFollowOptions {
+  /** First the last N lines written so far, then what comes, with nothing lost in between. */
+  tail?: number;
   signal?: AbortSignal;
   onLine(line: string): void;
 }
@@ -35,8 +46,8 @@ export interface Runtime {
    * process that took the port meanwhile); throws to have the start undone.
    */
   verify(component: Component, ctx: ServiceContext, service: ServiceState): Promise<void>;
-  /** Where its peers reach it (native: the host's address; containers: the stack network's). */
-  peerAddress(component: Component, ctx: ServiceContext): Address;
+  /** Where its peers reach it, given where the host does (native: the same; containers: the stack network's). */
+  peerAddress(component: Component, host: Address): Address;
   /** Stops it gracefully, then forcibly; `component` undefined for something found by `find`. */
   stop(component: Component | undefined, service: ServiceState): Promise<StopResult>;
   /** True while the recorded instance (never a reused pid or another container) runs. */
@@ -44,9 +55,9 @@ export interface Runtime {
   identify(service: ServiceState): ServiceIdentity | undefined;
   /** Resident memory in bytes, or null when unknown. */
   usage(service: ServiceState): Promise<number | null>;
-  /** The last `tail` lines of a service's log; undefined when it never wrote one. */
-  logs(paths: StackPaths, name: ServiceName, tail?: number): Promise<string[] | undefined>;
-  /** Calls `onLine` for each line the service writes from now on, until the signal aborts. */
+  /** Lines of a service's log; undefined when it never wrote one. */
+  logs(paths: StackPaths, name: ServiceName, options?: LogReadOptions): Promise<string[] | undefined>;
+  /** Calls `onLine` for the tail, then for each line the service writes, until the signal aborts. */
   followLogs(paths: StackPaths, name: ServiceName, options: LogFollowOptions): Promise<void>;
   /** What runs for a stack found without its state (by pid identity or command line, by label). */
   find(paths: StackPaths): Promise<ServiceState[]>;

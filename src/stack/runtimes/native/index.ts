@@ -6,7 +6,7 @@ import type { NativeServiceState, ServiceState } from '../../state.js';
 import { checkJava, checkMaven } from '../../toolchain.js';
 import type { Runtime } from '../runtime.js';
 import { listenerPids } from './listeners.js';
-import { followLog, readLog, serviceLogFile } from './logs.js';
+import { followLog, readLog, serviceLogFile, startMarker } from './logs.js';
 import { groupMembers, groupRssBytes, isGroupAlive, isRunning, processesMentioning, processIdentity, spawnDetached, stopGroup } from './process.js';
 
 const log = createLogger('native');
@@ -68,7 +68,7 @@ export const nativeRuntime: Runtime = {
     await component.native.prepare?.(ctx);
     const launch = await component.native.launch(ctx);
     const logFile = serviceLogFile(ctx.paths, component.name);
-    await appendFile(logFile, `\n=== outboxctl: starting ${component.name} at ${new Date().toISOString()} ===\n`);
+    await appendFile(logFile, `\n${startMarker(component.name)}\n`);
     let pid: number;
     try {
       const env = { ...ctx.env, ...component.env?.(ctx.endpoints), ...launch.env };
@@ -102,7 +102,8 @@ export const nativeRuntime: Runtime = {
     }
   },
 
-  peerAddress: (_component, ctx) => ({ host: ctx.clientHost, ports: ctx.ports }),
+  // Every service is a process on this host: peers reach it where the host does.
+  peerAddress: (_component, host) => host,
 
   async stop(component, service) {
     if (!service.pid) return 'not-running';
@@ -118,11 +119,11 @@ export const nativeRuntime: Runtime = {
 
   isAlive: async (service) => (service ? alive(service) : false),
 
-  identify: (service) => (service.pid ? { id: `pid ${service.pid}`, pid: service.pid } : undefined),
+  identify: (service) => (service.pid ? { id: `pid ${service.pid}`, key: `${service.pid}@${service.startId ?? ''}`, pid: service.pid } : undefined),
 
   usage: async (service) => (service.pid ? groupRssBytes(service.pid) : null),
 
-  logs: (paths, name, tail) => readLog(paths, name, tail),
+  logs: (paths, name, options) => readLog(paths, name, options),
 
   followLogs: (paths, name, options) => followLog(paths, name, options),
 
