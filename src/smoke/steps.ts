@@ -1,7 +1,6 @@
 import { CliError } from '../lib/errors.js';
 import { EVENTS_INDEX } from '../servers/auditing/queries.js';
 import type { Parcel } from '../servers/tracking/parcel.js';
-import { SERVICE_ORDER } from '../stack/components/types.js';
 import { ReadinessTimeout, waitFor } from '../stack/readiness.js';
 import { OUTBOX_TOPIC } from '../stack/tasks.js';
 import { remainingMs, type SeenEvent, type SmokeContext, type SmokeStep, type StatsCounts, StepFailure } from './context.js';
@@ -85,10 +84,9 @@ const stack: SmokeStep = {
   name: 'stack',
   title: 'bring the stack up, or use the running one, and note the end of parcel.outbox',
   async run(ctx) {
-    const [{ readState }, { isServiceAlive }] = await Promise.all([import('../stack/state.js'), import('../stack/service.js')]);
+    const [{ readState }, { runningServices }] = await Promise.all([import('../stack/state.js'), import('../stack/lifecycle.js')]);
     const state = await readState(ctx.paths);
-    const alive = await Promise.all(SERVICE_ORDER.map((s) => isServiceAlive(state?.services[s])));
-    const running = SERVICE_ORDER.filter((_, i) => alive[i]);
+    const running = await runningServices(state);
     let summary: string;
     if (running.length === 0) {
       const { up } = await import('../stack/up.js');

@@ -1,8 +1,8 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { withPg } from '../clients/pg.js';
-import { availableServices, component } from './components/index.js';
-import { SERVICE_ORDER, type ServiceName } from './components/types.js';
+import { availableServices, component, serviceOrder } from './components/index.js';
+import type { ServiceName } from './components/types.js';
 import { type StackPaths, stackPaths } from './paths.js';
 import { planDown } from './plan.js';
 import { loadRuntime, RUNTIME_NAMES, runtimeOf, type StopResult } from './runtimes/index.js';
@@ -63,7 +63,7 @@ export async function serviceStatus(name: ServiceName, paths: StackPaths, state:
 /** Every service the stack can run, as it is now; the document of `status --json`. */
 export async function stackStatus(paths: StackPaths): Promise<StackStatus> {
   const state = await readState(paths);
-  const names = SERVICE_ORDER.filter((s) => availableServices().includes(s));
+  const names = availableServices();
   const services = await Promise.all(names.map((name) => serviceStatus(name, paths, state)));
   return { schemaVersion: STATUS_SCHEMA_VERSION, stack: paths.name, runtime: state?.runtime ?? null, services, sink: state?.sink ?? null, pipeline: {} };
 }
@@ -77,7 +77,7 @@ export interface StopReport {
 export async function stopServices(paths: StackPaths, names: ServiceName[], onStop?: (r: StopReport) => void): Promise<StopReport[]> {
   const state = await readState(paths);
   const reports: StopReport[] = [];
-  for (const name of planDown(names, SERVICE_ORDER)) {
+  for (const name of planDown(names, serviceOrder())) {
     const service = state?.services[name];
     if (!service || !(await hasInstance(service))) continue;
     const result = await stopService(paths, component(name), service);
@@ -90,8 +90,16 @@ export async function stopServices(paths: StackPaths, names: ServiceName[], onSt
 
 /** The services the state records an instance of (running or stale), in start order. */
 export async function withInstance(state: StackState | undefined): Promise<ServiceName[]> {
-  const has = await Promise.all(SERVICE_ORDER.map((s) => hasInstance(state?.services[s])));
-  return SERVICE_ORDER.filter((_, i) => has[i]);
+  const order = serviceOrder();
+  const has = await Promise.all(order.map((s) => hasInstance(state?.services[s])));
+  return order.filter((_, i) => has[i]);
+}
+
+/** The services whose recorded instance runs now, in start order. */
+export async function runningServices(state: StackState | undefined): Promise<ServiceName[]> {
+  const recorded = await withInstance(state);
+  const alive = await Promise.all(recorded.map((s) => isServiceAlive(state?.services[s])));
+  return recorded.filter((_, i) => alive[i]);
 }
 
 /** Drops the stack's logical replication slots, so no database keeps WAL for a stack that is gone. */
@@ -180,13 +188,8 @@ export async function listStacks(home: string): Promise<StackSummary[]> {
       continue;
     }
     const recorded = await withInstance(state);
-    const alive = await Promise.all(recorded.map((s) => isServiceAlive(state?.services[s])));
-    summaries.push({
-      name,
-      runtime: state?.runtime ?? null,
-      running: recorded.filter((_, i) => alive[i]),
-      stale: recorded.filter((_, i) => !alive[i]),
-    });
+    const running = await runningServices(state);
+    summaries.push({ name, runtime: state?.runtime ?? null, running, stale: recorded.filter((s) => !running.includes(s)) });
   }
   return summaries;
 }

@@ -3,6 +3,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { registerComponent } from '../../src/stack/components/index.js';
 import type { Component, ServiceName } from '../../src/stack/components/types.js';
 import { stackPaths } from '../../src/stack/paths.js';
 import { freePort, isPortFree } from '../../src/stack/ports.js';
@@ -10,6 +11,8 @@ import { checkReadiness } from '../../src/stack/readiness.js';
 import { loadRuntime } from '../../src/stack/runtimes/index.js';
 import { isServiceAlive, probeService, serviceContext, startService, stopService } from '../../src/stack/service.js';
 import { readState } from '../../src/stack/state.js';
+import { cli } from '../helpers/cli.js';
+import { stackState } from '../helpers/state.js';
 
 /**
  * A component described once, here and nowhere else: a tiny HTTP server that says when it
@@ -36,6 +39,19 @@ const fake: Component = {
     launch: async (ctx) => ({ command: process.execPath, args: ['-e', SERVER, String(ctx.ports.main), ctx.host] }),
   },
 };
+
+/** GET / by node:http (fetch refuses some ports, such as 1). */
+function httpText(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: '/' }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
+  });
+}
 
 const temp = () => mkdtemp(path.join(os.tmpdir(), 'outboxctl-component-'));
 
@@ -83,6 +99,43 @@ describe('one component model', () => {
     expect((error as { details: string[] }).details).toContain('  fake starting');
     expect(await runtime.isAlive(created)).toBe(false);
     expect((await readState(paths))!.services.fake).not.toHaveProperty('pid');
+  });
+});
+
+describe('a component added without a change outside components/ and the test', () => {
+  it('runs through the commands like a built-in one: up, status, logs, a second up, down', async () => {
+    const forget = registerComponent(fake);
+    const home = await temp();
+    const env = { OUTBOXCTL_HOME: home };
+    try {
+      const dry = await cli(['up', '--services', 'fake', '--dry-run'], env);
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(dry.stdout.trim()).toBe('1. start fake');
+      const up = await cli(['up', '--services', 'fake', '--json'], env);
+      expect(up.code, up.stderr).toBe(0);
+      const result = JSON.parse(up.stdout) as { runtime: string; started: { service: string; pid: number }[] };
+      expect(result.runtime).toBe('native');
+      expect(result.started.map((s) => s.service)).toEqual(['fake']);
+      // Its preferred port 1 when this user may bind it, else the free one `up` chose: whichever the state records.
+      const port = (await stackState(home)).services.fake!.ports.main!;
+      expect(await httpText(port)).toBe('hello from fake');
+
+      const status = JSON.parse((await cli(['status', '--json'], env)).stdout) as { services: { name: string; state: string; probe: string; port: number }[] };
+      expect(status.services.find((s) => s.name === 'fake')).toMatchObject({ state: 'ready', probe: 'the log line "fake listening"', port });
+      const logs = await cli(['logs', 'fake'], env);
+      expect(logs.stdout.split('\n')).toEqual(expect.arrayContaining(['fake starting', 'fake listening']));
+      const again = JSON.parse((await cli(['up', '--services', 'fake', '--json'], env)).stdout) as { alreadyReady: boolean };
+      expect(again.alreadyReady).toBe(true);
+
+      const down = await cli(['down'], env);
+      expect(down.code, down.stderr).toBe(0);
+      expect(down.stdout).toContain('stopped fake');
+      expect(await isPortFree(port)).toBe(true);
+      expect(JSON.parse((await cli(['stacks', '--json'], env)).stdout).stacks[0]).toMatchObject({ running: [], stale: [] });
+    } finally {
+      await cli(['down'], env);
+      forget();
+    }
   });
 });
 

@@ -16,7 +16,7 @@ export default async function run(ctx: CommandContext): Promise<number> {
       renderTable(status.services, [
         { header: 'SERVICE', value: (s) => s.name },
         { header: 'STATE', value: paint },
-        { header: 'PID', value: (s) => s.pid },
+        { header: 'ID', value: (s) => s.id },
         { header: 'PORT', value: (s) => s.port },
         { header: 'VERSION', value: (s) => s.version },
         { header: 'UPTIME', value: (s) => uptime(s.uptimeSeconds) },

@@ -19,12 +19,30 @@ export const COMPONENTS: Partial<Record<ServiceName, Component>> = {
   auditing: auditingService,
 };
 
+/** Components added at run time (a test's fake service; later, a project's own): they start after the built-in ones. */
+const added = new Map<ServiceName, Component>();
+
+/**
+ * Adds a component to the stack, described once: every command (up, status, logs, restart, stop,
+ * down) then runs it like a built-in one. Returns the function that removes it again.
+ */
+export function registerComponent(c: Component): () => void {
+  if (COMPONENTS[c.name] || added.has(c.name)) throw new UsageError(`A service "${c.name}" exists already.`);
+  added.set(c.name, c);
+  return () => added.delete(c.name);
+}
+
+/** Every service in start order (`down` reverses it): the built-in ones, then those added. */
+export function serviceOrder(): ServiceName[] {
+  return [...SERVICE_ORDER, ...added.keys()];
+}
+
 export function availableServices(): ServiceName[] {
-  return SERVICE_ORDER.filter((s) => COMPONENTS[s]);
+  return serviceOrder().filter((s) => COMPONENTS[s] ?? added.get(s));
 }
 
 export function component(name: ServiceName): Component {
-  const c = COMPONENTS[name];
+  const c = COMPONENTS[name] ?? added.get(name);
   if (!c) throw new UsageError(`Service "${name}" is not available yet.`, { hint: `Available: ${availableServices().join(', ')}.` });
   return c;
 }
@@ -37,8 +55,8 @@ export function parseServices(list: string | undefined): ServiceName[] | undefin
     .map((s) => s.trim())
     .filter(Boolean);
   for (const name of names) {
-    if (!(SERVICE_ORDER as readonly string[]).includes(name)) {
-      throw new UsageError(`Unknown service "${name}".`, { hint: `Services: ${SERVICE_ORDER.join(', ')}.` });
+    if (!(serviceOrder() as string[]).includes(name)) {
+      throw new UsageError(`Unknown service "${name}".`, { hint: `Services: ${serviceOrder().join(', ')}.` });
     }
     component(name as ServiceName);
   }
@@ -54,7 +72,7 @@ export function withDependencies(requested: ServiceName[]): ServiceName[] {
     for (const dep of component(name).dependsOn) add(dep);
   };
   requested.forEach(add);
-  return SERVICE_ORDER.filter((s) => wanted.has(s));
+  return serviceOrder().filter((s) => wanted.has(s));
 }
 
 export type { Component, ServiceName };
