@@ -11,6 +11,7 @@ export type KafkaConsumer = kafkajs.Consumer;
 export type KafkaProducer = kafkajs.Producer;
 export type KafkaHeaders = kafkajs.IHeaders;
 export type KafkaMessage = kafkajs.KafkaMessage;
+export type KafkaBatch = kafkajs.Batch;
 
 /** A kafkajs client for the stack's brokers; quiet unless DEBUG asks. */
 export function kafkaClient(bootstrap: string, clientId = 'outboxctl'): KafkaClient {

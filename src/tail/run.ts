@@ -1,4 +1,4 @@
-import type { KafkaAdmin, KafkaClient, Watermarks } from '../clients/kafka.js';
+import type { KafkaAdmin, KafkaBatch, KafkaClient, Watermarks } from '../clients/kafka.js';
 import { type KafkaRecord, PartitionReader, toKafkaRecord } from '../clients/kafka-reader.js';
 import { UsageError } from '../lib/errors.js';
 import { type RenderOptions, renderRecord } from './format.js';
@@ -101,6 +101,50 @@ async function tailPartitions(admin: KafkaAdmin, options: TailOptions, printer: 
   }
 }
 
+/** With --exit: a group member is done when each partition assigned to it started at its end or reached it. */
+class EndWatch {
+  private assigned: number[] | undefined;
+  private readonly atEnd = new Set<number>();
+
+  constructor(
+    private readonly ends: Map<number, bigint>,
+    private readonly done: () => void,
+  ) {}
+
+  /** A rebalance began: nothing counts as assigned until `assign`. */
+  reset(): void {
+    this.assigned = undefined;
+  }
+
+  /** The member's partitions with the offset each starts at. */
+  assign(partitions: number[], starts: Map<number, bigint>): void {
+    for (const p of partitions) if (starts.get(p)! >= this.ends.get(p)!) this.atEnd.add(p);
+    this.assigned = partitions;
+    this.check();
+  }
+
+  /** Records that `last` of `partition` was handled; true when that is the partition's end. */
+  reached(partition: number, last: bigint): boolean {
+    if (last + 1n < this.ends.get(partition)!) return false;
+    this.atEnd.add(partition);
+    this.check();
+    return true;
+  }
+
+  private check(): void {
+    if (this.assigned?.every((p) => this.atEnd.has(p))) this.done();
+  }
+}
+
+/** Where each assigned partition starts for a group: its commit, else the start or end the flags name. */
+async function groupStarts(admin: KafkaAdmin, group: string, topic: string, partitions: number[], fromBeginning: boolean): Promise<Map<number, bigint>> {
+  const committed = new Map((await admin.committedOffsets(group, topic)).map((c) => [c.partition, c.offset]));
+  const watermarks = new Map((await admin.watermarks(topic)).map((w) => [w.partition, w]));
+  return new Map(
+    partitions.map((p) => [p, (committed.get(p) ?? -1n) >= 0n ? committed.get(p)! : fromBeginning ? watermarks.get(p)!.low : watermarks.get(p)!.high]),
+  );
+}
+
 async function tailAsGroup(admin: KafkaAdmin, kafka: KafkaClient, options: TailOptions, printer: Printer, ends: Map<number, bigint>): Promise<void> {
   const group = options.group!;
   const topic = options.topic;
@@ -115,11 +159,9 @@ async function tailAsGroup(admin: KafkaAdmin, kafka: KafkaClient, options: TailO
   });
   let finish!: (error?: unknown) => void;
   const finished = new Promise<void>((resolve, reject) => (finish = (error) => (error ? reject(error) : resolve())));
-  // With --exit: this member is done when each assigned partition started at its end or reached it.
-  let assigned: number[] | undefined;
-  const atEnd = new Set<number>();
-  const check = () => {
-    if (assigned?.every((p) => atEnd.has(p))) finish();
+  const watch = new EndWatch(ends, () => finish());
+  const reachedEnd = (partition: number, last: bigint) => {
+    if (watch.reached(partition, last)) consumer.pause([{ topic, partitions: [partition] }]);
   };
   // kafkajs restarts the consumer itself after a retriable crash (e.g. the coordinator still loading).
   const crashed = consumer.on(consumer.events.CRASH, (e) => {
@@ -128,25 +170,11 @@ async function tailAsGroup(admin: KafkaAdmin, kafka: KafkaClient, options: TailO
   const onJoin = consumer.on(consumer.events.GROUP_JOIN, (e) => {
     if (!options.exitAtEnd) return;
     const mine = (e.payload.memberAssignment as Record<string, number[]>)[topic] ?? [];
-    assigned = undefined;
-    void (async () => {
-      const committed = new Map((await admin.committedOffsets(group, topic)).map((c) => [c.partition, c.offset]));
-      const watermarks = new Map((await admin.watermarks(topic)).map((w) => [w.partition, w]));
-      for (const p of mine) {
-        const c = committed.get(p) ?? -1n;
-        const position = c >= 0n ? c : fromBeginning ? watermarks.get(p)!.low : watermarks.get(p)!.high;
-        if (position >= ends.get(p)!) atEnd.add(p);
-      }
-      assigned = mine;
-      check();
-    })().catch(finish);
+    watch.reset();
+    groupStarts(admin, group, topic, mine, fromBeginning)
+      .then((starts) => watch.assign(mine, starts))
+      .catch(finish);
   });
-  const reachedEnd = (partition: number, last: bigint) => {
-    if (last + 1n < ends.get(partition)!) return;
-    atEnd.add(partition);
-    consumer.pause([{ topic, partitions: [partition] }]);
-    check();
-  };
   // kafkajs resolves batches of only control or aborted records itself, without eachBatch.
   const onBatchEnd = consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
     if (options.exitAtEnd && e.payload.topic === topic && e.payload.lastOffset !== undefined) reachedEnd(e.payload.partition, BigInt(e.payload.lastOffset));
@@ -161,16 +189,7 @@ async function tailAsGroup(admin: KafkaAdmin, kafka: KafkaClient, options: TailO
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
         if (printer.full) return;
-        const end = ends.get(batch.partition)!;
-        const records: KafkaRecord[] = batch.messages
-          .filter((m) => !options.exitAtEnd || BigInt(m.offset) < end)
-          .map((m) => toKafkaRecord(topic, batch.partition, m));
-        const { text, taken } = printer.render(records);
-        if (text) await options.write(text);
-        // Everything printed, or the whole batch when nothing was cut short (its last offset counts
-        // control records, e.g. a transaction marker at the end of the partition).
-        const whole = !printer.full && records.length === batch.messages.length;
-        const last = whole ? BigInt(batch.lastOffset()) : taken > 0 ? BigInt(records[taken - 1]!.offset) : undefined;
+        const last = await printBatch(batch, topic, options, printer, ends.get(batch.partition)!);
         if (last !== undefined) {
           resolveOffset(last.toString());
           await consumer.commitOffsets([{ topic, partition: batch.partition, offset: (last + 1n).toString() }]);
@@ -188,4 +207,17 @@ async function tailAsGroup(admin: KafkaAdmin, kafka: KafkaClient, options: TailO
     onBatchEnd();
     await consumer.disconnect().catch(() => undefined);
   }
+}
+
+/** Prints a batch (up to the end with --exit); returns the last offset it took care of, if any. */
+async function printBatch(batch: KafkaBatch, topic: string, options: TailOptions, printer: Printer, end: bigint): Promise<bigint | undefined> {
+  const records: KafkaRecord[] = batch.messages
+    .filter((m) => !options.exitAtEnd || BigInt(m.offset) < end)
+    .map((m) => toKafkaRecord(topic, batch.partition, m));
+  const { text, taken } = printer.render(records);
+  if (text) await options.write(text);
+  // Everything printed, or the whole batch when nothing was cut short (its last offset counts
+  // control records, e.g. a transaction marker at the end of the partition).
+  const whole = !printer.full && records.length === batch.messages.length;
+  return whole ? BigInt(batch.lastOffset()) : taken > 0 ? BigInt(records[taken - 1]!.offset) : undefined;
 }
