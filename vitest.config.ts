@@ -28,6 +28,15 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // The Docker runtime on a real engine: run by `npm run test:docker` where one answers (CI starts Podman).
+        test: {
+          ...shared,
+          name: 'docker',
+          include: ['test/docker/**/*.test.ts'],
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

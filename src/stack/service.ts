@@ -105,8 +105,10 @@ export async function startService(runtime: Runtime, component: Component, ctx: 
             : new Error(`${component.name} exited during start-up`),
     });
   } catch (error) {
+    // The log first: a removed container takes its log with it.
+    const failure = await notReady(runtime, component, ctx.paths, error, Date.now() - started);
     await undo();
-    throw await notReady(runtime, component, ctx.paths, error, Date.now() - started);
+    throw failure;
   }
   // What answered must be this service, and what follows must complete: otherwise nothing stays running.
   try {

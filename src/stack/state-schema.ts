@@ -19,13 +19,20 @@ const nativeService = z.object({
   ...common,
 });
 
-/** The discriminated union of ServiceState; the Docker runtime adds its member beside `native`. */
-const serviceState = z.discriminatedUnion('runtime', [nativeService]);
+const dockerService = z.object({
+  runtime: z.literal('docker'),
+  containerId: z.string().optional(),
+  image: z.string().optional(),
+  ...common,
+});
+
+/** The discriminated union of ServiceState: one member per runtime. */
+const serviceState = z.discriminatedUnion('runtime', [nativeService, dockerService]);
 
 const stackState = z.object({
   schemaVersion: z.number().int(),
   stack: z.string(),
-  runtime: z.enum(['native']).optional(),
+  runtime: z.enum(['native', 'docker']).optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
   services: z.record(z.string(), serviceState),

@@ -8,7 +8,7 @@ import type { StackPaths } from './paths.js';
 /** 2: each service names its runtime (a discriminated union), ports by name; 1 had `pid`/`port` and any other keys. */
 export const STATE_SCHEMA_VERSION = 2;
 
-export type RuntimeName = 'native';
+export type RuntimeName = 'native' | 'docker';
 
 interface ServiceCommon {
   /** Address it binds. */
@@ -30,8 +30,15 @@ export interface NativeServiceState extends ServiceCommon {
   group?: boolean;
 }
 
+/** A container: its id while it exists, and the image it was created from. */
+export interface DockerServiceState extends ServiceCommon {
+  runtime: 'docker';
+  containerId?: string;
+  image?: string;
+}
+
 /** What the state file records of one service, by the runtime that runs it. */
-export type ServiceState = NativeServiceState;
+export type ServiceState = NativeServiceState | DockerServiceState;
 
 export interface StackState {
   schemaVersion: number;

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { STATE_SCHEMA_VERSION } from '../../src/stack/state.js';
 import { BIN, ROOT, spawnCli } from '../helpers/cli.js';
 import { migrationDir } from '../helpers/db.js';
-import { stackState } from '../helpers/state.js';
+import { nativeStackState } from '../helpers/state.js';
 
 /** Pids of postgres processes serving this data directory. */
 async function postgresPids(dataDir: string): Promise<string[]> {
@@ -85,7 +85,7 @@ describe("the stack's embedded PostgreSQL for db commands", () => {
     const result = await run;
     expect(result.exitCode).toBe(130);
     expect(await postgresPids(dataDir)).toEqual([]);
-    const state = await stackState(home);
+    const state = await nativeStackState(home);
     expect(state.services.postgres?.pid).toBeUndefined();
   });
 

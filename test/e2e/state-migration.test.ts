@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { STATE_SCHEMA_VERSION } from '../../src/stack/state.js';
 import { cli, ROOT } from '../helpers/cli.js';
-import { stackState } from '../helpers/state.js';
+import { nativeStackState } from '../helpers/state.js';
 
 /**
  * test/fixtures/state-v1.json was written by outboxctl 0.1 (c738ba6, schema 1) itself: `up --services
@@ -30,7 +30,7 @@ describe('a state file of the previous release', () => {
     const up = await cli(['up', '--services', 'postgres', '--json'], env);
     expect(up.code, up.stderr).toBe(0);
     expect(up.stderr).toMatch(/postgres is not running any more \(pid 12365\); starting it again/);
-    const state = await stackState(home);
+    const state = await nativeStackState(home);
     expect(state.schemaVersion).toBe(STATE_SCHEMA_VERSION);
     expect(state.secrets.postgresPassword).toBe('gNlfy0nE6I-qQw0mWe_-Cw3d');
     expect(state.services.postgres).toMatchObject({ runtime: 'native', ports: { main: expect.any(Number) } });

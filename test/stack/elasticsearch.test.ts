@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SearchClient } from '../../src/clients/search.js';
 import { isRunning } from '../../src/stack/runtimes/native/process.js';
 import { BIN, ROOT } from '../helpers/cli.js';
-import { stackState } from '../helpers/state.js';
+import { nativeStackState } from '../helpers/state.js';
 
 /** The stack's real search engine (Elasticsearch 7.10.2 on the native runtime) through the search-client module. */
 let home: string;
@@ -26,7 +26,7 @@ describe('elasticsearch service and the search-client module', () => {
     home = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-es-'));
     const r = await outboxctl(['up', '--services', 'elasticsearch']);
     expect(r.exitCode, r.stderr).toBe(0);
-    url = (await stackState(home)).endpoints.elasticsearch!;
+    url = (await nativeStackState(home)).endpoints.elasticsearch!;
     client = await SearchClient.connect(url, { deadlineMs: 30_000 });
   });
   afterAll(async () => {
@@ -126,7 +126,7 @@ describe('elasticsearch service and the search-client module', () => {
   });
 
   it('a hung engine: each request only gets the time left, so the deadline is total', async () => {
-    const pid = (await stackState(home)).services.elasticsearch!.pid!;
+    const pid = (await nativeStackState(home)).services.elasticsearch!.pid!;
     process.kill(pid, 'SIGSTOP');
     try {
       const begin = Date.now();
@@ -150,7 +150,7 @@ describe('elasticsearch service and the search-client module', () => {
   });
 
   it('with the engine stopped the module retries until its deadline, then fails naming the URL; down frees the port', async () => {
-    const { pid, ports } = (await stackState(home)).services.elasticsearch!;
+    const { pid, ports } = (await nativeStackState(home)).services.elasticsearch!;
     expect((await outboxctl(['stop', 'elasticsearch'])).exitCode).toBe(0);
     expect(isRunning(pid!)).toBe(false);
     let retries = 0;

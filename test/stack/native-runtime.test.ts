@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRunning } from '../../src/stack/runtimes/native/process.js';
 import { BIN, ROOT } from '../helpers/cli.js';
-import { stackState } from '../helpers/state.js';
+import { nativeStackState } from '../helpers/state.js';
 
 /**
  * The native runtime on real processes: one shared stack for the lifecycle tests, run one
@@ -21,7 +21,7 @@ function outboxctl(home: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   return execa(BIN, args, { env: { OUTBOXCTL_HOME: home, NO_COLOR: '1', ...env }, reject: false, cwd: ROOT });
 }
 
-const readStateFile = stackState;
+const readStateFile = nativeStackState;
 
 /** Processes whose command line mentions this home (every service of its stacks does). */
 async function processesOf(home: string): Promise<string[]> {
@@ -129,7 +129,7 @@ describe('the shared native stack (every service so far: postgres, kafka, elasti
     expect(JSON.parse(created.stdout)).toMatchObject({ contents: 'Kotlin is cool', version: 1 });
 
     // The debezium role: LOGIN REPLICATION, its generated password in the state file only.
-    const { secrets } = await stackState(home);
+    const { secrets } = await nativeStackState(home);
     expect(secrets.debeziumPassword).toMatch(/^[\w-]{20,}$/);
     expect(r.stdout + r.stderr).not.toContain(secrets.debeziumPassword);
     expect(r.stdout + r.stderr).not.toContain(secrets.postgresPassword);

@@ -96,6 +96,20 @@ export interface NativeSection {
   stopGraceMs: number;
 }
 
+/** How the Docker runtime runs a component: a container on the stack's network, its ports published on the host. */
+export interface ContainerSection {
+  /** The default image, pinned by tag; `OUTBOXCTL_IMAGE_<SERVICE>` overrides it. */
+  image: string;
+  /** Arguments after the image's entrypoint (its default command when omitted). */
+  command?(ctx: ServiceContext): string[];
+  /** Environment of the container besides the component's `env` from its peers. */
+  env?(ctx: ServiceContext): Record<string, string>;
+  /** Where its named volume (data kept across containers, removed by `down --volumes`) is mounted. */
+  volume?: string;
+  /** Time the engine gives it between SIGTERM (or the image's stop signal) and SIGKILL. */
+  stopGraceMs: number;
+}
+
 /**
  * What a component is, whatever runs it: ports (host and container side), dependencies, the
  * environment it gets from its peers, readiness as data, the endpoints it offers; then one small
@@ -117,4 +131,6 @@ export interface Component {
   /** Its endpoints as reached at `at`: the host's view, or its peers'. */
   endpoints(at: EndpointContext): Promise<Endpoints>;
   native: NativeSection;
+  /** Present when it can run as a container; without it, the Docker runtime runs it as a host process. */
+  container?: ContainerSection;
 }

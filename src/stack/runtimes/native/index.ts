@@ -11,6 +11,12 @@ import { groupMembers, groupRssBytes, isGroupAlive, isRunning, processesMentioni
 
 const log = createLogger('native');
 
+/** The services this runtime is given are its own; anything else is a bug of the caller. */
+function own(service: ServiceState): NativeServiceState {
+  if (service.runtime !== 'native') throw new Error(`the native runtime was given a ${service.runtime} service`);
+  return service;
+}
+
 function alive(service: NativeServiceState): boolean {
   const pid = service.pid;
   if (!pid) return false;
@@ -85,7 +91,8 @@ export const nativeRuntime: Runtime = {
     return { runtime: 'native', pid, startId: processIdentity(pid), host: ctx.host, ports: ctx.ports };
   },
 
-  async verify(component, ctx, service) {
+  async verify(component, ctx, recorded) {
+    const service = own(recorded);
     // The probe may have reached another process that took the port first (two stacks
     // starting at once): the main port must be held by this service's own process group.
     const holders = await listenerPids(ctx.ports.main!);
@@ -105,7 +112,8 @@ export const nativeRuntime: Runtime = {
   // Every service is a process on this host: peers reach it where the host does.
   peerAddress: (_component, host) => host,
 
-  async stop(component, service) {
+  async stop(component, recorded) {
+    const service = own(recorded);
     if (!service.pid) return 'not-running';
     if (!alive(service)) return 'stale';
     if (!component) return stopGroup(service.pid, { single: true, graceMs: 10_000 });
@@ -117,11 +125,17 @@ export const nativeRuntime: Runtime = {
     });
   },
 
-  isAlive: async (service) => (service ? alive(service) : false),
+  isAlive: async (service) => (service ? alive(own(service)) : false),
 
-  identify: (service) => (service.pid ? { id: `pid ${service.pid}`, key: `${service.pid}@${service.startId ?? ''}`, pid: service.pid } : undefined),
+  identify: (recorded) => {
+    const { pid, startId } = own(recorded);
+    return pid ? { id: `pid ${pid}`, key: `${pid}@${startId ?? ''}`, pid } : undefined;
+  },
 
-  usage: async (service) => (service.pid ? groupRssBytes(service.pid) : null),
+  usage: async (recorded) => {
+    const { pid } = own(recorded);
+    return pid ? groupRssBytes(pid) : null;
+  },
 
   logs: (paths, name, options) => readLog(paths, name, options),
 
