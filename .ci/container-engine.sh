@@ -36,7 +36,7 @@ curl -fsS --max-time 2 --unix-socket "$sock" http://d/_ping >/dev/null
 suite=$(. /etc/os-release; echo "$VERSION_CODENAME")
 if ! podman image exists "localhost/outboxctl-base:$suite"; then
   # The mirror and release come from this machine, never from the project.
-  mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources | head -1)
+  mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources)
   rootfs=$(mktemp -d)
   echo "building localhost/outboxctl-base:$suite with debootstrap (about 45 s, once)" >&2
   debootstrap --variant=minbase "$suite" "$rootfs" "$mirror" >"$dir/debootstrap.log" 2>&1
