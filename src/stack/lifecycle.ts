@@ -53,7 +53,8 @@ export async function serviceStatus(name: ServiceName, paths: StackPaths, state:
   };
   if (!service || !(await hasInstance(service))) return { ...base, state: 'stopped' };
   const runtime = await runtimeOf(service);
-  const identity = { id: runtime.identify(service)?.id ?? null, pid: runtime.identify(service)?.pid ?? null };
+  const found = runtime.identify(service);
+  const identity = { id: found?.id ?? null, pid: found?.pid ?? null };
   if (!(await runtime.isAlive(service))) return { ...base, ...identity, state: 'crashed' };
   const ok = await probeService(c, paths, state!);
   const uptimeSeconds = service.startedAt ? Math.round((Date.now() - Date.parse(service.startedAt)) / 1000) : null;
@@ -96,8 +97,8 @@ export async function withInstance(state: StackState | undefined): Promise<Servi
 }
 
 /** The services whose recorded instance runs now, in start order. */
-export async function runningServices(state: StackState | undefined): Promise<ServiceName[]> {
-  const recorded = await withInstance(state);
+export async function runningServices(state: StackState | undefined, recorded?: ServiceName[]): Promise<ServiceName[]> {
+  recorded ??= await withInstance(state);
   const alive = await Promise.all(recorded.map((s) => isServiceAlive(state?.services[s])));
   return recorded.filter((_, i) => alive[i]);
 }
@@ -188,7 +189,7 @@ export async function listStacks(home: string): Promise<StackSummary[]> {
       continue;
     }
     const recorded = await withInstance(state);
-    const running = await runningServices(state);
+    const running = await runningServices(state, recorded);
     summaries.push({ name, runtime: state?.runtime ?? null, running, stale: recorded.filter((s) => !running.includes(s)) });
   }
   return summaries;

@@ -23,10 +23,10 @@ export async function stackSecret(paths: StackPaths, name: string): Promise<stri
   const existing = (await readState(paths))?.secrets[name];
   if (existing) return existing;
   const value = randomBytes(18).toString('base64url');
-  await updateState(paths, (s) => {
+  const state = await updateState(paths, (s) => {
     s.secrets[name] ??= value;
   });
-  return (await readState(paths))!.secrets[name]!;
+  return state.secrets[name]!;
 }
 
 const clientHostOf = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
@@ -194,8 +194,7 @@ function withoutInstance(service: ServiceState): ServiceState {
 
 /** True when the state records a running instance of the service (alive or not: see isServiceAlive). */
 export async function hasInstance(service: ServiceState | undefined): Promise<boolean> {
-  if (!service) return false;
-  return (await runtimeOf(service)).identify(service) !== undefined;
+  return (await instanceKey(service)) !== undefined;
 }
 
 /** What tells the recorded instance apart from any other (a later one, a reused pid), if one is recorded. */

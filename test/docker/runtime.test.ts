@@ -3,40 +3,23 @@ import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Component, ServiceName } from '../../src/stack/components/types.js';
+import type { Component } from '../../src/stack/components/types.js';
 import { stackPaths } from '../../src/stack/paths.js';
 import { freePort } from '../../src/stack/ports.js';
 import { connectEngine, labelFilter } from '../../src/stack/runtimes/docker/engine.js';
 import { loadRuntime } from '../../src/stack/runtimes/index.js';
 import { isServiceAlive, serviceContext, startService, stopService } from '../../src/stack/service.js';
 import { readState } from '../../src/stack/state.js';
+import { fakeComponent } from '../helpers/fake-component.js';
 
 /**
  * The Docker runtime on a real engine (Podman serving the Docker Engine API, started by
  * .ci/container-engine.sh, which prints the socket for OUTBOXCTL_TEST_DOCKER_HOST) with the local
- * Debian base image it builds: a component with a container section, described once here.
+ * Debian base image it builds: the tests' fake component, through its container section.
  */
 const host = process.env.OUTBOXCTL_TEST_DOCKER_HOST;
-const suite = process.env.OUTBOXCTL_TEST_BASE_IMAGE ?? 'localhost/outboxctl-base:bookworm';
-
-const fake: Component = {
-  name: 'fake' as ServiceName,
-  summary: 'a fake service of the test',
-  version: '1.0',
-  dependsOn: [],
-  ports: [{ name: 'main', preferred: 1, container: 8000 }],
-  readiness: { describe: 'the log line "fake listening"', check: { kind: 'log', pattern: /fake listening/ } },
-  endpointNames: [],
-  endpoints: async () => ({}),
-  native: { stopSignal: 'SIGTERM', stopGraceMs: 5_000, launch: async () => ({ command: 'false', args: [] }) },
-  container: {
-    image: suite,
-    // A shell as pid 1 ignores SIGTERM unless it traps it: this one exits at once, as a service should.
-    command: () => ['sh', '-c', "trap 'echo fake stopping; exit 0' TERM; echo fake starting; echo fake listening; while :; do sleep 1; done"],
-    volume: '/data',
-    stopGraceMs: 5_000,
-  },
-};
+const fake = fakeComponent;
+const suite = fake.container!.image;
 
 describe('the Docker runtime on a real engine', () => {
   let docker: Docker;

@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { registerComponent } from '../../src/stack/components/index.js';
-import type { Component, ServiceName } from '../../src/stack/components/types.js';
 import { stackPaths } from '../../src/stack/paths.js';
 import { freePort, isPortFree } from '../../src/stack/ports.js';
 import { checkReadiness } from '../../src/stack/readiness.js';
@@ -12,33 +11,10 @@ import { loadRuntime } from '../../src/stack/runtimes/index.js';
 import { isServiceAlive, probeService, serviceContext, startService, stopService } from '../../src/stack/service.js';
 import { readState } from '../../src/stack/state.js';
 import { cli } from '../helpers/cli.js';
+import { fakeComponent } from '../helpers/fake-component.js';
 import { stackState } from '../helpers/state.js';
 
-/**
- * A component described once, here and nowhere else: a tiny HTTP server that says when it
- * listens. It runs under the native runtime through the same start path as `up`.
- */
-const SERVER = `
-const http = require('node:http');
-console.log('fake starting');
-if (process.env.FAKE_SILENT === '1') setInterval(() => {}, 1000);
-else http.createServer((q, r) => r.end('hello from fake')).listen(Number(process.argv[1]), process.argv[2], () => console.log('fake listening'));
-`;
-const fake: Component = {
-  name: 'fake' as ServiceName,
-  summary: 'a fake service of the test',
-  version: '1.0',
-  dependsOn: [],
-  ports: [{ name: 'main', preferred: 1, container: 80 }],
-  readiness: { describe: 'the log line "fake listening"', check: { kind: 'log', pattern: /fake listening/ } },
-  endpointNames: [],
-  endpoints: async () => ({}),
-  native: {
-    stopSignal: 'SIGTERM',
-    stopGraceMs: 5_000,
-    launch: async (ctx) => ({ command: process.execPath, args: ['-e', SERVER, String(ctx.ports.main), ctx.host] }),
-  },
-};
+const fake = fakeComponent;
 
 /** GET / by node:http (fetch refuses some ports, such as 1). */
 function httpText(port: number): Promise<string> {

@@ -11,8 +11,9 @@ export default async function run(ctx: CommandContext, ...names: string[]): Prom
   const tailRaw = ctx.flags.tail;
   const tail = tailRaw === undefined ? undefined : Number(tailRaw);
   if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new UsageError(`--tail "${String(tailRaw)}" is not a number of lines.`);
-  const named = names.length > 0;
-  const present = await serviceLogs(ctx.stack, services, { tail: 0, named });
+  const follow = ctx.flags.follow === true;
+  // Following reads the tails itself (so nothing is lost between tail and follow): here only which logs exist.
+  const present = await serviceLogs(ctx.stack, services, { tail: follow ? 0 : tail, named: names.length > 0 });
   if (present.length === 0) {
     ctx.out.info(`No logs yet for stack "${ctx.stack.name}".`);
     return;
@@ -22,8 +23,8 @@ export default async function run(ctx: CommandContext, ...names: string[]): Prom
   const prefix = (service: ServiceName) =>
     order.length === 1 ? '' : `${ctx.out.color[COLORS[order.indexOf(service) % COLORS.length]!](service.padEnd(width))} | `;
   const print = (service: ServiceName, line: string) => ctx.io.stdout.write(`${prefix(service)}${line}\n`);
-  if (ctx.flags.follow !== true) {
-    for (const { service, lines } of await serviceLogs(ctx.stack, order, { tail, named: true })) for (const line of lines) print(service, line);
+  if (!follow) {
+    for (const { service, lines } of present) for (const line of lines) print(service, line);
     return;
   }
   // Each service's tail, then what it writes, with nothing lost in between; until Ctrl-C (the CLI's handler ends the process).
