@@ -16,19 +16,6 @@ import { stackState } from '../helpers/state.js';
 
 const fake = fakeComponent;
 
-/** GET / by node:http (fetch refuses some ports, such as 1). */
-function httpText(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: '/' }, (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve(body));
-      })
-      .on('error', reject);
-  });
-}
-
 const temp = () => mkdtemp(path.join(os.tmpdir(), 'outboxctl-component-'));
 
 describe('one component model', () => {
@@ -92,9 +79,9 @@ describe('a component added without a change outside components/ and the test', 
       const result = JSON.parse(up.stdout) as { runtime: string; started: { service: string; pid: number }[] };
       expect(result.runtime).toBe('native');
       expect(result.started.map((s) => s.service)).toEqual(['fake']);
-      // Its preferred port 1 when this user may bind it, else the free one `up` chose: whichever the state records.
+      // Its preferred port when free, else the one `up` chose: whichever the state records.
       const port = (await stackState(home)).services.fake!.ports.main!;
-      expect(await httpText(port)).toBe('hello from fake');
+      expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe('hello from fake');
 
       const status = JSON.parse((await cli(['status', '--json'], env)).stdout) as { services: { name: string; state: string; probe: string; port: number }[] };
       expect(status.services.find((s) => s.name === 'fake')).toMatchObject({ state: 'ready', probe: 'the log line "fake listening"', port });

@@ -17,7 +17,8 @@ export const fakeComponent: Component = {
   summary: 'a fake service of the test',
   version: '1.0',
   dependsOn: [],
-  ports: [{ name: 'main', preferred: 1, container: 8000 }],
+  // Not 1 or 9: other tests count on nothing listening there (and root may bind them).
+  ports: [{ name: 'main', preferred: 18_765, container: 8000 }],
   readiness: { describe: 'the log line "fake listening"', check: { kind: 'log', pattern: /fake listening/ } },
   endpointNames: [],
   endpoints: async () => ({}),
