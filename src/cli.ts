@@ -24,6 +24,9 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
  * The Node.js that runs the CLI, aligned with the component lines: PATH decides which one
  * `#!/usr/bin/env node` finds, and a bug report needs to say which.
  */
+/** Commander's collector for an option given more than once. */
+const repeatable = (value: string, all: string[]) => [...all, value];
+
 function runtimeVersionLine(): string {
   return `  ${'node'.padEnd(9)} ${process.version}`;
 }
@@ -68,6 +71,7 @@ export function buildProgram(io: Io, run: Run): Command {
     .option('--host <address>', 'address every service binds (default: as before, else 127.0.0.1)')
     .option('--sink <sink>', 'who indexes parcel.outbox: auto | connect (the Confluent plugin) | embedded', 'auto')
     .option('--partitions <n>', 'partitions of parcel.outbox when up creates it (default 1)')
+    .option('--image <service=ref>', 'Docker runtime: run this image (or build this directory) for a service; repeatable', repeatable, [])
     .option('--dry-run', 'print the steps up would take, and take none')
     .option('--json', 'print one JSON document at the end')
     .action(action(() => import('./commands/stack/up.js')));
@@ -116,6 +120,7 @@ export function buildProgram(io: Io, run: Run): Command {
     .command('smoke')
     .description("prove the whole outbox flow in one command (for CI): up or the running stack, the seed's request, named timed steps")
     .option('--runtime <runtime>', 'auto | native | docker, when smoke brings the stack up', 'auto')
+    .option('--image <service=ref>', 'Docker runtime: run this image (or build this directory) for a service; repeatable', repeatable, [])
     .option('--keep', 'leave running what smoke started (default: stop it again)')
     .option('--report <file>', 'write a report: FILE.json (JSON) or FILE.xml (JUnit XML)')
     .option('--timeout <duration>', 'deadline of the whole run', '300s')

@@ -1,6 +1,6 @@
 import { parseDuration } from '../lib/duration.js';
 import { checkReportFile, type StepResult } from '../smoke/report.js';
-import { parseRuntimeChoice } from '../stack/up.js';
+import { parseRuntimeChoice, withImageOverrides } from '../stack/up.js';
 import type { CommandContext } from './context.js';
 
 export default async function run(ctx: CommandContext): Promise<number> {
@@ -24,7 +24,7 @@ export default async function run(ctx: CommandContext): Promise<number> {
   };
   const report = await smoke({
     paths: ctx.stack,
-    env: ctx.io.env,
+    env: withImageOverrides(ctx.io.env, flags.image),
     cwd: ctx.io.cwd,
     runtime,
     timeoutMs,

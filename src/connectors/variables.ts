@@ -27,9 +27,20 @@ function databaseParts(url: string | undefined): Record<string, string> {
 /**
  * Values for `${VAR}` in connector files: derived from the stack (its state, or the endpoints
  * DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, ELASTICSEARCH_URL name); the environment wins, and
- * any other environment variable can be used as well.
+ * any other environment variable can be used as well. `connect`: as the stack's Connect worker
+ * reaches them (on the stack's network when it runs in a container).
  */
-export function connectorVariables(stack: string, state: StackState | undefined, env: NodeJS.ProcessEnv): Record<string, string> {
+export function connectorVariables(
+  stack: string,
+  recorded: StackState | undefined,
+  env: NodeJS.ProcessEnv,
+  view: 'host' | 'connect' = 'host',
+): Record<string, string> {
+  // A Connect container reaches its peers on the stack's network, not where the host does.
+  const state =
+    view === 'connect' && recorded?.services.connect?.runtime === 'docker' && recorded.networkEndpoints
+      ? { ...recorded, endpoints: { ...recorded.endpoints, ...recorded.networkEndpoints } }
+      : recorded;
   const endpoint = (name: 'database' | 'kafka' | 'elasticsearch') => resolveEndpoint(name, { flags: {}, env, state }).value;
   const derived: Record<string, string | undefined> = {
     ...databaseParts(endpoint('database')),

@@ -7,7 +7,7 @@ import { type StackPaths, stackPaths } from './paths.js';
 import { planDown } from './plan.js';
 import { loadRuntime, RUNTIME_NAMES, runtimeOf, type StopResult } from './runtimes/index.js';
 import { hasInstance, isServiceAlive, probeService, stopService } from './service.js';
-import { readState, type StackState, withStackLock } from './state.js';
+import { type RuntimeName, readState, type StackState, withStackLock } from './state.js';
 
 export const STATUS_SCHEMA_VERSION = 1;
 
@@ -19,6 +19,11 @@ export interface ServiceStatus {
   /** Runtime-neutral id of the running instance (`pid 1234`). */
   id: string | null;
   pid: number | null;
+  /** What runs it (docker: a container; outboxctl's own services are host processes in both runtimes). */
+  runtime: RuntimeName | null;
+  /** The container and its image (Docker runtime). */
+  containerId: string | null;
+  image: string | null;
   port: number | null;
   version: string;
   uptimeSeconds: number | null;
@@ -45,6 +50,9 @@ export async function serviceStatus(name: ServiceName, paths: StackPaths, state:
     name,
     id: null,
     pid: null,
+    runtime: service?.runtime ?? null,
+    containerId: null,
+    image: service?.runtime === 'docker' ? (service.image ?? null) : null,
     port: service?.ports.main ?? null,
     version: service?.version ?? c.version,
     probe: c.readiness.describe,
@@ -54,7 +62,7 @@ export async function serviceStatus(name: ServiceName, paths: StackPaths, state:
   if (!service || !(await hasInstance(service))) return { ...base, state: 'stopped' };
   const runtime = await runtimeOf(service);
   const found = runtime.identify(service);
-  const identity = { id: found?.id ?? null, pid: found?.pid ?? null };
+  const identity = { id: found?.id ?? null, pid: found?.pid ?? null, containerId: service.runtime === 'docker' ? (service.containerId ?? null) : null };
   if (!(await runtime.isAlive(service))) return { ...base, ...identity, state: 'crashed' };
   const ok = await probeService(c, paths, state!);
   const uptimeSeconds = service.startedAt ? Math.round((Date.now() - Date.parse(service.startedAt)) / 1000) : null;
@@ -135,6 +143,7 @@ export async function down(paths: StackPaths, options: { volumes: boolean; onSto
       for (const name of RUNTIME_NAMES) {
         const runtime = await loadRuntime(name);
         for (const found of await runtime.find(paths)) await runtime.stop(undefined, found);
+        await runtime.teardown(paths, { volumes: true });
       }
       await rm(paths.dir, { recursive: true, force: true });
       return { stopped: [], droppedSlots: [], removedData: true };
@@ -154,6 +163,9 @@ export async function down(paths: StackPaths, options: { volumes: boolean; onSto
     } else {
       stopped = await stopServices(paths, running, options.onStop);
     }
+    // What the stack's services shared (a container network) and, with --volumes, their data.
+    const used = new Set<RuntimeName>([...(state?.runtime ? [state.runtime] : []), ...Object.values(state?.services ?? {}).map((s) => s.runtime)]);
+    for (const name of used) await (await loadRuntime(name)).teardown(paths, { volumes: options.volumes });
     if (options.volumes) {
       for (const dir of [paths.dataDir, paths.logDir, path.join(paths.dir, 'config')]) await rm(dir, { recursive: true, force: true });
       await rm(paths.stateFile, { force: true });

@@ -118,6 +118,8 @@ export async function startService(runtime: Runtime, component: Component, ctx: 
     const peerEndpoints = await peerEndpointsOf(runtime, component, view);
     await updateState(ctx.paths, (s) => {
       Object.assign(s.endpoints, endpoints);
+      // Connect in a container registers connectors with these (see connectors/variables.ts).
+      if (runtime.name === 'docker') s.networkEndpoints = { ...s.networkEndpoints, ...peerEndpoints };
       const recorded = s.services[component.name];
       if (recorded && after?.version) recorded.version = after.version;
     });
@@ -167,7 +169,10 @@ export async function forgetService(paths: StackPaths, name: string, endpointNam
   await updateState(paths, (s) => {
     const service = s.services[name];
     if (service) s.services[name] = withoutInstance(service);
-    for (const e of endpointNames) delete s.endpoints[e];
+    for (const e of endpointNames) {
+      delete s.endpoints[e];
+      delete s.networkEndpoints?.[e];
+    }
   });
 }
 
@@ -187,6 +192,8 @@ export async function stopService(paths: StackPaths, component: Component, servi
 /** What is kept of a service while it does not run: where it ran and on which ports. */
 function withoutInstance(service: ServiceState): ServiceState {
   const kept: ServiceState = { runtime: service.runtime, ports: service.ports };
+  // The image a recreated container runs again (an override given once stays).
+  if (service.runtime === 'docker' && kept.runtime === 'docker' && service.image) kept.image = service.image;
   if (service.host !== undefined) kept.host = service.host;
   if (service.version !== undefined) kept.version = service.version;
   return kept;

@@ -23,6 +23,7 @@ const dockerService = z.object({
   runtime: z.literal('docker'),
   containerId: z.string().optional(),
   image: z.string().optional(),
+  engine: z.string().optional(),
   ...common,
 });
 
@@ -37,6 +38,7 @@ const stackState = z.object({
   updatedAt: z.string(),
   services: z.record(z.string(), serviceState),
   endpoints: z.record(z.string(), z.string()),
+  networkEndpoints: z.record(z.string(), z.string()).optional(),
   secrets: z.record(z.string(), z.string()),
   tasks: z.record(z.string(), z.string()).optional(),
   sink: z.enum(['connect', 'embedded']).optional(),

@@ -35,6 +35,8 @@ export interface DockerServiceState extends ServiceCommon {
   runtime: 'docker';
   containerId?: string;
   image?: string;
+  /** The engine's socket it was created on (DOCKER_HOST may differ in a later shell). */
+  engine?: string;
 }
 
 /** What the state file records of one service, by the runtime that runs it. */
@@ -49,6 +51,8 @@ export interface StackState {
   services: Record<string, ServiceState>;
   /** Endpoints of the running stack as the host reaches them, by endpoint name (see lib/config.ts). */
   endpoints: Record<string, string>;
+  /** Endpoints of containers as reached on the stack's network (for Connect's connectors), when it has one. */
+  networkEndpoints?: Record<string, string>;
   /** Generated credentials; the file is mode 0600 for this reason. */
   secrets: Record<string, string>;
   /** One-time set-up tasks of `up` done on this stack's data, with when (see plan.ts). */

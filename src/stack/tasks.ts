@@ -27,14 +27,17 @@ export interface TaskContext {
   onProgress(message: string): void;
 }
 
-/** The rendered source or sink connector file of the stack (project-local files first). */
-export async function stackConnector(ctx: Pick<TaskContext, 'paths' | 'env' | 'cwd'>, file: string) {
+/**
+ * The rendered source or sink connector file of the stack (project-local files first), as the
+ * stack's Connect worker reads it (`host`: as the embedded sink on the host does).
+ */
+export async function stackConnector(ctx: Pick<TaskContext, 'paths' | 'env' | 'cwd'>, file: string, view: 'host' | 'connect' = 'connect') {
   const [{ connectorDir, loadConnectorFiles }, { connectorVariables }] = await Promise.all([
     import('../connectors/files.js'),
     import('../connectors/variables.js'),
   ]);
   const state = await readState(ctx.paths);
-  const [spec] = await loadConnectorFiles([path.join(await connectorDir(ctx.cwd), file)], ctx.cwd, connectorVariables(ctx.paths.name, state, ctx.env));
+  const [spec] = await loadConnectorFiles([path.join(await connectorDir(ctx.cwd), file)], ctx.cwd, connectorVariables(ctx.paths.name, state, ctx.env, view));
   return spec!;
 }
 

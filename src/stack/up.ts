@@ -40,6 +40,8 @@ export interface UpEvents {
   onStepDone?(step: Step, seconds: number): void;
   onStepFailed?(step: Step, error: unknown): void;
   onNote?(message: string): void;
+  /** The steps after a decision made while running (which sink Connect's plugins allow). */
+  onReplan?(steps: Step[]): void;
 }
 
 export interface UpOptions {
@@ -78,18 +80,47 @@ export interface UpResult {
 }
 
 /**
- * `auto` keeps the runtime a stack was created with (nobody's running stack changes runtime under
- * them), else native until the Docker runtime exists; `docker` says it is not available yet.
+ * An existing stack keeps the runtime it was created with (nobody's running stack changes runtime
+ * under them); for a new one `auto` is docker when an engine answers on DOCKER_HOST or
+ * /var/run/docker.sock, else native.
  */
-export async function resolveRuntime(choice: RuntimeChoice, env: NodeJS.ProcessEnv, recorded?: RuntimeName): Promise<RuntimeName> {
-  if (choice === 'docker') {
-    const answers = await dockerEngineAnswers(env);
-    throw new UserError('RUNTIME_UNAVAILABLE', `The Docker runtime is not available yet${answers ? ' (a Docker engine does answer here)' : ''}.`, {
-      hint: 'Use --runtime native (the default), which runs every service as a local process.',
-    });
+export async function resolveRuntime(choice: RuntimeChoice, env: NodeJS.ProcessEnv, stack: string, recorded?: RuntimeName): Promise<RuntimeName> {
+  if (recorded) {
+    if (choice !== 'auto' && choice !== recorded) {
+      throw new UserError('RUNTIME_MISMATCH', `Stack "${stack}" was created with the ${recorded} runtime, so --runtime ${choice} cannot start it.`, {
+        hint: `Drop --runtime (it keeps ${recorded}), or remove the stack first (\`outboxctl down --volumes --stack ${stack}\`), or use another --stack.`,
+      });
+    }
+    return recorded;
   }
-  return choice === 'auto' ? (recorded ?? 'native') : choice;
+  if (choice !== 'auto') return choice;
+  return (await dockerEngineAnswers(env)) ? 'docker' : 'native';
 }
+
+/**
+ * `--image SERVICE=REF|DIR` (repeatable) as OUTBOXCTL_IMAGE_<SERVICE> over the environment's, for
+ * the services the Docker runtime runs as containers.
+ */
+export function withImageOverrides(env: NodeJS.ProcessEnv, flags: unknown): NodeJS.ProcessEnv {
+  const list = Array.isArray(flags) ? (flags as string[]) : flags ? [String(flags)] : [];
+  const images = availableServices().filter((s) => component(s).container);
+  const out = { ...env };
+  for (const item of list) {
+    const at = item.indexOf('=');
+    const service = at > 0 ? item.slice(0, at) : '';
+    const ref = item.slice(at + 1).trim();
+    if (!(images as string[]).includes(service) || !ref) {
+      throw new UsageError(`--image "${item}" is not SERVICE=IMAGE with SERVICE one of ${images.join(', ')}.`, {
+        hint: 'For example --image postgres=postgres:16.9, or --image connect=./my-connect (a directory with a Dockerfile).',
+      });
+    }
+    out[`OUTBOXCTL_IMAGE_${service.toUpperCase()}`] = ref;
+  }
+  return out;
+}
+
+/** Which runtime runs a component in a stack of `stackRuntime`: outboxctl's own services are host processes in both. */
+export const componentRuntime = (stackRuntime: RuntimeName, c: Component): RuntimeName => (stackRuntime === 'docker' && c.container ? 'docker' : 'native');
 
 /** Ports for every service to start, chosen before anything starts. */
 async function allocatePorts(
@@ -154,12 +185,21 @@ export async function up(options: UpOptions): Promise<UpResult> {
   return withStackLock(paths, { onWait: () => events?.onNote?.(`waiting for another outboxctl command on stack "${paths.name}"…`) }, async () => {
     if (options.restart?.length) await stopServices(paths, options.restart, (r) => events?.onStepProgress?.(undefined, `${r.service}: ${r.result}`));
     const state = (await readState(paths)) ?? emptyState(paths.name);
-    result.runtime = await resolveRuntime(options.runtime, env, state.runtime);
-    const runtime = await loadRuntime(result.runtime);
+    result.runtime = await resolveRuntime(options.runtime, env, paths.name, state.runtime);
+    const runtimes = new Map<RuntimeName, Runtime>();
+    for (const c of services.map(component)) {
+      const name = componentRuntime(result.runtime, c);
+      if (!runtimes.has(name)) runtimes.set(name, await loadRuntime(name));
+    }
+    const runtimeFor = (c: Component) => runtimes.get(componentRuntime(result.runtime, c))!;
     const hostFor = (name: ServiceName) => options.host ?? state.services[name]?.host ?? '127.0.0.1';
     const ready = new Set<ServiceName>();
     for (const name of services) if (await probeService(component(name), paths, state)) ready.add(name);
-    const sink = await resolveSinkMode(options.sink ?? 'auto', state, ready);
+    let sink = await resolveSinkMode(options.sink ?? 'auto', state, ready);
+    // A Connect container about to start: its default image has Confluent's sink; what an image really
+    // has is known once it runs (decided again then).
+    const decideSinkAtConnect = (options.sink ?? 'auto') === 'auto' && !state.sink && !ready.has('connect') && services.includes('connect');
+    if (decideSinkAtConnect && componentRuntime(result.runtime, component('connect')) === 'docker' && !env.OUTBOXCTL_IMAGE_CONNECT) sink = 'connect';
     result.sink = sink;
     const doneTasks = new Set(Object.keys(state.tasks ?? {}) as TaskName[]);
     const steps = planUp({ services, ready, done: doneTasks, sink, partitions: options.partitions });
@@ -174,9 +214,16 @@ export async function up(options: UpOptions): Promise<UpResult> {
       return result;
     }
     await forgetOrStopRecorded(paths, toStart, state, events);
-    await runtime.preflight(toStart, env);
+    const byRuntime = [...runtimes.values()].map((runtime) => ({ runtime, components: toStart.filter((c) => runtimeFor(c) === runtime) }));
+    for (const { runtime, components } of byRuntime) if (components.length) await runtime.preflight(components, env);
     const ports = await allocatePorts(toStart, state, options, result, hostFor);
-    const artifacts = await runtime.provision(toStart, env, (m) => events?.onStepProgress?.(undefined, m));
+    await updateState(paths, (st) => {
+      st.runtime ??= result.runtime;
+    });
+    const artifacts: Record<string, string> = {};
+    const onProgress = (m: string) => events?.onStepProgress?.(undefined, m);
+    for (const { runtime, components } of byRuntime)
+      if (components.length) Object.assign(artifacts, await runtime.provision(components, { env, paths, onProgress }));
 
     // Endpoints as the host reaches them (for the tasks and the result), and as peers reach them (for
     // the services' own settings); the native runtime's peers are on the host, so both start the same.
@@ -184,10 +231,30 @@ export async function up(options: UpOptions): Promise<UpResult> {
     // A kept service's peers reach it where its runtime says, from its recorded address and ports.
     const peers: Endpoints = { ...endpoints };
     for (const name of ready) Object.assign(peers, await runningPeerEndpoints(paths, component(name), state.services[name]!));
-    const run: StepRun = { options, runtime, ports, artifacts, hostFor, endpoints, peers, started: [], result };
+    const run: StepRun = { options, runtimeFor, ports, artifacts, hostFor, endpoints, peers, started: [], result };
     await interruptible(options.signal, async (signal) => {
       try {
-        for (const step of steps) await runStep(step, run, signal);
+        let plan = steps;
+        for (let i = 0; i < plan.length; i++) {
+          const step = plan[i]!;
+          await runStep(step, run, signal);
+          if (!decideSinkAtConnect || step.kind !== 'service' || step.service !== 'connect') continue;
+          const actual = await connectSinkMode(run.endpoints.connect);
+          if (actual === sink) continue;
+          events?.onNote?.(
+            actual === 'connect'
+              ? "Connect has Confluent's Elasticsearch sink: it indexes parcel.outbox (the embedded sink is not started)"
+              : 'Connect has no Elasticsearch sink plugin: the embedded sink indexes parcel.outbox',
+          );
+          sink = actual;
+          result.sink = sink;
+          // The same plan up to Connect; what follows it for the sink Connect really has.
+          const fresh = planUp({ services, ready, done: doneTasks, sink, partitions: options.partitions });
+          const tail = fresh.slice(fresh.findIndex((s) => s.kind === 'service' && s.service === 'connect') + 1);
+          plan = [...plan.slice(0, i + 1), ...tail];
+          result.steps = plan;
+          events?.onReplan?.(plan);
+        }
       } catch (error) {
         for (const { c, service } of [...run.started].reverse()) await stopService(paths, c, service);
         throw error;
@@ -205,7 +272,7 @@ export async function up(options: UpOptions): Promise<UpResult> {
 /** What the steps of one `up` share while they run. */
 interface StepRun {
   options: UpOptions;
-  runtime: Runtime;
+  runtimeFor(c: Component): Runtime;
   ports: Record<string, Record<string, number>>;
   artifacts: Record<string, string>;
   hostFor(name: ServiceName): string;
@@ -236,11 +303,14 @@ async function runStep(step: Step, run: StepRun, signal: AbortSignal): Promise<v
 async function startStep(name: ServiceName, run: StepRun, signal: AbortSignal, onProgress: (message: string) => void): Promise<void> {
   const { paths, env, waitTimeoutMs } = run.options;
   const c = component(name);
-  const ctx = serviceContext(c, { paths, env, host: run.hostFor(name), ports: run.ports[name]!, endpoints: run.peers, artifacts: run.artifacts, onProgress });
-  const r = await startService(run.runtime, c, ctx, { timeoutMs: waitTimeoutMs, onCreated: (service) => run.started.push({ c, service }), signal });
+  const runtime = run.runtimeFor(c);
+  // A container reaches its peers on the stack's network; a host process where the host does.
+  const endpoints = runtime.name === 'docker' ? run.peers : run.endpoints;
+  const ctx = serviceContext(c, { paths, env, host: run.hostFor(name), ports: run.ports[name]!, endpoints, artifacts: run.artifacts, onProgress });
+  const r = await startService(runtime, c, ctx, { timeoutMs: waitTimeoutMs, onCreated: (service) => run.started.push({ c, service }), signal });
   Object.assign(run.endpoints, r.endpoints);
   Object.assign(run.peers, r.peerEndpoints);
-  const identity = run.runtime.identify(r.service);
+  const identity = runtime.identify(r.service);
   run.result.started.push({ service: name, seconds: r.seconds, id: identity?.id ?? '', key: identity?.key ?? '', pid: identity?.pid ?? null });
 }
 
@@ -301,13 +371,19 @@ async function notePartitions(kafka: string | undefined, wanted: number, events:
   }
 }
 
+/** `connect` when the worker at `url` lists Confluent's Elasticsearch sink, else `embedded`. */
+async function connectSinkMode(url: string | undefined): Promise<SinkMode> {
+  if (!url) return 'embedded';
+  const [{ listConnectorPlugins }, { ES_SINK_CLASS }] = await Promise.all([import('../clients/connect.js'), import('../sink/config.js')]);
+  const plugins = await listConnectorPlugins(url).catch(() => []);
+  return plugins.some((p) => p.class === ES_SINK_CLASS) ? 'connect' : 'embedded';
+}
+
 /** `auto` is Connect's plugin only when the running worker lists it (the native runtime installs none). */
 async function resolveSinkMode(choice: SinkMode | 'auto', state: StackState, ready: ReadonlySet<ServiceName>): Promise<SinkMode> {
   if (choice !== 'auto') return choice;
   // Keep what the stack runs: two sinks in one consumer group would split (or refuse) its partitions.
   if (state.sink) return state.sink;
   if (!ready.has('connect') || !state.endpoints.connect) return 'embedded';
-  const [{ listConnectorPlugins }, { ES_SINK_CLASS }] = await Promise.all([import('../clients/connect.js'), import('../sink/config.js')]);
-  const plugins = await listConnectorPlugins(state.endpoints.connect).catch(() => []);
-  return plugins.some((p) => p.class === ES_SINK_CLASS) ? 'connect' : 'embedded';
+  return connectSinkMode(state.endpoints.connect);
 }

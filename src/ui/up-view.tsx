@@ -80,6 +80,19 @@ export function inkUpEvents(): { events: UpEvents; done(): void } {
         });
         update();
       },
+      onReplan: (steps) => {
+        // Rows of steps no longer planned go; new ones are added after what ran.
+        const kept = model.rows.filter((_, i) => [...index.entries()].some(([s, at]) => at === i && steps.includes(s)));
+        const keptSteps = steps.filter((s) => index.has(s));
+        index.clear();
+        for (const [i, s] of keptSteps.entries()) index.set(s, i);
+        model.rows = kept;
+        for (const step of steps.filter((s) => !index.has(s))) {
+          index.set(step, model.rows.length);
+          model.rows.push({ label: describeStep(step), state: 'pending' });
+        }
+        update();
+      },
       onStepStart: (step) => row(step, { state: 'running' }),
       onStepProgress: (step, message) => {
         if (step) return row(step, { detail: message });

@@ -33,12 +33,14 @@ describe('outboxctl smoke: bad input and what cannot run here', () => {
     expect(runtime.stderr).toContain('--runtime "k8s" is not one of auto, native, docker.');
   });
 
-  it('--runtime docker fails the stack step (no Docker runtime yet), still writes the report, starts nothing', async () => {
+  it('--runtime docker without an engine fails the stack step in one sentence, still writes the report, starts nothing', async () => {
     const home = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-smoke-e2e-'));
     const file = path.join(home, 'smoke.json');
-    const r = await spawnCli(['smoke', '--runtime', 'docker', '--report', file], { OUTBOXCTL_HOME: home });
+    const socket = path.join(home, 'docker.sock');
+    const r = await spawnCli(['smoke', '--runtime', 'docker', '--report', file], { OUTBOXCTL_HOME: home, DOCKER_HOST: `unix://${socket}` });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/✖ \[1\/8\] stack .*The Docker runtime is not available yet/);
+    expect(r.stderr).toContain(`Cannot reach the Docker engine: ${socket} does not exist.`);
+    expect(r.stderr).toMatch(/✖ \[1\/8\] stack /);
     expect(r.stdout).toMatch(/^smoke failed at stack after/);
     const report = JSON.parse(await readFile(file, 'utf8')) as { passed: boolean; steps: { name: string; status: string }[] };
     expect(report.passed).toBe(false);

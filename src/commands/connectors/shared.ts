@@ -22,7 +22,7 @@ export async function loadSpecs(ctx: CommandContext, files: string[], state: Sta
     import('../../connectors/variables.js'),
   ]);
   const paths = files.length ? files : await defaultConnectorFiles(ctx.io.cwd);
-  return loadConnectorFiles(paths, ctx.io.cwd, connectorVariables(ctx.stack.name, state, ctx.io.env));
+  return loadConnectorFiles(paths, ctx.io.cwd, connectorVariables(ctx.stack.name, state, ctx.io.env, 'connect'));
 }
 
 /** Runs `fn`; Connect's 404 for the connector becomes one sentence naming it. */

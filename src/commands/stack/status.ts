@@ -19,6 +19,7 @@ export default async function run(ctx: CommandContext): Promise<number> {
         { header: 'ID', value: (s) => s.id },
         { header: 'PORT', value: (s) => s.port },
         { header: 'VERSION', value: (s) => s.version },
+        ...(status.services.some((s) => s.image) ? [{ header: 'IMAGE', value: (s: ServiceStatus) => s.image }] : []),
         { header: 'UPTIME', value: (s) => uptime(s.uptimeSeconds) },
         { header: 'MEMORY', value: (s) => mb(s.rssBytes) },
       ]) +

@@ -4,7 +4,7 @@ import { UsageError } from '../../lib/errors.js';
 import { renderTable } from '../../lib/table.js';
 import { parseServices } from '../../stack/components/index.js';
 import { numberSteps } from '../../stack/plan.js';
-import { parseRuntimeChoice, type UpEvents, type UpResult, up } from '../../stack/up.js';
+import { parseRuntimeChoice, type UpEvents, type UpResult, up, withImageOverrides } from '../../stack/up.js';
 import { plainUpEvents } from '../../ui/plain-progress.js';
 import type { CommandContext } from '../context.js';
 
@@ -32,7 +32,7 @@ export default async function run(ctx: CommandContext): Promise<void> {
   try {
     result = await up({
       paths: ctx.stack,
-      env: ctx.io.env,
+      env: withImageOverrides(ctx.io.env, flags.image),
       services,
       runtime,
       waitTimeoutMs,

@@ -4,7 +4,7 @@ import { renderTemplateFile } from '../../lib/template.js';
 import type { ArtifactSet } from '../artifacts.js';
 import { javaArgs, kafkaArtifacts, log4jConfig } from './jvm.js';
 import type { Component, ServiceContext } from './types.js';
-import { DEBEZIUM_VERSION, KAFKA_VERSION } from './versions.js';
+import { CONNECT_IMAGE, DEBEZIUM_VERSION, KAFKA_VERSION } from './versions.js';
 
 const HEAP_MB = 768;
 export const DEBEZIUM_POSTGRES_CLASS = 'io.debezium.connector.postgresql.PostgresConnector';
@@ -78,5 +78,34 @@ export const connectComponent: Component = {
         args: javaArgs(HEAP_MB, ctx.artifacts[kafkaArtifacts.id]!, log4j, 'org.apache.kafka.connect.cli.ConnectDistributed', [workerFile(ctx)]),
       };
     },
+  },
+
+  // Confluent's Connect image configures the worker from CONNECT_* variables (a property each);
+  // compose/connect/ adds Debezium and Confluent's Elasticsearch sink to it.
+  container: {
+    image: CONNECT_IMAGE,
+    build: 'connect',
+    env: async (ctx) => ({
+      CONNECT_BOOTSTRAP_SERVERS: ctx.endpoints.kafka!,
+      CONNECT_GROUP_ID: 'outboxctl-connect',
+      CONNECT_CONFIG_STORAGE_TOPIC: '_connect-configs',
+      CONNECT_OFFSET_STORAGE_TOPIC: '_connect-offsets',
+      CONNECT_STATUS_STORAGE_TOPIC: '_connect-status',
+      CONNECT_CONFIG_STORAGE_REPLICATION_FACTOR: '1',
+      CONNECT_OFFSET_STORAGE_REPLICATION_FACTOR: '1',
+      CONNECT_STATUS_STORAGE_REPLICATION_FACTOR: '1',
+      CONNECT_OFFSET_FLUSH_INTERVAL_MS: '1000',
+      CONNECT_KEY_CONVERTER: 'org.apache.kafka.connect.json.JsonConverter',
+      CONNECT_VALUE_CONVERTER: 'org.apache.kafka.connect.json.JsonConverter',
+      CONNECT_KEY_CONVERTER_SCHEMAS_ENABLE: 'false',
+      CONNECT_VALUE_CONVERTER_SCHEMAS_ENABLE: 'false',
+      CONNECT_REST_PORT: String(ctx.ports.main),
+      CONNECT_REST_ADVERTISED_HOST_NAME: 'connect',
+      CONNECT_PLUGIN_PATH: '/usr/share/java,/usr/share/confluent-hub-components',
+      // Confluent Hub's plugins carry no ServiceLoader manifests: scan for them, warn about it.
+      CONNECT_PLUGIN_DISCOVERY: 'hybrid_warn',
+      KAFKA_HEAP_OPTS: `-Xms256m -Xmx${HEAP_MB}m`,
+    }),
+    stopGraceMs: 30_000,
   },
 };

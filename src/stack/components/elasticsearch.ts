@@ -2,7 +2,7 @@ import path from 'node:path';
 import { templatePath } from '../../lib/template.js';
 import type { ArtifactSet } from '../artifacts.js';
 import type { Component } from './types.js';
-import { ELASTICSEARCH_VERSION, ES_LOG4J_VERSION } from './versions.js';
+import { ELASTICSEARCH_IMAGE, ELASTICSEARCH_VERSION, ES_LOG4J_VERSION } from './versions.js';
 
 const HEAP_MB = 1024;
 
@@ -83,5 +83,18 @@ export const elasticsearchComponent: Component = {
         ],
       };
     },
+  },
+
+  // One node for local use: single-node discovery, security off (no TLS, no password).
+  container: {
+    image: ELASTICSEARCH_IMAGE,
+    env: async (ctx) => ({
+      'discovery.type': 'single-node',
+      'xpack.security.enabled': 'false',
+      'cluster.name': `outboxctl-${ctx.stack}`,
+      ES_JAVA_OPTS: `-Xms${HEAP_MB}m -Xmx${HEAP_MB}m`,
+    }),
+    volume: '/usr/share/elasticsearch/data',
+    stopGraceMs: 30_000,
   },
 };

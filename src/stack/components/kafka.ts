@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -7,9 +7,11 @@ import { ExternalCommandError } from '../../lib/errors.js';
 import { renderTemplateFile } from '../../lib/template.js';
 import { javaArgs, kafkaArtifacts, log4jConfig } from './jvm.js';
 import type { Component, ServiceContext } from './types.js';
-import { KAFKA_VERSION } from './versions.js';
+import { KAFKA_IMAGE, KAFKA_VERSION } from './versions.js';
 
 const HEAP_MB = 512;
+/** The listener of the stack's network in a container (never published). */
+const INTERNAL_PORT = 19092;
 
 /**
  * A cluster id as `kafka-storage random-uuid` makes it: 16 random bytes in base64url, never
@@ -20,6 +22,14 @@ export function kafkaClusterId(random: (n: number) => Buffer = randomBytes): str
     const id = random(16).toString('base64url');
     if (!id.startsWith('-')) return id;
   }
+}
+
+/** The same kind of id, derived from a stack secret (a container formats its storage with it on each new volume). */
+export function kafkaClusterIdFrom(seed: string): string {
+  const bytes = createHash('sha256').update(seed).digest().subarray(0, 16);
+  // The top bit clear: the first base64 digit is below 32, never "-".
+  bytes[0] = bytes[0]! & 0x7f;
+  return bytes.toString('base64url');
 }
 
 function files(ctx: ServiceContext) {
@@ -33,8 +43,9 @@ export const kafkaComponent: Component = {
   version: KAFKA_VERSION,
   dependsOn: [],
   ports: [
-    { name: 'main', preferred: 9092 },
-    { name: 'controller', preferred: 9093 },
+    // In a container: 9092 is the listener advertised to the host, 19092 the stack network's.
+    { name: 'main', preferred: 9092, container: 9092, peer: INTERNAL_PORT },
+    { name: 'controller', preferred: 9093, container: 9093 },
   ],
   readiness: {
     describe: 'a metadata request listing the broker',
@@ -46,6 +57,9 @@ export const kafkaComponent: Component = {
       },
     },
   },
+
+  // Kafka's tools read no environment: `outboxctl exec` adds `--bootstrap-server` from this one when none is given.
+  execEnv: async (at) => ({ KAFKA_BOOTSTRAP_SERVERS: `${at.host}:${at.ports.main}` }),
 
   endpointNames: ['kafka'],
   endpoints: async (at) => ({ kafka: `${at.host}:${at.ports.main}` }),
@@ -86,5 +100,34 @@ export const kafkaComponent: Component = {
       const log4j = await log4jConfig(ctx);
       return { command: 'java', args: javaArgs(HEAP_MB, ctx.artifacts[kafkaArtifacts.id]!, log4j, 'kafka.Kafka', [files(ctx).properties]) };
     },
+  },
+
+  // The official image configures the broker from KAFKA_* variables (a property each) and formats
+  // its storage with CLUSTER_ID on the first start.
+  container: {
+    image: KAFKA_IMAGE,
+    env: async (ctx) => ({
+      KAFKA_NODE_ID: '1',
+      KAFKA_PROCESS_ROLES: 'broker,controller',
+      KAFKA_LISTENERS: `INTERNAL://:${INTERNAL_PORT},EXTERNAL://:${ctx.ports.main},CONTROLLER://:${ctx.ports.controller}`,
+      KAFKA_ADVERTISED_LISTENERS: `INTERNAL://kafka:${INTERNAL_PORT},EXTERNAL://${ctx.clientHost}:${ctx.hostPorts.main}`,
+      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      KAFKA_INTER_BROKER_LISTENER_NAME: 'INTERNAL',
+      KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
+      KAFKA_CONTROLLER_QUORUM_VOTERS: `1@localhost:${ctx.ports.controller}`,
+      CLUSTER_ID: kafkaClusterIdFrom(await ctx.secret('kafkaCluster')),
+      KAFKA_LOG_DIRS: '/var/lib/kafka/data',
+      KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
+      KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
+      KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
+      KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR: '1',
+      KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR: '1',
+      KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+      KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
+      KAFKA_HEAP_OPTS: `-Xms256m -Xmx${HEAP_MB}m`,
+    }),
+    volume: '/var/lib/kafka/data',
+    stopGraceMs: 30_000,
+    execPath: ['/opt/kafka/bin'],
   },
 };

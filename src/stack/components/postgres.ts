@@ -1,6 +1,7 @@
 import { connectPg, quoteIdent, quoteLiteral, withPg } from '../../clients/pg.js';
 import { EnvironmentError } from '../../lib/errors.js';
 import type { Component, EndpointContext } from './types.js';
+import { POSTGRES_IMAGE } from './versions.js';
 
 /** What the stack's PostgreSQL is, independent of how a runtime runs it. */
 export const postgresComponent = {
@@ -11,7 +12,8 @@ export const postgresComponent = {
   superuser: 'postgres',
   /** Debezium 3.6 supports PostgreSQL 14-18; the embedded binaries are 17. */
   major: 17,
-  serverArgs: ['-c', 'wal_level=logical', '-c', 'max_wal_senders=10', '-c', 'max_replication_slots=10', '-c', 'unix_socket_directories='],
+  /** Server settings for Debezium (`-c NAME=VALUE` each), whatever runs it. */
+  settings: ['wal_level=logical', 'max_wal_senders=10', 'max_replication_slots=10'],
 } as const;
 
 // The binaries are the native section's business: loaded when PostgreSQL starts, not by every command.
@@ -80,6 +82,15 @@ export const postgresService: Component = {
     });
   },
 
+  // libpq's own settings: the machine's (or the container's) psql reaches the stack's database as is.
+  execEnv: async (at) => ({
+    PGHOST: at.host,
+    PGPORT: String(at.ports.main),
+    PGUSER: postgresComponent.superuser,
+    PGPASSWORD: await at.secret('postgresPassword'),
+    PGDATABASE: postgresComponent.database,
+  }),
+
   endpointNames: ['database'],
   endpoints: async (at) => ({ database: databaseUrl(at.host, at.ports.main!, await at.secret('postgresPassword')) }),
 
@@ -113,9 +124,22 @@ export const postgresService: Component = {
         String(ctx.ports.main),
         '-c',
         `listen_addresses=${ctx.host}`,
-        ...postgresComponent.serverArgs,
+        ...postgresComponent.settings.flatMap((s) => ['-c', s]),
+        // TCP only: no socket file in a shared directory.
+        '-c',
+        'unix_socket_directories=',
       ]);
       return { command, args, env: { LC_MESSAGES: 'C' } };
     },
+  },
+
+  container: {
+    image: POSTGRES_IMAGE,
+    command: () => ['postgres', ...postgresComponent.settings.flatMap((s) => ['-c', s])],
+    env: async (ctx) => ({ POSTGRES_USER: postgresComponent.superuser, POSTGRES_PASSWORD: await ctx.secret('postgresPassword') }),
+    volume: '/var/lib/postgresql/data',
+    // Fast shutdown, as natively (the image's STOPSIGNAL too).
+    stopSignal: 'SIGINT',
+    stopGraceMs: 30_000,
   },
 };

@@ -15,6 +15,11 @@ export interface PortSpec {
   preferred: number;
   /** Port inside the service's own network (a container's); `preferred` when omitted. */
   container?: number;
+  /**
+   * Port its peers use on the stack's network when it differs from the published one (Kafka's
+   * internal listener); `container` when omitted. Never published on the host.
+   */
+  peer?: number;
 }
 
 /** Where a service is reached from one side (the host, or its peers): an address and ports by PortSpec name. */
@@ -96,18 +101,44 @@ export interface NativeSection {
   stopGraceMs: number;
 }
 
+/**
+ * What a container section is described in: the service's own ports as seen inside its container,
+ * its peers' endpoints on the stack's network, and the stack's secrets. `compose export` describes
+ * the same sections with `${VAR}` placeholders for the secrets and the stack name.
+ */
+export interface ContainerContext {
+  /** The stack's name (containers are `<stack>-<service>`). */
+  stack: string;
+  /** Its ports inside the container, by PortSpec name (`container`, else `preferred`). */
+  ports: Record<string, number>;
+  /** Its ports as the host reaches them (published), by PortSpec name. */
+  hostPorts: Record<string, number>;
+  /** Address the host reaches published ports on (advertised listeners). */
+  clientHost: string;
+  /** Endpoints of the services it depends on, as reached on the stack's network. */
+  endpoints: Endpoints;
+  secret(name: string): Promise<string>;
+  env: NodeJS.ProcessEnv;
+}
+
 /** How the Docker runtime runs a component: a container on the stack's network, its ports published on the host. */
 export interface ContainerSection {
-  /** The default image, pinned by tag; `OUTBOXCTL_IMAGE_<SERVICE>` overrides it. */
+  /** The default image, pinned by tag (never `latest`); `--image SERVICE=REF` and `OUTBOXCTL_IMAGE_<SERVICE>` override it. */
   image: string;
+  /** A directory under compose/ with a Dockerfile that builds `image` when the engine lacks it (it is not published anywhere). */
+  build?: string;
   /** Arguments after the image's entrypoint (its default command when omitted). */
-  command?(ctx: ServiceContext): string[];
+  command?(ctx: ContainerContext): string[];
   /** Environment of the container besides the component's `env` from its peers. */
-  env?(ctx: ServiceContext): Record<string, string>;
+  env?(ctx: ContainerContext): Promise<Record<string, string>>;
   /** Where its named volume (data kept across containers, removed by `down --volumes`) is mounted. */
   volume?: string;
-  /** Time the engine gives it between SIGTERM (or the image's stop signal) and SIGKILL. */
+  /** The signal the engine stops it with (the image's STOPSIGNAL when omitted). */
+  stopSignal?: NodeJS.Signals;
+  /** Time the engine gives it between the stop signal and SIGKILL. */
   stopGraceMs: number;
+  /** Directories put first on PATH for `outboxctl exec` in the container (Kafka's scripts). */
+  execPath?: string[];
 }
 
 /**
@@ -126,6 +157,11 @@ export interface Component {
   env?(peers: Endpoints): Record<string, string>;
   /** One-time work after the first readiness of each start (databases); may report the version that really answers. */
   afterReady?(at: EndpointContext): Promise<{ version?: string } | undefined>;
+  /**
+   * Environment for `outboxctl exec SERVICE -- CMD` (psql's PG* settings, Kafka's bootstrap servers),
+   * given the service as seen where the command runs (the host natively, inside its container for Docker).
+   */
+  execEnv?(at: EndpointContext): Promise<Record<string, string>>;
   /** The endpoint names `endpoints` fills (forgotten when the service stops). */
   endpointNames: EndpointName[];
   /** Its endpoints as reached at `at`: the host's view, or its peers'. */

@@ -27,6 +27,27 @@ export interface LogFollowOptions {
   onLine(line: string): void;
 }
 
+export interface ProvisionContext {
+  env: NodeJS.ProcessEnv;
+  paths: StackPaths;
+  onProgress(message: string): void;
+}
+
+/** `outboxctl exec SERVICE -- CMD…`: a command run in a service's environment, like `docker compose exec`. */
+export interface ExecRequest {
+  paths: StackPaths;
+  command: string[];
+  /** From the component's `execEnv`, for where the command runs. */
+  env: Record<string, string>;
+  /** The caller's environment (natively the base of the command's). */
+  callerEnv: NodeJS.ProcessEnv;
+  /** Attach a terminal (stdin and stdout are TTYs). */
+  tty: boolean;
+  stdin: NodeJS.ReadableStream;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
 /**
  * How services run: the orchestration (up, down, status, logs, restart, stop, stacks, smoke, db)
  * talks only to this. A runtime creates what runs a component, tells whether it still runs, stops
@@ -38,7 +59,7 @@ export interface Runtime {
   /** What this machine lacks to run these components, as one error before anything starts. */
   preflight(components: Component[], env: NodeJS.ProcessEnv): Promise<void>;
   /** Fetches what the components need before any of them starts; returns artifact directories by set id. */
-  provision(components: Component[], env: NodeJS.ProcessEnv, onProgress: (message: string) => void): Promise<Record<string, string>>;
+  provision(components: Component[], ctx: ProvisionContext): Promise<Record<string, string>>;
   /** Creates and starts what runs the component; resolves once it exists (not yet ready) with what to record. */
   create(component: Component, ctx: ServiceContext): Promise<ServiceState>;
   /**
@@ -59,6 +80,10 @@ export interface Runtime {
   logs(paths: StackPaths, name: ServiceName, options?: LogReadOptions): Promise<string[] | undefined>;
   /** Calls `onLine` for the tail, then for each line the service writes, until the signal aborts. */
   followLogs(paths: StackPaths, name: ServiceName, options: LogFollowOptions): Promise<void>;
+  /** Runs a command in the service's environment; resolves with its exit code. */
+  exec(component: Component, service: ServiceState, request: ExecRequest): Promise<number>;
+  /** After its services stopped (`down`): what the stack's services shared (a network) and, with `volumes`, their data. */
+  teardown(paths: StackPaths, options: { volumes: boolean }): Promise<void>;
   /** What runs for a stack found without its state (by pid identity or command line, by label). */
   find(paths: StackPaths): Promise<ServiceState[]>;
 }

@@ -6,6 +6,18 @@ import { dockerSocket } from '../../engine.js';
 /** Labels on everything the Docker runtime creates; found again by them, never by name alone. */
 export const STACK_LABEL = 'outboxctl.stack';
 export const SERVICE_LABEL = 'outboxctl.service';
+/** The OUTBOXCTL_HOME a stack lives in: two homes may each have a stack of one name. */
+export const HOME_LABEL = 'outboxctl.home';
+/** On images outboxctl built (from compose/ or a build context given with --image). */
+export const BUILT_LABEL = 'outboxctl.built';
+
+/** The environment that names one engine socket. */
+export const engineEnv = (socketPath: string): NodeJS.ProcessEnv => ({ DOCKER_HOST: `unix://${socketPath}` });
+
+/** The Engine API's "no such object": the only answer that means a thing is gone. */
+export const isNotFound = (error: unknown) => (error as { statusCode?: number } | undefined)?.statusCode === 404;
+
+const PING_TIMEOUT_MS = 5_000;
 
 /** `<stack>-<service>`: the container's name and, on the stack's network, its host name. */
 export const containerName = (stack: string, service: string) => `${stack}-${service}`;
@@ -38,7 +50,12 @@ export async function connectEngine(env: NodeJS.ProcessEnv): Promise<Docker> {
   if (cached) return cached;
   const docker = new Docker({ socketPath });
   try {
-    await docker.ping();
+    await Promise.race([
+      docker.ping(),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(Object.assign(new Error(`no answer within ${PING_TIMEOUT_MS / 1000}s`), { code: 'ETIMEDOUT' })), PING_TIMEOUT_MS).unref(),
+      ),
+    ]);
   } catch (error) {
     const code = networkCode(error) ?? (error as { code?: string }).code;
     const why =

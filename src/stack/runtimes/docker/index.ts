@@ -1,11 +1,29 @@
+import { appendFile, mkdir } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
 import { EnvironmentError } from '../../../lib/errors.js';
 import { createLogger } from '../../../lib/logger.js';
-import type { Component } from '../../components/types.js';
-import type { DockerServiceState, ServiceState } from '../../state.js';
+import type { Component, ContainerContext, ServiceContext } from '../../components/types.js';
+import { type StackPaths, stackPaths } from '../../paths.js';
+import { type DockerServiceState, readState, type ServiceState } from '../../state.js';
+import { readLog, serviceLogFile, startMarker } from '../native/logs.js';
 import type { Runtime } from '../runtime.js';
-import { connectEngine, containerName, demultiplex, labelFilter, networkName, SERVICE_LABEL, STACK_LABEL, volumeName } from './engine.js';
+import {
+  connectEngine,
+  containerName,
+  demultiplex,
+  engineEnv,
+  HOME_LABEL,
+  isNotFound,
+  labelFilter,
+  networkName,
+  SERVICE_LABEL,
+  STACK_LABEL,
+  volumeName,
+} from './engine.js';
+import { dockerExec } from './exec.js';
+import { ensureImage, imageSource } from './images.js';
 
 const log = createLogger('docker');
 
@@ -19,38 +37,73 @@ function section(component: Component) {
   return component.container;
 }
 
-/** The image to run: `OUTBOXCTL_IMAGE_<SERVICE>` over the component's pinned default. */
-export function imageFor(component: Component, env: NodeJS.ProcessEnv): string {
-  return env[`OUTBOXCTL_IMAGE_${component.name.toUpperCase()}`] || section(component).image;
-}
-
-const containerPort = (component: Component, name: string) => {
+/** The port inside the container a PortSpec is published from. */
+export const containerPort = (component: Component, name: string) => {
   const spec = component.ports.find((p) => p.name === name)!;
   return spec.container ?? spec.preferred;
 };
 
-/** The stack's network (created once, labelled); its name resolves each container by `<stack>-<service>`. */
-async function ensureNetwork(docker: Docker, stack: string): Promise<string> {
-  const name = networkName(stack);
-  const found = await docker.listNetworks({ filters: labelFilter(stack) });
-  if (!found.some((n) => n.Name === name)) await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: { [STACK_LABEL]: stack } });
-  return name;
+/** The port peers use on the stack's network (Kafka's internal listener), else the container's. */
+export const peerPort = (component: Component, name: string) => component.ports.find((p) => p.name === name)?.peer ?? containerPort(component, name);
+
+/** What a container section is described in, from a start's context. */
+export function containerContext(component: Component, ctx: ServiceContext): ContainerContext {
+  return {
+    stack: ctx.paths.name,
+    ports: Object.fromEntries(component.ports.map((p) => [p.name, containerPort(component, p.name)])),
+    hostPorts: ctx.ports,
+    clientHost: ctx.clientHost,
+    endpoints: ctx.endpoints,
+    secret: ctx.secret,
+    env: ctx.env,
+  };
 }
 
-async function ensureVolume(docker: Docker, stack: string, service: string): Promise<string> {
-  const name = volumeName(stack, service);
-  const { Volumes } = await docker.listVolumes({ filters: labelFilter(stack, service) });
-  if (!(Volumes ?? []).some((v) => v.Name === name)) await docker.createVolume({ Name: name, Labels: { [STACK_LABEL]: stack, [SERVICE_LABEL]: service } });
-  return name;
+const labelsOf = (paths: StackPaths, service?: string) => ({
+  [STACK_LABEL]: paths.name,
+  [HOME_LABEL]: paths.home,
+  ...(service ? { [SERVICE_LABEL]: service } : {}),
+});
+
+/** Things of this stack in this home (a stack of the same name under another OUTBOXCTL_HOME is not ours). */
+const ours = (paths: StackPaths, labels: Record<string, string> | undefined) => labels?.[HOME_LABEL] === paths.home || labels?.[HOME_LABEL] === undefined;
+
+/** The stack's network, created when missing; returns its name and whether this call created it. */
+async function ensureNetwork(docker: Docker, paths: StackPaths): Promise<{ name: string; created: boolean }> {
+  const name = networkName(paths.name);
+  const found = await docker.listNetworks({ filters: labelFilter(paths.name) });
+  if (found.some((n) => n.Name === name)) return { name, created: false };
+  await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: labelsOf(paths) });
+  return { name, created: true };
 }
 
+/** The service's named volume, created when missing; returns its name and whether this call created it. */
+async function ensureVolume(docker: Docker, paths: StackPaths, service: string): Promise<{ name: string; created: boolean }> {
+  const name = volumeName(paths.name, service);
+  // One label per filter: Podman 4.3 ORs several label filters on volumes.
+  const { Volumes } = await docker.listVolumes({ filters: labelFilter(paths.name) });
+  if ((Volumes ?? []).some((v) => v.Name === name)) return { name, created: false };
+  await docker.createVolume({ Name: name, Labels: labelsOf(paths, service) });
+  return { name, created: true };
+}
+
+/** Removes a container; one that is already gone is fine, any other failure is not. */
 async function removeContainer(docker: Docker, id: string): Promise<void> {
   await docker
     .getContainer(id)
     .remove({ force: true, v: false })
-    .catch((error: { statusCode?: number }) => {
-      if (error.statusCode !== 404) throw error;
+    .catch((error: unknown) => {
+      if (!isNotFound(error)) throw error;
     });
+}
+
+async function inspect(docker: Docker, id: string): Promise<Docker.ContainerInspectInfo | undefined> {
+  try {
+    return await docker.getContainer(id).inspect();
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
 }
 
 async function logText(docker: Docker, id: string, tail?: number): Promise<string | undefined> {
@@ -60,15 +113,15 @@ async function logText(docker: Docker, id: string, tail?: number): Promise<strin
       .logs({ stdout: true, stderr: true, follow: false, ...(tail === undefined ? {} : { tail }) })) as unknown as Buffer;
     return demultiplex(Buffer.isBuffer(buffer) ? buffer : Buffer.from(String(buffer)));
   } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    if (isNotFound(error)) return undefined;
     throw error;
   }
 }
 
 /** The container of a service of the stack, found by its labels. */
-async function findContainer(docker: Docker, stack: string, service: string): Promise<string | undefined> {
-  const [found] = await docker.listContainers({ all: true, filters: labelFilter(stack, service) });
-  return found?.Id;
+async function findContainer(docker: Docker, paths: StackPaths, service: string): Promise<string | undefined> {
+  const found = await docker.listContainers({ all: true, filters: labelFilter(paths.name, service) });
+  return found.find((c) => c.Labels[SERVICE_LABEL] === service && ours(paths, c.Labels))?.Id;
 }
 
 const lines = (text: string) => {
@@ -76,6 +129,43 @@ const lines = (text: string) => {
   if (all.at(-1) === '') all.pop();
   return all;
 };
+
+/** The engine a stack's containers were created on: the recorded socket, else DOCKER_HOST. */
+async function stackEngine(paths: StackPaths): Promise<Docker> {
+  const state = await readState(paths).catch(() => undefined);
+  const recorded = Object.values(state?.services ?? {}).find((s): s is DockerServiceState => s.runtime === 'docker' && Boolean(s.engine));
+  return connectEngine(recorded?.engine ? engineEnv(recorded.engine) : process.env);
+}
+
+const recordedImage = (service: ServiceState | undefined) => (service?.runtime === 'docker' ? service.image : undefined);
+
+const engineOf = (service: DockerServiceState) => connectEngine(service.engine ? engineEnv(service.engine) : process.env);
+
+/** Keeps a container's output in `<stack>/logs/<service>.log` before the container goes (`logs` reads it afterwards). */
+async function saveLog(docker: Docker, paths: StackPaths, service: string, id: string): Promise<void> {
+  const text = await logText(docker, id).catch(() => undefined);
+  if (!text) return;
+  await mkdir(paths.logDir, { recursive: true });
+  await appendFile(
+    serviceLogFile(paths, service as Component['name']),
+    `${startMarker(service as Component['name'])}\n${text}${text.endsWith('\n') ? '' : '\n'}`,
+  );
+}
+
+/** A start that fails on a host port: the engine's words, and the port named. */
+function startFailure(component: Component, error: unknown): Error {
+  const message = ((error as { json?: { message?: string } }).json?.message ?? (error as Error).message).trim();
+  const port = message.match(/(?:address already in use|port is already allocated)/) ? message.match(/:(\d+)(?::|\s|$|\))/)?.[1] : undefined;
+  if (!port) return error as Error;
+  return new EnvironmentError(
+    'PORT_IN_USE',
+    `Port ${port} was taken by another process when the ${component.name} container started; nothing of this start was kept.`,
+    {
+      hint: 'Run `outboxctl up` again (it picks a free port), or free the port.',
+      cause: error,
+    },
+  );
+}
 
 /**
  * Services as containers through the Docker Engine API (Docker, or Podman serving it): one labelled
@@ -91,16 +181,26 @@ export const dockerRuntime: Runtime = {
     if (without.length) throw new EnvironmentError('NO_CONTAINER', `${without.join(', ')} cannot run as a container.`);
   },
 
-  // Images are pulled (or built) when the container is created.
-  provision: async () => ({}),
+  // Every image is made present before any container of the run is created: a missing one leaves nothing behind.
+  async provision(components, { env, paths, onProgress }) {
+    const docker = await connectEngine(env);
+    const state = await readState(paths);
+    for (const c of components) {
+      const source = await imageSource(c, env, recordedImage(state?.services[c.name]));
+      await ensureImage(docker, c.name, source, (m) => onProgress(`${c.name}: ${m}`));
+    }
+    return {};
+  },
 
   async create(component, ctx) {
     const docker = await connectEngine(ctx.env);
     const container = section(component);
-    const stack = ctx.paths.name;
-    const network = await ensureNetwork(docker, stack);
-    const image = imageFor(component, ctx.env);
-    const labels = { [STACK_LABEL]: stack, [SERVICE_LABEL]: component.name };
+    const paths = ctx.paths;
+    const source = await imageSource(component, ctx.env, recordedImage((await ctx.state())?.services[component.name]));
+    const image = source.ref;
+    // Usually present already (provision); a start outside `up` (db commands) may need it too.
+    await ensureImage(docker, component.name, source, ctx.onProgress);
+    const cctx = containerContext(component, ctx);
     const exposed: Record<string, object> = {};
     const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
     for (const spec of component.ports) {
@@ -108,32 +208,61 @@ export const dockerRuntime: Runtime = {
       exposed[key] = {};
       bindings[key] = [{ HostIp: ctx.host, HostPort: String(ctx.ports[spec.name]) }];
     }
-    const env = { ...component.env?.(ctx.endpoints), ...container.env?.(ctx) };
-    const mounts = container.volume ? [{ Type: 'volume' as const, Source: await ensureVolume(docker, stack, component.name), Target: container.volume }] : [];
-    const name = containerName(stack, component.name);
-    const stale = await findContainer(docker, stack, component.name);
+    const env = { ...component.env?.(ctx.endpoints), ...(await container.env?.(cctx)) };
+    const name = containerName(paths.name, component.name);
+    const stale = await findContainer(docker, paths, component.name);
     if (stale) await removeContainer(docker, stale);
-    const created = await docker.createContainer({
-      name,
-      Image: image,
-      Cmd: container.command?.(ctx),
-      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      Labels: labels,
-      ExposedPorts: exposed,
-      // The Engine API's default is 0: a kill, not a shutdown.
-      StopTimeout: Math.ceil(container.stopGraceMs / 1000),
-      HostConfig: { PortBindings: bindings, Mounts: mounts, NetworkMode: network },
-      NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [name, component.name] } } },
-    });
+    // What this start creates goes again when it fails: no network, volume or container of a failed run stays.
+    const undo: (() => Promise<unknown>)[] = [];
+    const rollback = async () => {
+      for (const step of undo.reverse()) await step().catch((error: unknown) => log('rollback: %s', (error as Error).message));
+    };
     try {
-      await created.start();
+      const network = await ensureNetwork(docker, paths);
+      if (network.created) undo.push(() => docker.getNetwork(network.name).remove());
+      let mounts: { Type: 'volume'; Source: string; Target: string }[] = [];
+      if (container.volume) {
+        const volume = await ensureVolume(docker, paths, component.name);
+        if (volume.created) undo.push(() => docker.getVolume(volume.name).remove());
+        mounts = [{ Type: 'volume', Source: volume.name, Target: container.volume }];
+      }
+      const created = await docker
+        .createContainer({
+          name,
+          Image: image,
+          Cmd: container.command?.(cctx),
+          Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+          Labels: labelsOf(paths, component.name),
+          ExposedPorts: exposed,
+          // The Engine API's default is 0: a kill, not a shutdown.
+          StopTimeout: Math.ceil(container.stopGraceMs / 1000),
+          ...(container.stopSignal ? { StopSignal: container.stopSignal } : {}),
+          HostConfig: { PortBindings: bindings, Mounts: mounts, NetworkMode: network.name },
+          NetworkingConfig: { EndpointsConfig: { [network.name]: { Aliases: [component.name] } } },
+        })
+        .catch((error: { statusCode?: number }) => {
+          if (error.statusCode !== 409) throw error;
+          throw new EnvironmentError(
+            'CONTAINER_NAME_TAKEN',
+            `A container named ${name} exists that is not part of this stack (made by hand or under another OUTBOXCTL_HOME).`,
+            {
+              hint: `Remove it (\`docker rm -f ${name}\`) or use another stack name (--stack).`,
+              cause: error,
+            },
+          );
+        });
+      undo.push(() => removeContainer(docker, created.id));
+      await created.start().catch((error: unknown) => {
+        // Create succeeds and start fails on a host port taken meanwhile.
+        throw startFailure(component, error);
+      });
+      log('%s started as container %s (%s)', component.name, created.id.slice(0, 12), image);
+      const socket = (docker.modem as { socketPath?: string }).socketPath;
+      return { runtime: 'docker', containerId: created.id, image, ...(socket ? { engine: socket } : {}), host: ctx.host, ports: ctx.ports };
     } catch (error) {
-      // Create succeeds and start fails on a host port taken meanwhile: nothing of this start stays.
-      await removeContainer(docker, created.id);
+      await rollback();
       throw error;
     }
-    log('%s started as container %s (%s)', component.name, created.id.slice(0, 12), image);
-    return { runtime: 'docker', containerId: created.id, image, host: ctx.host, ports: ctx.ports };
   },
 
   // The engine binds the published ports itself: a port taken by another process fails the start.
@@ -142,17 +271,14 @@ export const dockerRuntime: Runtime = {
   // On the stack's network each container answers to its service name (an alias) on its own ports.
   peerAddress: (component, host) => ({
     host: component.name,
-    ports: Object.fromEntries(Object.keys(host.ports).map((name) => [name, containerPort(component, name)])),
+    ports: Object.fromEntries(Object.keys(host.ports).map((name) => [name, peerPort(component, name)])),
   }),
 
   async stop(component, recorded) {
     const service = own(recorded);
     if (!service.containerId) return 'not-running';
-    const docker = await connectEngine(process.env);
-    const info = await docker
-      .getContainer(service.containerId)
-      .inspect()
-      .catch(() => undefined);
+    const docker = await engineOf(service);
+    const info = await inspect(docker, service.containerId);
     if (!info) return 'stale';
     const graceS = Math.ceil((component?.container?.stopGraceMs ?? 10_000) / 1000);
     let result: 'stopped' | 'killed' | 'stale' = 'stale';
@@ -160,10 +286,17 @@ export const dockerRuntime: Runtime = {
       await docker
         .getContainer(service.containerId)
         .stop({ t: graceS })
-        .catch(() => undefined);
-      const after = await docker.getContainer(service.containerId).inspect();
-      result = after.State.ExitCode === 137 ? 'killed' : 'stopped';
+        .catch((error: { statusCode?: number }) => {
+          // 304: it stopped by itself meanwhile.
+          if (error.statusCode !== 304 && !isNotFound(error)) throw error;
+        });
+      const after = await inspect(docker, service.containerId);
+      result = after?.State.ExitCode === 137 ? 'killed' : 'stopped';
     }
+    const service_ = info.Config.Labels?.[SERVICE_LABEL];
+    const stack = info.Config.Labels?.[STACK_LABEL];
+    const home = info.Config.Labels?.[HOME_LABEL];
+    if (service_ && stack && home) await saveLog(docker, stackPaths(home, stack), service_, service.containerId);
     await removeContainer(docker, service.containerId);
     return result;
   },
@@ -172,11 +305,7 @@ export const dockerRuntime: Runtime = {
     if (!recorded) return false;
     const service = own(recorded);
     if (!service.containerId) return false;
-    const docker = await connectEngine(process.env);
-    const info = await docker
-      .getContainer(service.containerId)
-      .inspect()
-      .catch(() => undefined);
+    const info = await inspect(await engineOf(service), service.containerId);
     return Boolean(info?.State.Running);
   },
 
@@ -186,53 +315,97 @@ export const dockerRuntime: Runtime = {
   },
 
   async usage(recorded) {
-    const { containerId } = own(recorded);
-    if (!containerId) return null;
-    const docker = await connectEngine(process.env);
+    const service = own(recorded);
+    if (!service.containerId) return null;
+    const docker = await engineOf(service);
     const stats = (await docker
-      .getContainer(containerId)
-      .stats({ stream: false })
+      .getContainer(service.containerId)
+      .stats({ stream: false, 'one-shot': true } as { stream: false })
       .catch(() => undefined)) as { memory_stats?: { usage?: number } } | undefined;
     return stats?.memory_stats?.usage ?? null;
   },
 
   async logs(paths, name, options = {}) {
-    const docker = await connectEngine(process.env);
-    const id = await findContainer(docker, paths.name, name);
-    if (!id) return undefined;
+    const docker = await stackEngine(paths);
+    const id = await findContainer(docker, paths, name);
+    // Once removed, what it wrote was kept in the stack's log directory.
+    if (!id) return readLog(paths, name, options);
     // A container holds only its own start's output: `sinceStart` needs nothing more.
     const text = await logText(docker, id, options.tail);
-    if (text === undefined) return undefined;
+    if (text === undefined) return readLog(paths, name, options);
     return options.tail === 0 ? [] : lines(text);
   },
 
   async followLogs(paths, name, options) {
-    const docker = await connectEngine(process.env);
-    const id = await findContainer(docker, paths.name, name);
-    if (!id) return;
-    const stream = (await docker.getContainer(id).logs({ stdout: true, stderr: true, follow: true, tail: options.tail ?? 0 })) as NodeJS.ReadableStream;
+    const docker = await stackEngine(paths);
+    const id = await findContainer(docker, paths, name);
+    if (!id || options.signal?.aborted) return;
+    const stream = (await docker.getContainer(id).logs({ stdout: true, stderr: true, follow: true, tail: options.tail ?? 0 })) as NodeJS.ReadableStream & {
+      destroy(): void;
+    };
     const out = new PassThrough();
     docker.modem.demuxStream(stream, out, out);
+    // Multi-byte characters may be split across frames.
+    const decoder = new StringDecoder('utf8');
     let partial = '';
     out.on('data', (chunk: Buffer) => {
-      const parts = (partial + chunk.toString('utf8')).split('\n');
+      const parts = (partial + decoder.write(chunk)).split('\n');
       partial = parts.pop()!;
       for (const line of parts) options.onLine(line);
     });
     await new Promise<void>((resolve) => {
-      stream.on('end', () => resolve());
-      stream.on('error', () => resolve());
-      options.signal?.addEventListener('abort', () => {
-        (stream as unknown as { destroy(): void }).destroy();
+      const finish = () => {
+        if (partial) options.onLine(partial);
+        partial = '';
         resolve();
-      });
+      };
+      stream.on('end', finish);
+      stream.on('error', finish);
+      options.signal?.addEventListener(
+        'abort',
+        () => {
+          stream.destroy();
+          finish();
+        },
+        { once: true },
+      );
     });
   },
 
+  exec: (component, service, request) => dockerExec(component, service, request),
+
   async find(paths) {
-    const docker = await connectEngine(process.env).catch(() => undefined);
+    const docker = await stackEngine(paths).catch(() => undefined);
     if (!docker) return [];
     const found = await docker.listContainers({ all: true, filters: labelFilter(paths.name) });
-    return found.map((c): ServiceState => ({ runtime: 'docker', containerId: c.Id, image: c.Image, ports: {} }));
+    const socket = (docker.modem as { socketPath?: string }).socketPath;
+    return found
+      .filter((c) => ours(paths, c.Labels))
+      .map((c): ServiceState => ({ runtime: 'docker', containerId: c.Id, image: c.Image, ports: {}, ...(socket ? { engine: socket } : {}) }));
+  },
+
+  async teardown(paths, options) {
+    const docker = await stackEngine(paths).catch(() => undefined);
+    if (!docker) return;
+    for (const n of await docker.listNetworks({ filters: labelFilter(paths.name) })) {
+      if (!ours(paths, n.Labels)) continue;
+      await docker
+        .getNetwork(n.Id)
+        .remove()
+        .catch((error: unknown) => {
+          if (!isNotFound(error)) throw error;
+        });
+    }
+    if (!options.volumes) return;
+    const { Volumes } = await docker.listVolumes({ filters: labelFilter(paths.name) });
+    for (const v of Volumes ?? []) {
+      if (!ours(paths, v.Labels)) continue;
+      await docker
+        .getVolume(v.Name)
+        .remove()
+        .catch((error: unknown) => {
+          if (!isNotFound(error)) throw error;
+        });
+    }
   },
 };

@@ -5,6 +5,7 @@ import { type ArtifactSet, isResolved, resolveArtifactSet } from '../../artifact
 import type { NativeServiceState, ServiceState } from '../../state.js';
 import { checkJava, checkMaven } from '../../toolchain.js';
 import type { Runtime } from '../runtime.js';
+import { nativeExec } from './exec.js';
 import { listenerPids } from './listeners.js';
 import { followLog, readLog, serviceLogFile, startMarker } from './logs.js';
 import { groupMembers, groupRssBytes, isGroupAlive, isRunning, processesMentioning, processIdentity, spawnDetached, stopGroup } from './process.js';
@@ -60,7 +61,7 @@ export const nativeRuntime: Runtime = {
     }
   },
 
-  async provision(components, env, onProgress) {
+  async provision(components, { env, onProgress }) {
     const sets = new Map<string, ArtifactSet>();
     for (const set of components.flatMap((c) => c.native.artifactSets ?? [])) sets.set(set.id, set);
     const dirs: Record<string, string> = {};
@@ -140,6 +141,11 @@ export const nativeRuntime: Runtime = {
   logs: (paths, name, options) => readLog(paths, name, options),
 
   followLogs: (paths, name, options) => followLog(paths, name, options),
+
+  exec: (component, service, request) => nativeExec(component, service, request),
+
+  // Nothing is shared between a stack's processes; `down --volumes` removes the stack's directory.
+  teardown: async () => undefined,
 
   async find(paths) {
     // Every process of a stack names its directory on its command line (data, config or --managed).
