@@ -95,6 +95,23 @@ export function buildProgram(io: Io, run: Run): Command {
     .option('--tail <n>', 'only the last N lines of each log')
     .action(action(() => import('./commands/stack/logs.js')));
   program
+    .command('exec')
+    .description("run a command in a service's environment (its container, or natively with its tools and settings), as docker compose exec")
+    .usage('[options] <service> -- <command...>')
+    .argument('<service>', 'service to run it in')
+    .argument('[command...]', 'the command and its arguments, after --')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        "  outboxctl exec postgres -- psql -c 'select 1'        # PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE are set",
+        '  outboxctl exec kafka -- kafka-topics.sh --list        # --bootstrap-server is added when none is given',
+        '  outboxctl exec kafka -- kafka-console-consumer.sh --topic parcel.outbox --from-beginning',
+      ].join('\n'),
+    )
+    .action(action(() => import('./commands/stack/exec.js')));
+  program
     .command('restart')
     .description('stop and start services again, waiting until they are ready')
     .argument('<service...>', 'services')
@@ -330,6 +347,13 @@ export function buildProgram(io: Io, run: Run): Command {
     .addOption(new Option('--managed <stack-dir>', 'run as a service of `up` (the runtime records it)').hideHelp());
   endpointOption(auditing, 'elasticsearch', "Elasticsearch instead of the stack's");
   auditing.action(action(() => import('./commands/serve/auditing.js')));
+
+  const compose = program.command('compose').description('the stack as a Compose file, for plain `docker compose`').exitOverride();
+  compose
+    .command('export')
+    .description('print the Compose file of the stack (or write it with --output); the same for every --stack')
+    .option('-o, --output <file>', 'write it to FILE (atomically) instead of stdout')
+    .action(action(() => import('./commands/compose/export.js')));
 
   const parcel = program.command('parcel').description('create, update and read parcels through the tracking server').exitOverride();
   const parcelCommand = (name: string, description: string) => {

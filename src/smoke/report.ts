@@ -1,7 +1,8 @@
 import { constants } from 'node:fs';
-import { access, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { writeFileAtomic } from '../lib/atomic-write.js';
 import { EnvironmentError, UsageError, UserError } from '../lib/errors.js';
 
 export const SMOKE_REPORT_SCHEMA_VERSION = 1;
@@ -118,12 +119,9 @@ export async function checkReportFile(file: string): Promise<void> {
 /** Writes the report whole or not at all (a temporary file renamed into place). */
 export async function writeReport(file: string, report: SmokeReport): Promise<void> {
   const text = reportFormat(file) === 'json' ? `${JSON.stringify(report, null, 2)}\n` : await renderJunit(report);
-  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
-    await writeFile(temporary, text);
-    await rename(temporary, file);
+    await writeFileAtomic(file, text);
   } catch (error) {
-    await rm(temporary, { force: true });
     throw new EnvironmentError('REPORT_WRITE', `Cannot write the report ${file}: ${(error as Error).message}.`, { cause: error });
   }
 }

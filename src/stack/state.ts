@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
+import { writeFileAtomic } from '../lib/atomic-write.js';
 import { UserError } from '../lib/errors.js';
 import type { StackPaths } from './paths.js';
 
@@ -123,20 +122,7 @@ export function migrateV1(v1: Record<string, unknown>): Record<string, unknown> 
 export async function writeState(paths: StackPaths, state: StackState, now = new Date()): Promise<void> {
   await mkdir(paths.dir, { recursive: true, mode: 0o700 });
   const next: StackState = { ...state, schemaVersion: STATE_SCHEMA_VERSION, updatedAt: now.toISOString() };
-  const temp = path.join(paths.dir, `.state.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(temp, 'w', 0o600);
-  try {
-    await handle.writeFile(`${JSON.stringify(next, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temp, paths.stateFile);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(paths.stateFile, `${JSON.stringify(next, null, 2)}\n`, 0o600);
 }
 
 /** Read-modify-write under the stack lock: `change` edits the state it is given. */

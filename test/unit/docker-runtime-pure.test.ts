@@ -120,7 +120,7 @@ describe('container sections', () => {
     const pg = component('postgres').container!;
     expect(pg.command!(ctx())).toEqual(['postgres', '-c', 'wal_level=logical', '-c', 'max_wal_senders=10', '-c', 'max_replication_slots=10']);
     expect(pg.stopSignal).toBe('SIGINT');
-    expect(await pg.env!(ctx())).toEqual({ POSTGRES_USER: 'postgres', POSTGRES_PASSWORD: 'secret-postgresPassword' });
+    expect(await pg.env!(ctx())).toEqual({ POSTGRES_USER: 'postgres', POSTGRES_PASSWORD: 'secret-postgresPassword', POSTGRES_DB: 'outbox' });
     const connect = await component('connect').container!.env!(ctx({ ports: { main: 8083 }, hostPorts: { main: 41002 } }));
     expect(connect).toMatchObject({ CONNECT_BOOTSTRAP_SERVERS: 'kafka:19092', CONNECT_PLUGIN_DISCOVERY: 'hybrid_warn', CONNECT_REST_PORT: '8083' });
   });

@@ -136,7 +136,12 @@ export const postgresService: Component = {
   container: {
     image: POSTGRES_IMAGE,
     command: () => ['postgres', ...postgresComponent.settings.flatMap((s) => ['-c', s])],
-    env: async (ctx) => ({ POSTGRES_USER: postgresComponent.superuser, POSTGRES_PASSWORD: await ctx.secret('postgresPassword') }),
+    env: async (ctx) => ({
+      POSTGRES_USER: postgresComponent.superuser,
+      POSTGRES_PASSWORD: await ctx.secret('postgresPassword'),
+      // Created by the image on a new volume (afterReady creates it when missing, too).
+      POSTGRES_DB: postgresComponent.database,
+    }),
     volume: '/var/lib/postgresql/data',
     // Fast shutdown, as natively (the image's STOPSIGNAL too).
     stopSignal: 'SIGINT',

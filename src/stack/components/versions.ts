@@ -7,10 +7,10 @@ export const ELASTICSEARCH_VERSION = '7.10.2';
 /** Default images of the Docker runtime, pinned by tag (never `latest`); compose/ and the README name the same. */
 export const POSTGRES_IMAGE = 'postgres:17.11';
 export const KAFKA_IMAGE = `apache/kafka:${KAFKA_VERSION}`;
-export const ELASTICSEARCH_IMAGE = 'elasticsearch:8.19.20';
+export const ELASTICSEARCH_IMAGE = 'elasticsearch:8.19.22';
 /** Confluent Platform's Connect image that compose/connect/Dockerfile builds on, and Confluent's Elasticsearch sink for it. */
-export const CONFLUENT_PLATFORM_VERSION = '8.1.1';
-export const ES_SINK_VERSION = '15.1.0';
+export const CONFLUENT_PLATFORM_VERSION = '8.3.2';
+export const ES_SINK_VERSION = '16.0.1';
 /** Built by `up` from compose/connect/ when the engine lacks it (it is published nowhere). */
 export const CONNECT_IMAGE = `outboxctl/kafka-connect:${CONFLUENT_PLATFORM_VERSION}-debezium-${DEBEZIUM_VERSION.replace(/\.Final$/, '')}`;
 /** Log4j for the Elasticsearch runner: 7.10.2 ships 2.11.1, which has CVE-2021-44228. */

@@ -1,14 +1,16 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { EnvironmentError } from '../../../lib/errors.js';
 import { createLogger } from '../../../lib/logger.js';
+import { containerPort, peerPort, portsBy } from '../../components/container-ports.js';
 import type { Component, ContainerContext, ServiceContext } from '../../components/types.js';
 import { type StackPaths, stackPaths } from '../../paths.js';
 import { type DockerServiceState, readState, type ServiceState } from '../../state.js';
 import { readLog, serviceLogFile, startMarker } from '../native/logs.js';
-import type { Runtime } from '../runtime.js';
+import type { LogFollowOptions, Runtime } from '../runtime.js';
 import {
   connectEngine,
   containerName,
@@ -37,20 +39,11 @@ function section(component: Component) {
   return component.container;
 }
 
-/** The port inside the container a PortSpec is published from. */
-export const containerPort = (component: Component, name: string) => {
-  const spec = component.ports.find((p) => p.name === name)!;
-  return spec.container ?? spec.preferred;
-};
-
-/** The port peers use on the stack's network (Kafka's internal listener), else the container's. */
-export const peerPort = (component: Component, name: string) => component.ports.find((p) => p.name === name)?.peer ?? containerPort(component, name);
-
 /** What a container section is described in, from a start's context. */
 export function containerContext(component: Component, ctx: ServiceContext): ContainerContext {
   return {
     stack: ctx.paths.name,
-    ports: Object.fromEntries(component.ports.map((p) => [p.name, containerPort(component, p.name)])),
+    ports: portsBy(component, containerPort),
     hostPorts: ctx.ports,
     clientHost: ctx.clientHost,
     endpoints: ctx.endpoints,
@@ -65,8 +58,8 @@ const labelsOf = (paths: StackPaths, service?: string) => ({
   ...(service ? { [SERVICE_LABEL]: service } : {}),
 });
 
-/** Things of this stack in this home (a stack of the same name under another OUTBOXCTL_HOME is not ours). */
-const ours = (paths: StackPaths, labels: Record<string, string> | undefined) => labels?.[HOME_LABEL] === paths.home || labels?.[HOME_LABEL] === undefined;
+/** Things of this stack in this home (not a stack of the same name under another OUTBOXCTL_HOME, nor a Compose project's). */
+const ours = (paths: StackPaths, labels: Record<string, string> | undefined) => labels?.[HOME_LABEL] === paths.home;
 
 /** The stack's network, created when missing; returns its name and whether this call created it. */
 async function ensureNetwork(docker: Docker, paths: StackPaths): Promise<{ name: string; created: boolean }> {
@@ -150,6 +143,44 @@ async function saveLog(docker: Docker, paths: StackPaths, service: string, id: s
     serviceLogFile(paths, service as Component['name']),
     `${startMarker(service as Component['name'])}\n${text}${text.endsWith('\n') ? '' : '\n'}`,
   );
+}
+
+/** Calls `onLine` for each line of one container's log (its last `tail` first) until the stream ends or the signal aborts. */
+async function followContainer(docker: Docker, id: string, tail: number | 'all', options: LogFollowOptions): Promise<void> {
+  const stream = (await docker
+    .getContainer(id)
+    .logs({ stdout: true, stderr: true, follow: true, tail: tail as number })
+    .catch((error: unknown) => {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    })) as (NodeJS.ReadableStream & { destroy(): void }) | undefined;
+  if (!stream) return;
+  const out = new PassThrough();
+  docker.modem.demuxStream(stream, out, out);
+  // Multi-byte characters may be split across frames.
+  const decoder = new StringDecoder('utf8');
+  let partial = '';
+  out.on('data', (chunk: Buffer) => {
+    const parts = (partial + decoder.write(chunk)).split('\n');
+    partial = parts.pop()!;
+    for (const line of parts) options.onLine(line);
+  });
+  await new Promise<void>((resolve) => {
+    const finish = () => {
+      options.signal?.removeEventListener('abort', onAbort);
+      if (partial) options.onLine(partial);
+      partial = '';
+      resolve();
+    };
+    const onAbort = () => {
+      stream.destroy();
+      finish();
+    };
+    if (options.signal?.aborted) return onAbort();
+    stream.on('end', finish);
+    stream.on('error', finish);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** A start that fails on a host port: the engine's words, and the port named. */
@@ -338,38 +369,19 @@ export const dockerRuntime: Runtime = {
 
   async followLogs(paths, name, options) {
     const docker = await stackEngine(paths);
-    const id = await findContainer(docker, paths, name);
-    if (!id || options.signal?.aborted) return;
-    const stream = (await docker.getContainer(id).logs({ stdout: true, stderr: true, follow: true, tail: options.tail ?? 0 })) as NodeJS.ReadableStream & {
-      destroy(): void;
-    };
-    const out = new PassThrough();
-    docker.modem.demuxStream(stream, out, out);
-    // Multi-byte characters may be split across frames.
-    const decoder = new StringDecoder('utf8');
-    let partial = '';
-    out.on('data', (chunk: Buffer) => {
-      const parts = (partial + decoder.write(chunk)).split('\n');
-      partial = parts.pop()!;
-      for (const line of parts) options.onLine(line);
-    });
-    await new Promise<void>((resolve) => {
-      const finish = () => {
-        if (partial) options.onLine(partial);
-        partial = '';
-        resolve();
-      };
-      stream.on('end', finish);
-      stream.on('error', finish);
-      options.signal?.addEventListener(
-        'abort',
-        () => {
-          stream.destroy();
-          finish();
-        },
-        { once: true },
-      );
-    });
+    let tail: number | 'all' = options.tail ?? 0;
+    let followed: string | undefined;
+    // Follows the service's container; when it is replaced (`up` recreated it), follows the new one from its start.
+    while (!options.signal?.aborted) {
+      const id = await findContainer(docker, paths, name);
+      if (!id || id === followed) {
+        await sleep(1_000, undefined, { signal: options.signal }).catch(() => undefined);
+        continue;
+      }
+      await followContainer(docker, id, tail, options);
+      followed = id;
+      tail = 'all';
+    }
   },
 
   exec: (component, service, request) => dockerExec(component, service, request),

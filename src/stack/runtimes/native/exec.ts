@@ -38,8 +38,8 @@ class ProgramNotExecutable extends EnvironmentError {
 function notFound(program: string, service: string): ProgramNotFound {
   const name = path.basename(program);
   const pkg = PACKAGES[name];
-  return new ProgramNotFound('EXEC_NOT_FOUND', `${program} was not found on this machine's PATH (natively, \`exec ${service}\` runs it here).`, {
-    hint: pkg ? `Install it (Debian: apt-get install ${pkg}), then run the command again.` : `Install ${name}, or check its spelling.`,
+  return new ProgramNotFound('EXEC_NOT_FOUND', `${program} was not found on this machine: natively, \`outboxctl exec ${service}\` runs the command here.`, {
+    hint: pkg ? `Install it (Debian: apt-get install ${pkg}) and run it again.` : `Install ${name} (or check its spelling) and run it again.`,
   });
 }
 

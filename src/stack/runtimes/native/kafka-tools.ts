@@ -25,7 +25,8 @@ const tools = 'org.apache.kafka.tools';
 /**
  * Kafka 4.3.1's bin/ scripts that are a plain Java main, with the classes the tarball runs (each
  * checked to answer `--help` over the Maven-resolved jars). Servers (kafka-server-start, connect-*,
- * trogdor) are left out: `up` runs those.
+ * trogdor) are left out: `up` runs those; so is kafka-metadata-shell.sh (offline, on snapshot files,
+ * and another set of jars).
  */
 export const KAFKA_TOOLS: readonly KafkaTool[] = [
   { script: 'kafka-acls.sh', mainClass: `${tools}.AclCommand`, bootstrap: 'first' },
@@ -49,7 +50,6 @@ export const KAFKA_TOOLS: readonly KafkaTool[] = [
   { script: 'kafka-leader-election.sh', mainClass: `${tools}.LeaderElectionCommand`, bootstrap: 'first' },
   { script: 'kafka-log-dirs.sh', mainClass: `${tools}.LogDirsCommand`, bootstrap: 'first' },
   { script: 'kafka-metadata-quorum.sh', mainClass: `${tools}.MetadataQuorumCommand`, bootstrap: 'first' },
-  { script: 'kafka-metadata-shell.sh', mainClass: 'org.apache.kafka.shell.MetadataShell' },
   { script: 'kafka-producer-perf-test.sh', mainClass: `${tools}.ProducerPerformance`, heapMb: 512, bootstrap: 'first' },
   { script: 'kafka-reassign-partitions.sh', mainClass: `${tools}.reassign.ReassignPartitionsCommand`, bootstrap: 'first' },
   { script: 'kafka-replica-verification.sh', mainClass: `${tools}.ReplicaVerificationTool` },
@@ -68,16 +68,13 @@ export const KAFKA_TOOLS: readonly KafkaTool[] = [
 ];
 
 /**
- * Kafka's command-line tools (TopicCommand and friends, the metadata shell): not in the broker's
- * set, so resolved on the first `outboxctl exec kafka`. Only its jars the broker's set lacks go
- * on the tools' classpath.
+ * Kafka's command-line tools (TopicCommand and friends): not in the broker's set, so resolved on the
+ * first `outboxctl exec kafka`. Only its jars the broker's set lacks go on the tools' classpath. The
+ * test images take the same set (one cache directory per id: its content must not differ).
  */
 export const kafkaToolsArtifacts: ArtifactSet = {
   id: `kafka-tools-${KAFKA_VERSION}`,
-  artifacts: [
-    { groupId: 'org.apache.kafka', artifactId: 'kafka-tools', version: KAFKA_VERSION },
-    { groupId: 'org.apache.kafka', artifactId: 'kafka-shell', version: KAFKA_VERSION },
-  ],
+  artifacts: [{ groupId: 'org.apache.kafka', artifactId: 'kafka-tools', version: KAFKA_VERSION }],
 };
 
 /** The tools' log4j2 config, as Kafka's tools-log4j2: warnings and errors on stderr, so stdout carries only the tool's output. */
