@@ -9,6 +9,8 @@ missing=()
 command -v podman >/dev/null 2>&1 || missing+=(podman)
 command -v runc >/dev/null 2>&1 || missing+=(runc)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+# Name resolution on user-defined networks (CNI backend): without it containers cannot reach each other by name.
+dpkg -s golang-github-containernetworking-plugin-dnsname >/dev/null 2>&1 || missing+=(golang-github-containernetworking-plugin-dnsname)
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}" >&2
   apt-get update -qq >&2

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { UsageError, UserError } from '../lib/errors.js';
 import type { Io, Stream } from '../lib/output.js';
+import { peerPort, portsBy } from './components/container-ports.js';
 import { availableServices, component as componentOf } from './components/index.js';
 import type { Component, EndpointContext, ServiceName } from './components/types.js';
 import type { StackPaths } from './paths.js';
@@ -29,8 +30,7 @@ const clientHost = (host: string | undefined) => (!host || host === '0.0.0.0' ||
 export function execView(paths: StackPaths, component: Component, service: ServiceState): EndpointContext {
   const secret = (name: string) => stackSecret(paths, name);
   if (service.runtime === 'docker') {
-    const ports = Object.fromEntries(component.ports.map((p) => [p.name, p.peer ?? p.container ?? p.preferred]));
-    return { host: '127.0.0.1', ports, secret };
+    return { host: '127.0.0.1', ports: portsBy(component, peerPort), secret };
   }
   return { host: clientHost(service.host), ports: service.ports, secret };
 }

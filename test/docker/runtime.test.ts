@@ -70,7 +70,8 @@ describe('the Docker runtime on a real engine', () => {
     expect(await docker.listContainers({ all: true, filters: labelFilter(stack) })).toEqual([]);
     expect(((await docker.listVolumes({ filters: labelFilter(stack, 'fake') })).Volumes ?? []).map((v) => v.Name)).toEqual([`outboxctl-${stack}-fake`]);
     expect((await docker.listNetworks({ filters: labelFilter(stack) })).map((n) => n.Name)).toEqual([`outboxctl-${stack}`]);
-    expect((await readState(paths))!.services.fake).toEqual({ runtime: 'docker', host: '127.0.0.1', ports: { main: port }, version: '1.0' });
+    // What a recreated container needs again: its ports, and the image it ran.
+    expect((await readState(paths))!.services.fake).toEqual({ runtime: 'docker', host: '127.0.0.1', ports: { main: port }, version: '1.0', image: suite });
   });
 
   it('a container that never gets ready is removed again, and the error shows its log', async () => {

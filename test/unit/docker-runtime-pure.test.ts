@@ -76,7 +76,7 @@ describe('image overrides', () => {
     await writeFile(path.join(dir, 'libs', 'a.jar'), 'a');
     await utimes(path.join(dir, 'libs', 'a.jar'), 1_700_000_000, 1_700_000_000);
     const first = await imageSource(component('kafka'), { OUTBOXCTL_IMAGE_KAFKA: dir });
-    expect(first).toEqual({ ref: `outboxctl-local/kafka:${await fingerprint(dir)}`, build: dir });
+    expect(first).toEqual({ ref: `localhost/outboxctl-local/kafka:${await fingerprint(dir)}`, build: dir });
     expect(await fingerprint(dir)).toBe(await fingerprint(dir));
     await writeFile(path.join(dir, 'libs', 'b.jar'), 'b');
     expect((await imageSource(component('kafka'), { OUTBOXCTL_IMAGE_KAFKA: dir })).ref).not.toBe(first.ref);

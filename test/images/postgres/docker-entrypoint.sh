@@ -57,10 +57,14 @@ EOE
     exit 1
   fi
 
+  # A file, not <(…): containers need not have /dev/fd.
+  pwfile=$(umask 077 && mktemp)
+  printf '%s\n' "$POSTGRES_PASSWORD" >"$pwfile"
   pwargs=()
-  if [ -n "$POSTGRES_PASSWORD" ]; then pwargs=(--pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD")); fi
+  if [ -n "$POSTGRES_PASSWORD" ]; then pwargs=(--pwfile="$pwfile"); fi
   # shellcheck disable=SC2086 # POSTGRES_INITDB_ARGS is a list of words, as in the official image
-  initdb --username="$POSTGRES_USER" "${pwargs[@]}" --auth-host="$auth" --auth-local=trust $POSTGRES_INITDB_ARGS
+  initdb --username="$POSTGRES_USER" "${pwargs[@]}" --auth-host="$auth" --auth-local=trust $POSTGRES_INITDB_ARGS || { rm -f "$pwfile"; exit 1; }
+  rm -f "$pwfile"
   # Connections through a published port arrive from the network's gateway, not loopback.
   printf '\nhost all all all %s\nhost replication all all %s\n' "$auth" "$auth" >>"$PGDATA/pg_hba.conf"
 

@@ -39,7 +39,8 @@ export async function imageSource(component: Component, env: NodeJS.ProcessEnv, 
         hint: 'Point it at a build context (a directory holding a Dockerfile) or at an image reference such as postgres:17.11.',
       });
     }
-    return { ref: `outboxctl-local/${component.name}:${await fingerprint(dir)}`, build: dir };
+    // `localhost/`: a name without a registry would read as Docker Hub's (`docker.io/outboxctl-local/…`).
+    return { ref: `localhost/outboxctl-local/${component.name}:${await fingerprint(dir)}`, build: dir };
   }
   if (recorded) return { ref: recorded, build: recorded === section.image && section.build ? composeDir(section.build) : undefined };
   return { ref: section.image, build: section.build ? composeDir(section.build) : undefined };

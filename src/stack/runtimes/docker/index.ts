@@ -84,7 +84,8 @@ async function ensureVolume(docker: Docker, paths: StackPaths, service: string):
 async function removeContainer(docker: Docker, id: string): Promise<void> {
   await docker
     .getContainer(id)
-    .remove({ force: true, v: false })
+    // v: an anonymous volume an image declares (VOLUME) goes with it; named volumes stay.
+    .remove({ force: true, v: true })
     .catch((error: unknown) => {
       if (!isNotFound(error)) throw error;
     });
