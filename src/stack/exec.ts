@@ -7,7 +7,7 @@ import { availableServices, component as componentOf } from './components/index.
 import type { Component, EndpointContext, ServiceName } from './components/types.js';
 import type { StackPaths } from './paths.js';
 import { runtimeOf } from './runtimes/index.js';
-import { isServiceAlive, stackSecret } from './service.js';
+import { clientHostOf, isServiceAlive, stackSecret } from './service.js';
 import { readState, type ServiceState } from './state.js';
 
 export interface ExecInput {
@@ -20,7 +20,6 @@ export interface ExecInput {
 }
 
 /** Addresses a host-side client uses for a bind address (0.0.0.0 is not one). */
-const clientHost = (host: string | undefined) => (!host || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
 
 /**
  * The service as the command sees it where it runs: natively the host's view (its recorded host
@@ -32,7 +31,7 @@ export function execView(paths: StackPaths, component: Component, service: Servi
   if (service.runtime === 'docker') {
     return { host: '127.0.0.1', ports: portsBy(component, peerPort), secret };
   }
-  return { host: clientHost(service.host), ports: service.ports, secret };
+  return { host: clientHostOf(service.host ?? '127.0.0.1'), ports: service.ports, secret };
 }
 
 /** Io's output streams are writers of text in tests: the runtimes get real Writables (a process stream is passed as is). */

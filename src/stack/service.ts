@@ -29,7 +29,8 @@ export async function stackSecret(paths: StackPaths, name: string): Promise<stri
   return state.secrets[name]!;
 }
 
-const clientHostOf = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+/** The address a client uses for a service bound to `host` (127.0.0.1 for a wildcard). */
+export const clientHostOf = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
 
 /** The context a component describes its start in. */
 export function serviceContext(component: Component, input: ContextInput): ServiceContext {

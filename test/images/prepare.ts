@@ -8,8 +8,9 @@ import { renderTemplate, renderTemplateFile } from '../../src/lib/template.js';
 import { type ArtifactSet, resolveArtifactSet } from '../../src/stack/artifacts.js';
 import { debeziumPostgresPlugin } from '../../src/stack/components/connect.js';
 import { elasticsearchArtifacts } from '../../src/stack/components/elasticsearch.js';
-import { kafkaArtifacts } from '../../src/stack/components/jvm.js';
+import { kafkaArtifacts, kafkaToolsArtifacts } from '../../src/stack/components/jvm.js';
 import { KAFKA_VERSION } from '../../src/stack/components/versions.js';
+import { KAFKA_TOOLS } from '../../src/stack/runtimes/native/kafka-tools.js';
 
 /**
  * Build contexts of the Docker-runtime suite's local images, which stand in for the upstream images
@@ -21,24 +22,6 @@ import { KAFKA_VERSION } from '../../src/stack/components/versions.js';
 
 export type TestImageService = 'postgres' | 'kafka' | 'connect' | 'elasticsearch';
 
-/** The image scripts of /opt/kafka/bin that run one main class (Kafka 4.3's classes), besides kafka-run-class.sh. */
-export const KAFKA_SCRIPTS: Record<string, string> = {
-  'kafka-storage.sh': 'kafka.tools.StorageTool',
-  'kafka-topics.sh': 'org.apache.kafka.tools.TopicCommand',
-  'kafka-console-consumer.sh': 'org.apache.kafka.tools.consumer.ConsoleConsumer',
-  'kafka-console-producer.sh': 'org.apache.kafka.tools.ConsoleProducer',
-  'kafka-consumer-groups.sh': 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand',
-  'kafka-configs.sh': 'kafka.admin.ConfigCommand',
-  'kafka-get-offsets.sh': 'org.apache.kafka.tools.GetOffsetShell',
-  'kafka-metadata-quorum.sh': 'org.apache.kafka.tools.MetadataQuorumCommand',
-  'kafka-broker-api-versions.sh': 'org.apache.kafka.tools.BrokerApiVersionsCommand',
-};
-
-/** The command-line tools (TopicCommand and friends) are not in the runtime's Kafka set: only this jar is taken from here. */
-const kafkaToolsArtifacts: ArtifactSet = {
-  id: `kafka-tools-${KAFKA_VERSION}`,
-  artifacts: [{ groupId: 'org.apache.kafka', artifactId: 'kafka-tools', version: KAFKA_VERSION }],
-};
 const KAFKA_TOOLS_JAR = `kafka-tools-${KAFKA_VERSION}.jar`;
 
 const SOURCES = path.dirname(fileURLToPath(import.meta.url));
@@ -96,7 +79,8 @@ export async function prepareTestImageContexts(
   kafkaShared.set('config/tools-log4j2.yaml', { content: await readFile(path.join(SOURCES, 'kafka-bin', 'tools-log4j2.yaml')), mode: REGULAR });
   for (const name of ['kafka-run-class.sh', 'kafka-server-start.sh', 'connect-distributed.sh'])
     kafkaShared.set(`bin/${name}`, await script(`kafka-bin/${name}`));
-  for (const [name, main] of Object.entries(KAFKA_SCRIPTS)) kafkaShared.set(`bin/${name}`, { content: wrapper(main), mode: EXECUTABLE });
+  // The same scripts as the native wrappers (and as apache/kafka's /opt/kafka/bin).
+  for (const { script: name, mainClass } of KAFKA_TOOLS) if (mainClass) kafkaShared.set(`bin/${name}`, { content: wrapper(mainClass), mode: EXECUTABLE });
 
   const postgres = new Map<string, Entry>([
     ['Dockerfile', await dockerfile('postgres')],

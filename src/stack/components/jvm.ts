@@ -18,6 +18,16 @@ export const kafkaArtifacts: ArtifactSet = {
   ],
 };
 
+/**
+ * Kafka's command-line tools (TopicCommand and friends, for `outboxctl exec kafka`): not in the
+ * broker's set; only its jars the broker's set lacks go on the tools' classpath. The test images
+ * take the same set (one cache directory per id: its content must not differ).
+ */
+export const kafkaToolsArtifacts: ArtifactSet = {
+  id: `kafka-tools-${KAFKA_VERSION}`,
+  artifacts: [{ groupId: 'org.apache.kafka', artifactId: 'kafka-tools', version: KAFKA_VERSION }],
+};
+
 /** Writes the log4j2 config of a JVM service and returns its path. */
 export async function log4jConfig(ctx: ServiceContext): Promise<string> {
   await mkdir(ctx.configDir, { recursive: true });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { ExternalCommandError } from '../../lib/errors.js';
 import { renderTemplateFile } from '../../lib/template.js';
-import { javaArgs, kafkaArtifacts, log4jConfig } from './jvm.js';
+import { javaArgs, kafkaArtifacts, kafkaToolsArtifacts, log4jConfig } from './jvm.js';
 import type { Component, ServiceContext } from './types.js';
 import { KAFKA_IMAGE, KAFKA_VERSION } from './versions.js';
 
@@ -65,7 +65,8 @@ export const kafkaComponent: Component = {
   endpoints: async (at) => ({ kafka: `${at.host}:${at.ports.main}` }),
 
   native: {
-    artifactSets: [kafkaArtifacts],
+    // The tools too: `fetch` (and so an offline machine) has what `exec kafka` needs.
+    artifactSets: [kafkaArtifacts, kafkaToolsArtifacts],
     jvm: true,
     stopSignal: 'SIGTERM',
     stopGraceMs: 30_000,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type ArtifactSet, artifactDir, isResolved, resolveArtifactSet } from '../../artifacts.js';
-import { kafkaArtifacts } from '../../components/jvm.js';
+import { kafkaArtifacts, kafkaToolsArtifacts } from '../../components/jvm.js';
 import { KAFKA_VERSION } from '../../components/versions.js';
 import type { StackPaths } from '../../paths.js';
 
@@ -66,16 +66,6 @@ export const KAFKA_TOOLS: readonly KafkaTool[] = [
   { script: 'connect-plugin-path.sh', mainClass: `${tools}.ConnectPluginPath`, heapMb: 512 },
   { script: 'kafka-run-class.sh' },
 ];
-
-/**
- * Kafka's command-line tools (TopicCommand and friends): not in the broker's set, so resolved on the
- * first `outboxctl exec kafka`. Only its jars the broker's set lacks go on the tools' classpath. The
- * test images take the same set (one cache directory per id: its content must not differ).
- */
-export const kafkaToolsArtifacts: ArtifactSet = {
-  id: `kafka-tools-${KAFKA_VERSION}`,
-  artifacts: [{ groupId: 'org.apache.kafka', artifactId: 'kafka-tools', version: KAFKA_VERSION }],
-};
 
 /** The tools' log4j2 config, as Kafka's tools-log4j2: warnings and errors on stderr, so stdout carries only the tool's output. */
 export const KAFKA_TOOLS_LOG4J2 = `# Written by outboxctl for Kafka's tools: warnings and errors on stderr, stdout is the tool's.
