@@ -17,8 +17,8 @@ export interface UpRow {
 export interface UpModel {
   rows: UpRow[];
   notes: string[];
-  /** Latest message that belongs to no step (e.g. Maven resolution). */
-  activity?: string;
+  /** Latest message per subject that belongs to no step: one line per image pull or build, per Maven set. */
+  activity?: Record<string, string>;
 }
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -55,9 +55,18 @@ export function UpView({ model }: { model: UpModel }): React.JSX.Element {
           {row.detail ? <Text dimColor>{row.detail}</Text> : null}
         </Box>
       ))}
-      {model.activity ? <Text dimColor>{model.activity}</Text> : null}
+      {Object.entries(model.activity ?? {}).map(([subject, message]) => (
+        <Text key={subject} dimColor>
+          {message}
+        </Text>
+      ))}
     </Box>
   );
+}
+
+/** What a progress line is about: the service of an image ("kafka: pulling …"), the Maven set ("resolving kafka-4.3.1: …"). */
+export function activitySubject(message: string): string {
+  return message.replace(/^resolved /, 'resolving ').split(':')[0]!;
 }
 
 /** `up` events that drive the ink view on stderr; `done()` leaves the last frame. */
@@ -96,7 +105,7 @@ export function inkUpEvents(): { events: UpEvents; done(): void } {
       onStepStart: (step) => row(step, { state: 'running' }),
       onStepProgress: (step, message) => {
         if (step) return row(step, { detail: message });
-        model.activity = message;
+        model.activity = { ...model.activity, [activitySubject(message)]: message };
         update();
       },
       onStepDone: (step, seconds) => row(step, { state: 'done', seconds, detail: undefined }),

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { withDependencies } from '../../src/stack/components/index.js';
 import { kafkaClusterId } from '../../src/stack/components/kafka.js';
 import { describeStep, numberSteps, planDown, planUp } from '../../src/stack/plan.js';
-import { UpView } from '../../src/ui/up-view.js';
+import { activitySubject, UpView } from '../../src/ui/up-view.js';
 
 describe('planUp', () => {
   it('a new stack: the ten steps, in the order that lets Debezium see every event', () => {
@@ -88,6 +88,27 @@ describe('UpView (ink)', () => {
     expect(lines[2]).toMatch(/^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] start kafka formatting Kafka storage$/);
     expect(lines[3]).toBe('✖ start connect');
     expect(lines[4]).toBe('· start tracking');
+  });
+
+  it('keeps one progress line per image and per Maven set, the latest of each', () => {
+    const messages = [
+      'postgres: building localhost/pg:1: step 1/9',
+      'kafka: pulling apache/kafka:4.3.1: 3 MB / 90 MB',
+      'resolving kafka-4.3.1: 12 files downloaded',
+      'postgres: building localhost/pg:1: step 7/9',
+      'kafka: pulling apache/kafka:4.3.1: 60 MB / 90 MB',
+      'resolved kafka-4.3.1: 120 jars',
+    ];
+    const activity: Record<string, string> = {};
+    for (const m of messages) activity[activitySubject(m)] = m;
+    const { lastFrame, unmount } = render(<UpView model={{ notes: [], rows: [], activity }} />);
+    const frame = lastFrame() ?? '';
+    unmount();
+    expect(frame.split('\n')).toEqual([
+      'postgres: building localhost/pg:1: step 7/9',
+      'kafka: pulling apache/kafka:4.3.1: 60 MB / 90 MB',
+      'resolved kafka-4.3.1: 120 jars',
+    ]);
   });
 });
 
