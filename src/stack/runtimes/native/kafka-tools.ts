@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type ArtifactSet, artifactDir, isResolved, resolveArtifactSet } from '../../artifacts.js';
+import { artifactDir, isResolved, resolveArtifactSet } from '../../artifacts.js';
 import { kafkaArtifacts, kafkaToolsArtifacts } from '../../components/jvm.js';
 import { KAFKA_VERSION } from '../../components/versions.js';
 import type { StackPaths } from '../../paths.js';
