@@ -20,7 +20,7 @@ import {
   startService,
   stopService,
 } from './service.js';
-import { emptyState, type RuntimeName, readState, type ServiceState, type StackState, updateState, withStackLock } from './state.js';
+import { type DockerServiceState, emptyState, type RuntimeName, readState, type ServiceState, type StackState, updateState, withStackLock } from './state.js';
 import { runTask } from './tasks.js';
 
 const RUNTIMES = ['auto', 'native', 'docker'] as const;
@@ -168,8 +168,10 @@ async function allocatePorts(
  * missing service behind its readiness probe. What this run started is stopped again when
  * a later step fails or the user interrupts.
  */
-export async function up(options: UpOptions): Promise<UpResult> {
-  const { paths, env, events } = options;
+export async function up(input: UpOptions): Promise<UpResult> {
+  let options = input;
+  let { env } = options;
+  const { paths, events } = options;
   const services = withDependencies(options.services ?? availableServices());
   const result: UpResult = {
     stack: paths.name,
@@ -185,6 +187,13 @@ export async function up(options: UpOptions): Promise<UpResult> {
   return withStackLock(paths, { onWait: () => events?.onNote?.(`waiting for another outboxctl command on stack "${paths.name}"…`) }, async () => {
     if (options.restart?.length) await stopServices(paths, options.restart, (r) => events?.onStepProgress?.(undefined, `${r.service}: ${r.result}`));
     const state = (await readState(paths)) ?? emptyState(paths.name);
+    // Containers are recreated on the engine the stack's others run on, whatever this shell's DOCKER_HOST says.
+    const engine = Object.values(state.services).find((s): s is DockerServiceState => s.runtime === 'docker' && Boolean(s.engine))?.engine;
+    if (engine) {
+      env = { ...env, DOCKER_HOST: `unix://${engine}` };
+      options = { ...options, env };
+    }
+    const newStack = !state.runtime;
     result.runtime = await resolveRuntime(options.runtime, env, paths.name, state.runtime);
     const runtimes = new Map<RuntimeName, Runtime>();
     for (const c of services.map(component)) {
@@ -217,13 +226,13 @@ export async function up(options: UpOptions): Promise<UpResult> {
     const byRuntime = [...runtimes.values()].map((runtime) => ({ runtime, components: toStart.filter((c) => runtimeFor(c) === runtime) }));
     for (const { runtime, components } of byRuntime) if (components.length) await runtime.preflight(components, env);
     const ports = await allocatePorts(toStart, state, options, result, hostFor);
-    await updateState(paths, (st) => {
-      st.runtime ??= result.runtime;
-    });
     const artifacts: Record<string, string> = {};
     const onProgress = (m: string) => events?.onStepProgress?.(undefined, m);
     for (const { runtime, components } of byRuntime)
       if (components.length) Object.assign(artifacts, await runtime.provision(components, { env, paths, onProgress }));
+    await updateState(paths, (st) => {
+      st.runtime ??= result.runtime;
+    });
 
     // Endpoints as the host reaches them (for the tasks and the result), and as peers reach them (for
     // the services' own settings); the native runtime's peers are on the host, so both start the same.
@@ -257,9 +266,20 @@ export async function up(options: UpOptions): Promise<UpResult> {
         }
       } catch (error) {
         for (const { c, service } of [...run.started].reverse()) await stopService(paths, c, service);
+        for (const runtime of runtimes.values()) await runtime.finishRun(true);
+        // A new stack that failed whole has no runtime yet: the next `up` may choose another.
+        if (newStack) {
+          const after = await readState(paths);
+          const running = await Promise.all(Object.values(after?.services ?? {}).map((s) => hasInstance(s)));
+          if (!running.some(Boolean))
+            await updateState(paths, (st) => {
+              delete st.runtime;
+            });
+        }
         throw error;
       }
     });
+    for (const runtime of runtimes.values()) await runtime.finishRun(false);
     await updateState(paths, (st) => {
       if (services.includes('sink')) st.sink = sink;
     });

@@ -112,6 +112,24 @@ describe('outboxctl up --runtime docker', () => {
     const logs = await run(['logs', 'kafka', '--tail', '5']);
     expect(logs.code).toBe(0);
     expect(logs.stdout.split('\n').filter(Boolean).length).toBeGreaterThan(0);
+    // Following a container's log: its tail, then it keeps running until Ctrl-C.
+    const follow = execa(BIN, ['--stack', stack, 'logs', 'connect', '-f', '--tail', '2'], { env, extendEnv: false, reject: false });
+    let seen = '';
+    await new Promise<void>((resolve) => {
+      follow.stdout!.on('data', (d: Buffer) => {
+        seen += d.toString();
+        if (seen.split('\n').filter(Boolean).length >= 2) resolve();
+      });
+    });
+    follow.kill('SIGINT');
+    const ended = await follow;
+    expect(seen).toMatch(/connect/);
+    expect([0, 130]).toContain(ended.exitCode);
+
+    const stacks = JSON.parse((await run(['stacks', '--json'])).stdout) as { stacks: { name: string; runtime: string; running: string[] }[] };
+    const listed = stacks.stacks.find((s) => s.name === stack);
+    expect(listed).toMatchObject({ runtime: 'docker' });
+    expect(listed!.running).toEqual(expect.arrayContaining(['postgres', 'kafka', 'connect', 'tracking']));
   }, 900_000);
 
   it('after a container is killed, up recreates only that one', async () => {
@@ -126,6 +144,19 @@ describe('outboxctl up --runtime docker', () => {
     for (const s of ['postgres', 'kafka', 'connect']) expect(id(s, after), s).toBe(id(s));
     expect(id('elasticsearch', after)).not.toBe(id('elasticsearch'));
     expect(after.services.every((s) => s.state === 'ready')).toBe(true);
+
+    // restart recreates the container; stop removes it, and up brings it back.
+    const restart = await run(['restart', 'connect']);
+    expect(restart.code, restart.stderr).toBe(0);
+    const restarted = await status();
+    expect(id('connect', restarted)).not.toBe(id('connect', after));
+    expect(restarted.services.find((s) => s.name === 'connect')!.state).toBe('ready');
+    expect((await run(['stop', 'auditing', 'connect'])).code).toBe(0);
+    expect((await labelled()).containers).not.toContain(`${stack}-connect`);
+    const stopped = await status();
+    expect(stopped.services.filter((s) => s.state === 'stopped').map((s) => s.name)).toEqual(['connect', 'auditing']);
+    expect((await run(['up'])).code).toBe(0);
+    expect((await status()).services.every((s) => s.state === 'ready')).toBe(true);
   }, 300_000);
 
   it('down removes the containers and the network and keeps the volumes (the data is there again after up); down --volumes removes them too', async () => {
@@ -142,6 +173,7 @@ describe('outboxctl up --runtime docker', () => {
 
     const gone = await run(['down', '--volumes']);
     expect(gone.code).toBe(0);
+    expect(gone.stdout).toContain(`dropped replication slot outboxctl_${stack}`);
     expect(await labelled()).toEqual({ containers: [], networks: [], volumes: [] });
   }, 300_000);
 });
@@ -187,9 +219,12 @@ describe('the runtime a stack gets', () => {
 
 describe('errors a Docker user meets: one sentence, exit 1, nothing of the run left', () => {
   let docker: Docker;
+  let images: NodeJS.ProcessEnv;
   beforeAll(async () => {
     docker = await connectEngine({ DOCKER_HOST: host });
-  });
+    const contexts = await prepareTestImageContexts(process.env);
+    images = Object.fromEntries(Object.entries(contexts).map(([service, dir]) => [`OUTBOXCTL_IMAGE_${service.toUpperCase()}`, dir]));
+  }, 900_000);
   const nothingLeft = async (stack: string) => {
     expect((await docker.listContainers({ all: true, filters: labelFilter(stack) })).length).toBe(0);
     expect((await docker.listNetworks({ filters: labelFilter(stack) })).length).toBe(0);
@@ -242,6 +277,25 @@ describe('errors a Docker user meets: one sentence, exit 1, nothing of the run l
     await rm(home, { recursive: true, force: true });
   }, 60_000);
 
+  it("a network of the stack's name that is not the stack's (another home, or made by hand) is refused, not shared", async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-docker-err-'));
+    const stack = `n${Date.now().toString(36)}`;
+    const foreign = await docker.createNetwork({ Name: `outboxctl-${stack}`, Labels: { 'outboxctl.stack': stack, 'outboxctl.home': '/elsewhere' } });
+    try {
+      const r = await execa(BIN, ['up', '--runtime', 'docker', '--services', 'postgres', '--stack', stack], {
+        env: { ...base(home), DOCKER_HOST: host, ...images },
+        extendEnv: false,
+        reject: false,
+      });
+      expect(r.stderr).toContain(`A network named outboxctl-${stack} exists that is not part of this stack (made by hand or under another OUTBOXCTL_HOME).`);
+      expect(r.exitCode).toBe(1);
+      expect((await docker.listContainers({ all: true, filters: labelFilter(stack) })).length).toBe(0);
+      expect(((await docker.listVolumes({ filters: labelFilter(stack) })).Volumes ?? []).length).toBe(0);
+    } finally {
+      await foreign.remove();
+    }
+  }, 120_000);
+
   it('a host port taken by the time the container starts (create succeeds, start fails): the port named, nothing kept', async () => {
     const home = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-docker-err-'));
     const stack = `p${Date.now().toString(36)}`;
@@ -261,11 +315,23 @@ describe('errors a Docker user meets: one sentence, exit 1, nothing of the run l
     };
     registerComponent(grabbing);
     try {
-      const r = await cli(['up', '--runtime', 'docker', '--services', 'grab', '--stack', stack], { OUTBOXCTL_HOME: home, DOCKER_HOST: host });
+      // PostgreSQL starts first (its container, the network, its volume): the failure after it removes all of it.
+      const r = await cli(['up', '--runtime', 'docker', '--services', 'postgres,grab', '--stack', stack], {
+        OUTBOXCTL_HOME: home,
+        DOCKER_HOST: host,
+        ...images,
+      });
       const port = (squatter!.address() as net.AddressInfo).port;
+      expect(r.stderr).toContain('✔ postgres ready');
       expect(r.stderr).toContain(`Port ${port} was taken by another process when the grab container started; nothing of this start was kept.`);
       expect(r.code).toBe(1);
       await nothingLeft(stack);
+      // Nothing ran, so the stack has no runtime yet: native may start it now.
+      const native = await cli(['up', '--dry-run', '--json', '--runtime', 'native', '--services', 'grab', '--stack', stack], {
+        OUTBOXCTL_HOME: home,
+        DOCKER_HOST: host,
+      });
+      expect(native.code, native.stderr).toBe(0);
     } finally {
       squatter?.close();
     }

@@ -192,7 +192,7 @@ describe('the shared native stack (every service so far: postgres, kafka, elasti
     // The artifacts are cached: a second up resolves nothing.
     expect(r.stderr).not.toContain('resolving');
     const fetched = JSON.parse((await outboxctl(home, ['fetch', '--json'])).stdout) as { artifacts: { id: string; dir: string }[] };
-    expect(fetched.artifacts.map((a) => a.id)).toEqual(['kafka-4.3.1', 'elasticsearch-7.10.2', 'debezium-connector-postgres-3.6.1.Final']);
+    expect(fetched.artifacts.map((a) => a.id)).toEqual(['kafka-4.3.1', 'kafka-tools-4.3.1', 'elasticsearch-7.10.2', 'debezium-connector-postgres-3.6.1.Final']);
     for (const a of fetched.artifacts) expect(existsSync(path.join(a.dir, 'libs'))).toBe(true);
     const after = await readStateFile(home);
     expect(after.services.connect!.pid).not.toBe(before.services.connect!.pid);

@@ -84,6 +84,11 @@ export interface Runtime {
   exec(component: Component, service: ServiceState, request: ExecRequest): Promise<number>;
   /** After its services stopped (`down`): what the stack's services shared (a network) and, with `volumes`, their data. */
   teardown(paths: StackPaths, options: { volumes: boolean }): Promise<void>;
+  /**
+   * The end of one `up`: after a failure (its services already stopped) removes what this run
+   * created for them that they shared (a network, new volumes); after success keeps it.
+   */
+  finishRun(failed: boolean): Promise<void>;
   /** What runs for a stack found without its state (by pid identity or command line, by label). */
   find(paths: StackPaths): Promise<ServiceState[]>;
 }

@@ -14,6 +14,11 @@ export const BUILT_LABEL = 'outboxctl.built';
 /** The environment that names one engine socket. */
 export const engineEnv = (socketPath: string): NodeJS.ProcessEnv => ({ DOCKER_HOST: `unix://${socketPath}` });
 
+/** The engine a service's container was created on (its recorded socket), else the one `env` names. */
+export function engineOf(service: { engine?: string }, env: NodeJS.ProcessEnv = process.env): Promise<Docker> {
+  return connectEngine(service.engine ? engineEnv(service.engine) : env);
+}
+
 /** The Engine API's "no such object": the only answer that means a thing is gone. */
 export const isNotFound = (error: unknown) => (error as { statusCode?: number } | undefined)?.statusCode === 404;
 

@@ -5,7 +5,7 @@ import type { Component } from '../../components/types.js';
 import type { ServiceState } from '../../state.js';
 import { withBootstrapServer } from '../native/kafka-tools.js';
 import type { ExecRequest } from '../runtime.js';
-import { connectEngine, engineEnv } from './engine.js';
+import { engineOf } from './engine.js';
 
 const log = createLogger('docker');
 
@@ -49,9 +49,11 @@ const ended = (stream: Duplex) =>
 
 /** The exit code, once the engine has recorded it (the stream can close a moment before). */
 async function exitCode(exec: Docker.Exec): Promise<number> {
-  for (let attempt = 0; ; attempt++) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
     const info = await exec.inspect();
-    if ((!info.Running && info.ExitCode !== null) || attempt >= 50) return info.ExitCode ?? 1;
+    if (!info.Running && info.ExitCode !== null) return info.ExitCode;
+    if (Date.now() > deadline) throw new Error('the engine did not report the exit code of the command within 10 s');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -65,7 +67,7 @@ async function exitCode(exec: Docker.Exec): Promise<number> {
 export async function dockerExec(component: Component, service: ServiceState, request: ExecRequest): Promise<number> {
   if (service.runtime !== 'docker' || !service.containerId) throw new Error(`${component.name} has no container to exec in`);
   // The engine the container was created on (recorded), else the caller's DOCKER_HOST.
-  const docker = await connectEngine(service.engine ? engineEnv(service.engine) : request.callerEnv);
+  const docker = await engineOf(service, request.callerEnv);
   const container = docker.getContainer(service.containerId);
   const command = component.name === 'kafka' ? withBootstrapServer(request.command, request.env.KAFKA_BOOTSTRAP_SERVERS) : request.command;
   const env = { ...request.env, PATH: await execPath(container, component) };

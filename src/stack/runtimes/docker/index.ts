@@ -8,14 +8,14 @@ import { createLogger } from '../../../lib/logger.js';
 import { containerPort, peerPort, portsBy } from '../../components/container-ports.js';
 import type { Component, ContainerContext, ServiceContext } from '../../components/types.js';
 import { type StackPaths, stackPaths } from '../../paths.js';
-import { type DockerServiceState, readState, type ServiceState } from '../../state.js';
+import { type DockerServiceState, readState, type ServiceState, type StackState } from '../../state.js';
 import { readLog, serviceLogFile, startMarker } from '../native/logs.js';
 import type { LogFollowOptions, Runtime } from '../runtime.js';
 import {
   connectEngine,
   containerName,
   demultiplex,
-  engineEnv,
+  engineOf,
   HOME_LABEL,
   isNotFound,
   labelFilter,
@@ -64,18 +64,37 @@ const ours = (paths: StackPaths, labels: Record<string, string> | undefined) => 
 /** The stack's network, created when missing; returns its name and whether this call created it. */
 async function ensureNetwork(docker: Docker, paths: StackPaths): Promise<{ name: string; created: boolean }> {
   const name = networkName(paths.name);
-  const found = await docker.listNetworks({ filters: labelFilter(paths.name) });
-  if (found.some((n) => n.Name === name)) return { name, created: false };
+  const found = (await docker.listNetworks({ filters: JSON.stringify({ name: [name] }) })).find((n) => n.Name === name);
+  if (found && !ours(paths, found.Labels)) throw nameTaken('network', name);
+  if (found) return { name, created: false };
   await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: labelsOf(paths) });
   return { name, created: true };
+}
+
+/** An object of the stack's name that is not the stack's: refused, never shared. */
+function nameTaken(kind: 'network' | 'volume' | 'container', name: string): EnvironmentError {
+  return new EnvironmentError(
+    'DOCKER_NAME_TAKEN',
+    `A ${kind} named ${name} exists that is not part of this stack (made by hand or under another OUTBOXCTL_HOME).`,
+    {
+      hint: `Remove it (\`docker ${kind} rm ${name}\`) if it is not needed, or use another stack name (--stack).`,
+    },
+  );
 }
 
 /** The service's named volume, created when missing; returns its name and whether this call created it. */
 async function ensureVolume(docker: Docker, paths: StackPaths, service: string): Promise<{ name: string; created: boolean }> {
   const name = volumeName(paths.name, service);
-  // One label per filter: Podman 4.3 ORs several label filters on volumes.
-  const { Volumes } = await docker.listVolumes({ filters: labelFilter(paths.name) });
-  if ((Volumes ?? []).some((v) => v.Name === name)) return { name, created: false };
+  const found = await docker
+    .getVolume(name)
+    .inspect()
+    .catch((error: unknown) => {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    });
+  // Its data may be another stack's (the same stack name under another OUTBOXCTL_HOME): never mounted here.
+  if (found && !ours(paths, found.Labels ?? undefined)) throw nameTaken('volume', name);
+  if (found) return { name, created: false };
   await docker.createVolume({ Name: name, Labels: labelsOf(paths, service) });
   return { name, created: true };
 }
@@ -124,16 +143,17 @@ const lines = (text: string) => {
   return all;
 };
 
+/** The engine socket a stack's containers were created on, if the state records one. */
+export function recordedEngine(state: StackState | undefined): string | undefined {
+  return Object.values(state?.services ?? {}).find((s): s is DockerServiceState => s.runtime === 'docker' && Boolean(s.engine))?.engine;
+}
+
 /** The engine a stack's containers were created on: the recorded socket, else DOCKER_HOST. */
 async function stackEngine(paths: StackPaths): Promise<Docker> {
-  const state = await readState(paths).catch(() => undefined);
-  const recorded = Object.values(state?.services ?? {}).find((s): s is DockerServiceState => s.runtime === 'docker' && Boolean(s.engine));
-  return connectEngine(recorded?.engine ? engineEnv(recorded.engine) : process.env);
+  return engineOf({ engine: recordedEngine(await readState(paths).catch(() => undefined)) });
 }
 
 const recordedImage = (service: ServiceState | undefined) => (service?.runtime === 'docker' ? service.image : undefined);
-
-const engineOf = (service: DockerServiceState) => connectEngine(service.engine ? engineEnv(service.engine) : process.env);
 
 /** Keeps a container's output in `<stack>/logs/<service>.log` before the container goes (`logs` reads it afterwards). */
 async function saveLog(docker: Docker, paths: StackPaths, service: string, id: string): Promise<void> {
@@ -145,6 +165,22 @@ async function saveLog(docker: Docker, paths: StackPaths, service: string, id: s
     `${startMarker(service as Component['name'])}\n${text}${text.endsWith('\n') ? '' : '\n'}`,
   );
 }
+
+/** Anything else the engine refuses (out of disk, a bad reference): its own words in one sentence. */
+function engineFailure(verb: 'create' | 'start', component: Component, error: unknown): Error {
+  if (error instanceof EnvironmentError) return error;
+  const message = ((error as { json?: { message?: string } }).json?.message ?? (error as Error).message).trim().replace(/\.$/, '');
+  return new EnvironmentError('DOCKER_REFUSED', `The Docker engine could not ${verb} the ${component.name} container: ${message}.`, {
+    hint: 'Fix what the engine says (`docker system df` shows disk use), then run `outboxctl up` again.',
+    cause: error,
+  });
+}
+
+/**
+ * Networks and volumes this process created for services that then started: removed again by
+ * `finishRun(true)` when a later step of the same run fails, so a failed `up` leaves nothing.
+ */
+const createdByThisProcess: (() => Promise<unknown>)[] = [];
 
 /** Calls `onLine` for each line of one container's log (its last `tail` first) until the stream ends or the signal aborts. */
 async function followContainer(docker: Docker, id: string, tail: number | 'all', options: LogFollowOptions): Promise<void> {
@@ -188,7 +224,7 @@ async function followContainer(docker: Docker, id: string, tail: number | 'all',
 function startFailure(component: Component, error: unknown): Error {
   const message = ((error as { json?: { message?: string } }).json?.message ?? (error as Error).message).trim();
   const port = message.match(/(?:address already in use|port is already allocated)/) ? message.match(/:(\d+)(?::|\s|$|\))/)?.[1] : undefined;
-  if (!port) return error as Error;
+  if (!port) return engineFailure('start', component, error);
   return new EnvironmentError(
     'PORT_IN_USE',
     `Port ${port} was taken by another process when the ${component.name} container started; nothing of this start was kept.`,
@@ -243,7 +279,11 @@ export const dockerRuntime: Runtime = {
     const env = { ...component.env?.(ctx.endpoints), ...(await container.env?.(cctx)) };
     const name = containerName(paths.name, component.name);
     const stale = await findContainer(docker, paths, component.name);
-    if (stale) await removeContainer(docker, stale);
+    if (stale) {
+      // A container that died: what it wrote explains why, and `logs` reads it from the stack's log file.
+      await saveLog(docker, paths, component.name, stale);
+      await removeContainer(docker, stale);
+    }
     // What this start creates goes again when it fails: no network, volume or container of a failed run stays.
     const undo: (() => Promise<unknown>)[] = [];
     const rollback = async () => {
@@ -273,21 +313,16 @@ export const dockerRuntime: Runtime = {
           NetworkingConfig: { EndpointsConfig: { [network.name]: { Aliases: [component.name] } } },
         })
         .catch((error: { statusCode?: number }) => {
-          if (error.statusCode !== 409) throw error;
-          throw new EnvironmentError(
-            'CONTAINER_NAME_TAKEN',
-            `A container named ${name} exists that is not part of this stack (made by hand or under another OUTBOXCTL_HOME).`,
-            {
-              hint: `Remove it (\`docker rm -f ${name}\`) or use another stack name (--stack).`,
-              cause: error,
-            },
-          );
+          if (error.statusCode === 409) throw nameTaken('container', name);
+          throw engineFailure('create', component, error);
         });
       undo.push(() => removeContainer(docker, created.id));
       await created.start().catch((error: unknown) => {
         // Create succeeds and start fails on a host port taken meanwhile.
         throw startFailure(component, error);
       });
+      // The network and volume stay with the service; a later failure of the same run removes them (finishRun).
+      createdByThisProcess.push(...undo.slice(0, -1));
       log('%s started as container %s (%s)', component.name, created.id.slice(0, 12), image);
       const socket = (docker.modem as { socketPath?: string }).socketPath;
       return { runtime: 'docker', containerId: created.id, image, ...(socket ? { engine: socket } : {}), host: ctx.host, ports: ctx.ports };
@@ -387,6 +422,11 @@ export const dockerRuntime: Runtime = {
 
   exec: (component, service, request) => dockerExec(component, service, request),
 
+  async finishRun(failed) {
+    const created = createdByThisProcess.splice(0).reverse();
+    if (failed) for (const step of created) await step().catch((error: unknown) => log('discard: %s', (error as Error).message));
+  },
+
   async find(paths) {
     const docker = await stackEngine(paths).catch(() => undefined);
     if (!docker) return [];
@@ -400,6 +440,10 @@ export const dockerRuntime: Runtime = {
   async teardown(paths, options) {
     const docker = await stackEngine(paths).catch(() => undefined);
     if (!docker) return;
+    // A container the state never recorded (an `up` killed between create and record) would hold the network.
+    for (const c of await docker.listContainers({ all: true, filters: labelFilter(paths.name) })) {
+      if (ours(paths, c.Labels)) await removeContainer(docker, c.Id);
+    }
     for (const n of await docker.listNetworks({ filters: labelFilter(paths.name) })) {
       if (!ours(paths, n.Labels)) continue;
       await docker

@@ -146,6 +146,7 @@ export const nativeRuntime: Runtime = {
 
   // Nothing is shared between a stack's processes; `down --volumes` removes the stack's directory.
   teardown: async () => undefined,
+  finishRun: async () => undefined,
 
   async find(paths) {
     // Every process of a stack names its directory on its command line (data, config or --managed).
