@@ -180,6 +180,8 @@ export interface StackSummary {
   runtime: string | null;
   running: ServiceName[];
   stale: ServiceName[];
+  /** Why what runs is unknown (its Docker engine does not answer). */
+  problem?: string;
 }
 
 /** Every stack under the home, with what runs and what is stale (pids that are gone). */
@@ -201,8 +203,13 @@ export async function listStacks(home: string): Promise<StackSummary[]> {
       continue;
     }
     const recorded = await withInstance(state);
-    const running = await runningServices(state, recorded);
-    summaries.push({ name, runtime: state?.runtime ?? null, running, stale: recorded.filter((s) => !running.includes(s)) });
+    try {
+      const running = await runningServices(state, recorded);
+      summaries.push({ name, runtime: state?.runtime ?? null, running, stale: recorded.filter((s) => !running.includes(s)) });
+    } catch (error) {
+      // One stack whose engine does not answer does not hide the others.
+      summaries.push({ name, runtime: state?.runtime ?? null, running: [], stale: [], problem: (error as Error).message });
+    }
   }
   return summaries;
 }

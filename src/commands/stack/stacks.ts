@@ -16,7 +16,7 @@ export default async function run(ctx: CommandContext): Promise<void> {
     renderTable(stacks, [
       { header: 'STACK', value: (s) => s.name },
       { header: 'RUNTIME', value: (s) => s.runtime ?? '' },
-      { header: 'RUNNING', value: (s) => s.running.join(',') || '-' },
+      { header: 'RUNNING', value: (s) => (s.problem ? `? (${s.problem})` : s.running.join(',') || '-') },
       { header: 'STALE', value: (s) => (s.stale.length ? `${s.stale.join(',')} (outboxctl down cleans)` : '') },
     ]),
   );
