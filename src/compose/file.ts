@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../lib/atomic-write.js';
 import { UserError } from '../lib/errors.js';
+import { packagePath } from '../lib/template.js';
 
 /** compose/ of the package: the checked-in file and the build contexts it names. */
-export const PACKAGE_COMPOSE_DIR = fileURLToPath(new URL('../../compose/', import.meta.url));
+export const PACKAGE_COMPOSE_DIR = packagePath('compose/');
 
 /** Writes the file whole or not at all: a temporary file beside it, fsync, then rename over it. */
 export async function writeComposeFile(file: string, text: string): Promise<void> {

@@ -15,9 +15,14 @@ export function renderTemplate(text: string, vars: Record<string, string | numbe
   });
 }
 
+/** A file or directory of the installed package (`compose/connect`, `templates/…`). */
+export function packagePath(relative: string): string {
+  return fileURLToPath(new URL(`../../${relative}`, import.meta.url));
+}
+
 /** A file of the package's templates/ directory. */
 export function templatePath(relative: string): string {
-  return fileURLToPath(new URL(`../../templates/${relative}`, import.meta.url));
+  return packagePath(`templates/${relative}`);
 }
 
 export async function renderTemplateFile(relative: string, vars: Record<string, string | number>): Promise<string> {

@@ -38,6 +38,11 @@ export interface DockerServiceState extends ServiceCommon {
   engine?: string;
 }
 
+/** The engine socket a stack's containers were created on, if the state records one. */
+export function recordedEngine(state: StackState | undefined): string | undefined {
+  return Object.values(state?.services ?? {}).find((s): s is DockerServiceState => s.runtime === 'docker' && Boolean(s.engine))?.engine;
+}
+
 /** What the state file records of one service, by the runtime that runs it. */
 export type ServiceState = NativeServiceState | DockerServiceState;
 

@@ -20,7 +20,7 @@ import {
   startService,
   stopService,
 } from './service.js';
-import { type DockerServiceState, emptyState, type RuntimeName, readState, type ServiceState, type StackState, updateState, withStackLock } from './state.js';
+import { emptyState, type RuntimeName, readState, recordedEngine, type ServiceState, type StackState, updateState, withStackLock } from './state.js';
 import { runTask } from './tasks.js';
 
 const RUNTIMES = ['auto', 'native', 'docker'] as const;
@@ -188,7 +188,7 @@ export async function up(input: UpOptions): Promise<UpResult> {
     if (options.restart?.length) await stopServices(paths, options.restart, (r) => events?.onStepProgress?.(undefined, `${r.service}: ${r.result}`));
     const state = (await readState(paths)) ?? emptyState(paths.name);
     // Containers are recreated on the engine the stack's others run on, whatever this shell's DOCKER_HOST says.
-    const engine = Object.values(state.services).find((s): s is DockerServiceState => s.runtime === 'docker' && Boolean(s.engine))?.engine;
+    const engine = recordedEngine(state);
     if (engine) {
       env = { ...env, DOCKER_HOST: `unix://${engine}` };
       options = { ...options, env };

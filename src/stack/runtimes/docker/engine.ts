@@ -22,6 +22,16 @@ export function engineOf(service: { engine?: string }, env: NodeJS.ProcessEnv = 
 /** The Engine API's "no such object": the only answer that means a thing is gone. */
 export const isNotFound = (error: unknown) => (error as { statusCode?: number } | undefined)?.statusCode === 404;
 
+/** What `call` answers, or undefined when the engine says the object is gone (404); any other failure stands. */
+export async function unlessGone<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
 const PING_TIMEOUT_MS = 5_000;
 
 /** `<stack>-<service>`: the container's name and, on the stack's network, its host name. */

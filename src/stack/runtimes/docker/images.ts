@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
 import { EnvironmentError, UserError } from '../../../lib/errors.js';
+import { packagePath } from '../../../lib/template.js';
 import type { Component } from '../../components/types.js';
 import { BUILT_LABEL } from './engine.js';
 
@@ -18,9 +18,7 @@ export interface ImageSource {
 const envName = (service: string) => `OUTBOXCTL_IMAGE_${service.toUpperCase()}`;
 
 /** compose/<dir> of the package, where the images outboxctl builds itself are described. */
-export function composeDir(relative: string): string {
-  return fileURLToPath(new URL(`../../../../compose/${relative}`, import.meta.url));
-}
+const composeDir = (relative: string) => packagePath(`compose/${relative}`);
 
 const isDirectoryRef = (value: string) => /^(\/|\.\.?\/)/.test(value) || (existsSync(value) && statSync(value).isDirectory());
 

@@ -8,7 +8,7 @@ import { createLogger } from '../../../lib/logger.js';
 import { containerPort, peerPort, portsBy } from '../../components/container-ports.js';
 import type { Component, ContainerContext, ServiceContext } from '../../components/types.js';
 import { type StackPaths, stackPaths } from '../../paths.js';
-import { type DockerServiceState, readState, type ServiceState, type StackState } from '../../state.js';
+import { type DockerServiceState, readState, recordedEngine, type ServiceState } from '../../state.js';
 import { readLog, serviceLogFile, startMarker } from '../native/logs.js';
 import type { LogFollowOptions, Runtime } from '../runtime.js';
 import {
@@ -22,6 +22,7 @@ import {
   networkName,
   SERVICE_LABEL,
   STACK_LABEL,
+  unlessGone,
   volumeName,
 } from './engine.js';
 import { dockerExec } from './exec.js';
@@ -85,13 +86,7 @@ function nameTaken(kind: 'network' | 'volume' | 'container', name: string): Envi
 /** The service's named volume, created when missing; returns its name and whether this call created it. */
 async function ensureVolume(docker: Docker, paths: StackPaths, service: string): Promise<{ name: string; created: boolean }> {
   const name = volumeName(paths.name, service);
-  const found = await docker
-    .getVolume(name)
-    .inspect()
-    .catch((error: unknown) => {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    });
+  const found = await unlessGone(docker.getVolume(name).inspect());
   // Its data may be another stack's (the same stack name under another OUTBOXCTL_HOME): never mounted here.
   if (found && !ours(paths, found.Labels ?? undefined)) throw nameTaken('volume', name);
   if (found) return { name, created: false };
@@ -101,34 +96,18 @@ async function ensureVolume(docker: Docker, paths: StackPaths, service: string):
 
 /** Removes a container; one that is already gone is fine, any other failure is not. */
 async function removeContainer(docker: Docker, id: string): Promise<void> {
-  await docker
-    .getContainer(id)
-    // v: an anonymous volume an image declares (VOLUME) goes with it; named volumes stay.
-    .remove({ force: true, v: true })
-    .catch((error: unknown) => {
-      if (!isNotFound(error)) throw error;
-    });
+  // v: an anonymous volume an image declares (VOLUME) goes with it; named volumes stay.
+  await unlessGone(docker.getContainer(id).remove({ force: true, v: true }));
 }
 
-async function inspect(docker: Docker, id: string): Promise<Docker.ContainerInspectInfo | undefined> {
-  try {
-    return await docker.getContainer(id).inspect();
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
-}
+const inspect = (docker: Docker, id: string) => unlessGone(docker.getContainer(id).inspect());
 
 async function logText(docker: Docker, id: string, tail?: number): Promise<string | undefined> {
-  try {
-    const buffer = (await docker
-      .getContainer(id)
-      .logs({ stdout: true, stderr: true, follow: false, ...(tail === undefined ? {} : { tail }) })) as unknown as Buffer;
-    return demultiplex(Buffer.isBuffer(buffer) ? buffer : Buffer.from(String(buffer)));
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
+  const buffer = (await unlessGone(
+    docker.getContainer(id).logs({ stdout: true, stderr: true, follow: false, ...(tail === undefined ? {} : { tail }) }),
+  )) as unknown as Buffer | undefined;
+  if (buffer === undefined) return undefined;
+  return demultiplex(Buffer.isBuffer(buffer) ? buffer : Buffer.from(String(buffer)));
 }
 
 /** The container of a service of the stack, found by its labels. */
@@ -142,11 +121,6 @@ const lines = (text: string) => {
   if (all.at(-1) === '') all.pop();
   return all;
 };
-
-/** The engine socket a stack's containers were created on, if the state records one. */
-export function recordedEngine(state: StackState | undefined): string | undefined {
-  return Object.values(state?.services ?? {}).find((s): s is DockerServiceState => s.runtime === 'docker' && Boolean(s.engine))?.engine;
-}
 
 /** The engine a stack's containers were created on: the recorded socket, else DOCKER_HOST. */
 async function stackEngine(paths: StackPaths): Promise<Docker> {
@@ -184,13 +158,9 @@ const createdByThisProcess: (() => Promise<unknown>)[] = [];
 
 /** Calls `onLine` for each line of one container's log (its last `tail` first) until the stream ends or the signal aborts. */
 async function followContainer(docker: Docker, id: string, tail: number | 'all', options: LogFollowOptions): Promise<void> {
-  const stream = (await docker
-    .getContainer(id)
-    .logs({ stdout: true, stderr: true, follow: true, tail: tail as number })
-    .catch((error: unknown) => {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    })) as (NodeJS.ReadableStream & { destroy(): void }) | undefined;
+  const stream = (await unlessGone(docker.getContainer(id).logs({ stdout: true, stderr: true, follow: true, tail: tail as number }))) as
+    | (NodeJS.ReadableStream & { destroy(): void })
+    | undefined;
   if (!stream) return;
   const out = new PassThrough();
   docker.modem.demuxStream(stream, out, out);
@@ -446,23 +416,13 @@ export const dockerRuntime: Runtime = {
     }
     for (const n of await docker.listNetworks({ filters: labelFilter(paths.name) })) {
       if (!ours(paths, n.Labels)) continue;
-      await docker
-        .getNetwork(n.Id)
-        .remove()
-        .catch((error: unknown) => {
-          if (!isNotFound(error)) throw error;
-        });
+      await unlessGone(docker.getNetwork(n.Id).remove());
     }
     if (!options.volumes) return;
     const { Volumes } = await docker.listVolumes({ filters: labelFilter(paths.name) });
     for (const v of Volumes ?? []) {
       if (!ours(paths, v.Labels)) continue;
-      await docker
-        .getVolume(v.Name)
-        .remove()
-        .catch((error: unknown) => {
-          if (!isNotFound(error)) throw error;
-        });
+      await unlessGone(docker.getVolume(v.Name).remove());
     }
   },
 };
