@@ -1,6 +1,7 @@
 import kafkajs from 'kafkajs';
 import { type EnvironmentError, UserError } from '../lib/errors.js';
 import { unreachableError } from '../lib/network-errors.js';
+import { retry } from '../lib/retry.js';
 import { registerDecompressionCodecs } from './kafka-codecs.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -13,18 +14,65 @@ export type KafkaHeaders = kafkajs.IHeaders;
 export type KafkaMessage = kafkajs.KafkaMessage;
 export type KafkaBatch = kafkajs.Batch;
 
-/** A kafkajs client for the stack's brokers; quiet unless DEBUG asks. */
-export function kafkaClient(bootstrap: string, clientId = 'outboxctl'): KafkaClient {
+export interface KafkaClientOptions {
+  /** kafkajs' own warnings and errors (lost connections, crashes, rebalances); without it the client is silent. */
+  log?: (level: 'warn' | 'error', message: string) => void;
+}
+
+/** A kafkajs client for the stack's brokers; quiet unless DEBUG asks (or `options.log` listens). */
+export function kafkaClient(bootstrap: string, clientId = 'outboxctl', options: KafkaClientOptions = {}): KafkaClient {
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
   registerDecompressionCodecs();
+  const { log } = options;
   return new Kafka({
     clientId,
     brokers: bootstrap.split(',').map((b) => b.trim()),
-    logLevel: logLevel.NOTHING,
+    logLevel: log ? logLevel.WARN : logLevel.NOTHING,
+    logCreator: () => (entry) => {
+      const { message, timestamp: _t, logger: _l, stack: _s, ...extra } = entry.log;
+      const detail = Object.entries(extra)
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .join(' ');
+      log?.(entry.level === logLevel.ERROR ? 'error' : 'warn', `kafkajs ${entry.namespace}: ${message}${detail ? ` (${detail})` : ''}`);
+    },
     connectionTimeout: 3_000,
     requestTimeout: 10_000,
     retry: { retries: 2, initialRetryTime: 200 },
   });
+}
+
+/** The ways a LeaveGroup for an earlier member says there is nothing to leave. */
+const NO_SUCH_MEMBER = new Set(['UNKNOWN_MEMBER_ID', 'GROUP_ID_NOT_FOUND']);
+
+/**
+ * Removes `memberId` from `groupId` with a LeaveGroup request, as a consumer does when it stops:
+ * for a member that died without leaving (kafkajs has no static membership, and its admin client no
+ * call for this). Resolves true when the coordinator removed it, false when it knew no such member;
+ * a coordinator that is loading or unreachable throws (retry it).
+ */
+export async function leaveGroup(client: KafkaClient, groupId: string, memberId: string): Promise<boolean> {
+  // The coordinator lookup and request of kafkajs' own consumer, through the client's private cluster factory.
+  const factory = Object.getOwnPropertySymbols(client).find((s) => s.description === 'private:Kafka:createCluster');
+  if (!factory) throw new Error('this kafkajs version has no private:Kafka:createCluster; cannot send LeaveGroup');
+  const cluster = (client as unknown as Record<symbol, (o: object) => KafkajsCluster>)[factory]!({ allowAutoTopicCreation: false });
+  try {
+    await cluster.connect();
+    const coordinator = await cluster.findGroupCoordinator({ groupId });
+    await coordinator.leaveGroup({ groupId, memberId });
+    return true;
+  } catch (error) {
+    if (NO_SUCH_MEMBER.has((error as { type?: string }).type ?? '')) return false;
+    throw error;
+  } finally {
+    await cluster.disconnect().catch(() => undefined);
+  }
+}
+
+/** The part of kafkajs' (untyped) cluster that leaveGroup uses. */
+interface KafkajsCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  findGroupCoordinator(request: { groupId: string }): Promise<{ leaveGroup(request: { groupId: string; memberId: string }): Promise<unknown> }>;
 }
 
 /** A metadata request: resolves with the brokers the cluster lists. */
@@ -129,10 +177,32 @@ export class KafkaAdmin {
 
   /** False when the topic appeared meanwhile (another creator won). */
   async create(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>): Promise<boolean> {
-    return this.admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic: name, numPartitions: partitions, replicationFactor, configEntries: Object.entries(configs).map(([n, value]) => ({ name: n, value })) }],
-    });
+    try {
+      return await this.admin.createTopics({
+        waitForLeaders: true,
+        topics: [
+          { topic: name, numPartitions: partitions, replicationFactor, configEntries: Object.entries(configs).map(([n, value]) => ({ name: n, value })) },
+        ],
+      });
+    } catch (error) {
+      // The topic was created: kafkajs's leader wait asked a broker whose metadata lags the controller
+      // (KRaft, right after a restart) and gives up on its first UNKNOWN_TOPIC_OR_PARTITION.
+      if ((error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+      await this.waitForLeaders(name, 30_000);
+      return true;
+    }
+  }
+
+  /** Until every partition of the topic has a leader, within `deadlineMs`. */
+  private async waitForLeaders(name: string, deadlineMs: number): Promise<void> {
+    await retry(
+      async () => {
+        const { topics } = await this.admin.fetchTopicMetadata({ topics: [name] });
+        const partitions = topics[0]?.partitions ?? [];
+        if (partitions.length === 0 || partitions.some((p) => p.leader < 0)) throw new Error(`topic ${name} has no leader yet`);
+      },
+      { deadlineMs, initialDelayMs: 100, factor: 1.5, maxDelayMs: 1_000, retryable: () => true },
+    );
   }
 
   async describe(name: string): Promise<TopicDetail> {

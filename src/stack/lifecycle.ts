@@ -1,4 +1,5 @@
-import { readdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { withPg } from '../clients/pg.js';
 import { availableServices, component, serviceOrder } from './components/index.js';
@@ -7,7 +8,7 @@ import { type StackPaths, stackPaths } from './paths.js';
 import { planDown } from './plan.js';
 import { loadRuntime, RUNTIME_NAMES, runtimeOf, type StopResult } from './runtimes/index.js';
 import { hasInstance, isServiceAlive, probeService, stopService } from './service.js';
-import { type RuntimeName, readState, type StackState, withStackLock } from './state.js';
+import { emptyState, isUnreadableState, type RuntimeName, readState, type StackState, setAsideState, withStackLock, writeState } from './state.js';
 
 export const STATUS_SCHEMA_VERSION = 1;
 
@@ -128,24 +129,72 @@ export interface DownResult {
   stopped: StopReport[];
   droppedSlots: string[];
   removedData: boolean;
+  /** A state file that could not be read, set aside by `down` (without --volumes) with what ran without it. */
+  recovered?: RecoveredStack;
 }
 
-/** `down`: everything in reverse order; with volumes, the slots first, then the data. */
+export interface RecoveredStack {
+  /** Where the unreadable state file was moved. */
+  keptAs: string;
+  /** What ran for the stack (found by its runtimes without the state), stopped. */
+  stopped: { id: string; result: StopResult }[];
+  /** The runtime and the names of the secrets the new state file took over from the old one. */
+  runtime: RuntimeName | null;
+  secrets: string[];
+}
+
+/** Stops what each runtime finds running for the stack without its state; returns who it was, by runtime. */
+async function stopFound(paths: StackPaths, volumes: boolean): Promise<{ runtime: RuntimeName; id: string; result: StopResult }[]> {
+  const stopped: { runtime: RuntimeName; id: string; result: StopResult }[] = [];
+  for (const name of RUNTIME_NAMES) {
+    const runtime = await loadRuntime(name);
+    for (const found of await runtime.find(paths)) {
+      stopped.push({ runtime: name, id: runtime.identify(found)?.id ?? name, result: await runtime.stop(undefined, found) });
+    }
+    await runtime.teardown(paths, { volumes });
+  }
+  return stopped;
+}
+
+/**
+ * `down` on an unreadable state file, keeping the data: the file is moved aside, what runs for the
+ * stack is stopped, and a new state keeps the runtime and the secrets the data needs (the password
+ * PostgreSQL's data was created with), so `up` starts the stack afresh on it.
+ */
+async function recoverUnreadable(paths: StackPaths): Promise<DownResult> {
+  const stopped = await stopFound(paths, false);
+  const { keptAs, salvaged } = await setAsideState(paths);
+  const found = new Set(stopped.map((s) => s.runtime));
+  // Without a runtime in the file, the one its data is for: containers found, else processes or a data directory.
+  const runtime = salvaged.runtime ?? (found.has('docker') ? 'docker' : found.has('native') || existsSync(paths.dataDir) ? 'native' : undefined);
+  await writeState(paths, { ...emptyState(paths.name), ...(runtime ? { runtime } : {}), secrets: salvaged.secrets });
+  return {
+    stopped: [],
+    droppedSlots: [],
+    removedData: false,
+    recovered: { keptAs, stopped: stopped.map(({ id, result }) => ({ id, result })), runtime: runtime ?? null, secrets: Object.keys(salvaged.secrets) },
+  };
+}
+
+/** Everything in the stack's directory but the lock held now (data, logs, config, tools, state, set-aside files). */
+async function emptyStackDir(paths: StackPaths): Promise<void> {
+  const lock = `${path.basename(paths.stateFile)}.lock`;
+  const entries = await readdir(paths.dir).catch(() => []);
+  for (const entry of entries) if (entry !== lock) await rm(path.join(paths.dir, entry), { recursive: true, force: true });
+}
+
+/** `down`: everything in reverse order; with volumes, the slots first, then the data, then the stack's directory. */
 export async function down(paths: StackPaths, options: { volumes: boolean; onStop?: (r: StopReport) => void }): Promise<DownResult> {
-  return withStackLock(paths, {}, async () => {
+  const result = await withStackLock(paths, {}, async () => {
     let state: StackState | undefined;
     try {
       state = await readState(paths);
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (!options.volumes || (code !== 'STATE_CORRUPT' && code !== 'STATE_INVALID')) throw error;
-      // No usable state: ask every runtime what runs for the stack without it, then delete it all.
-      for (const name of RUNTIME_NAMES) {
-        const runtime = await loadRuntime(name);
-        for (const found of await runtime.find(paths)) await runtime.stop(undefined, found);
-        await runtime.teardown(paths, { volumes: true });
-      }
-      await rm(paths.dir, { recursive: true, force: true });
+      if (!isUnreadableState(error)) throw error;
+      if (!options.volumes) return recoverUnreadable(paths);
+      // No usable state and its data goes: what runs for the stack is found without it.
+      await stopFound(paths, true);
+      await emptyStackDir(paths);
       return { stopped: [], droppedSlots: [], removedData: true };
     }
     const running = await withInstance(state);
@@ -166,17 +215,17 @@ export async function down(paths: StackPaths, options: { volumes: boolean; onSto
     // What the stack's services shared (a container network) and, with --volumes, their data.
     const used = new Set<RuntimeName>([...(state?.runtime ? [state.runtime] : []), ...Object.values(state?.services ?? {}).map((s) => s.runtime)]);
     for (const name of used) await (await loadRuntime(name)).teardown(paths, { volumes: options.volumes });
-    if (options.volumes) {
-      for (const dir of [paths.dataDir, paths.logDir, path.join(paths.dir, 'config')]) await rm(dir, { recursive: true, force: true });
-      await rm(paths.stateFile, { force: true });
-    }
+    if (options.volumes) await emptyStackDir(paths);
     return { stopped, droppedSlots, removedData: options.volumes };
   });
+  // Only an empty directory goes (the lock released, nothing left): one that another command locked since stays.
+  await rmdir(paths.dir).catch(() => undefined);
+  return result;
 }
 
 export interface StackSummary {
   name: string;
-  /** `corrupt` when the state file cannot be read (`down --volumes` cleans it). */
+  /** `corrupt` when the state file cannot be read (`down` sets it aside, `down --volumes` deletes the stack). */
   runtime: string | null;
   running: ServiceName[];
   stale: ServiceName[];
@@ -184,7 +233,7 @@ export interface StackSummary {
   problem?: string;
 }
 
-/** Every stack under the home, with what runs and what is stale (pids that are gone). */
+/** Every stack under the home that has a state file, with what runs and what is stale (pids that are gone). */
 export async function listStacks(home: string): Promise<StackSummary[]> {
   let names: string[];
   try {
@@ -202,6 +251,8 @@ export async function listStacks(home: string): Promise<StackSummary[]> {
       summaries.push({ name, runtime: 'corrupt', running: [], stale: [] });
       continue;
     }
+    // A directory without a state (an `up` still resolving artifacts, a leftover) is no stack yet.
+    if (state === undefined) continue;
     const recorded = await withInstance(state);
     try {
       const running = await runningServices(state, recorded);

@@ -1,4 +1,5 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rename } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
 import { writeFileAtomic } from '../lib/atomic-write.js';
 import { UserError } from '../lib/errors.js';
@@ -102,7 +103,57 @@ export async function readState(paths: StackPaths): Promise<StackState | undefin
 }
 
 function cleanHint(paths: StackPaths): string {
-  return `Run \`outboxctl --stack ${paths.name} down --volumes\`: it stops the stack's processes and deletes ${paths.dir}.`;
+  return `Run \`outboxctl --stack ${paths.name} down\` to move the file aside and stop the stack's services while keeping its data (\`up\` then starts it afresh), or \`down --volumes\` to delete ${paths.dir}.`;
+}
+
+/** True for the errors of a state file that exists but cannot be used (not for one of a newer outboxctl). */
+export function isUnreadableState(error: unknown): boolean {
+  const code = (error as { code?: string } | undefined)?.code;
+  return code === 'STATE_CORRUPT' || code === 'STATE_INVALID';
+}
+
+/** What a new state file can keep of an unreadable one: the stack's runtime and its generated secrets. */
+export interface SalvagedState {
+  runtime?: RuntimeName;
+  secrets: Record<string, string>;
+}
+
+/**
+ * The runtime and secrets of a state file's text, read as JSON when it parses, else from the first
+ * `"runtime": "…"` and the flat `"secrets": {…}` object (a file cut short keeps what precedes the cut).
+ */
+export function salvageState(text: string): SalvagedState {
+  let runtime: unknown;
+  let secrets: unknown;
+  try {
+    const doc = JSON.parse(text) as { runtime?: unknown; secrets?: unknown } | null;
+    runtime = doc?.runtime;
+    secrets = doc?.secrets;
+  } catch {
+    runtime = /"runtime"\s*:\s*"([a-z]+)"/.exec(text)?.[1];
+    try {
+      secrets = JSON.parse(/"secrets"\s*:\s*(\{[^{}]*\})/.exec(text)?.[1] ?? '{}');
+    } catch {
+      secrets = {};
+    }
+  }
+  const kept: SalvagedState = { secrets: {} };
+  if (runtime === 'native' || runtime === 'docker') kept.runtime = runtime;
+  if (typeof secrets === 'object' && secrets !== null) {
+    for (const [name, value] of Object.entries(secrets)) if (typeof value === 'string') kept.secrets[name] = value;
+  }
+  return kept;
+}
+
+/**
+ * Moves an unreadable state file aside, to `state.json.corrupt-<ISO time>` (`:` as `-`), and returns
+ * where it went with what a new state can keep of it.
+ */
+export async function setAsideState(paths: StackPaths, now = new Date()): Promise<{ keptAs: string; salvaged: SalvagedState }> {
+  const text = await readFile(paths.stateFile, 'utf8');
+  const keptAs = `${paths.stateFile}.corrupt-${now.toISOString().replace(/:/g, '-')}`;
+  await rename(paths.stateFile, keptAs);
+  return { keptAs, salvaged: salvageState(text) };
 }
 
 /**
@@ -139,7 +190,7 @@ export async function updateState(paths: StackPaths, change: (state: StackState)
 }
 
 export interface LockOptions {
-  /** How long to wait for another command holding the lock. */
+  /** How long to wait for another command holding the lock; Infinity: as long as its holder lives. */
   waitMs?: number;
   /** Called once when the lock is busy and we start waiting. */
   onWait?: () => void;
@@ -150,26 +201,29 @@ export interface LockOptions {
  * The lock is a directory (`state.json.lock`) refreshed while held; a crashed holder's lock goes stale.
  */
 export async function withStackLock<T>(paths: StackPaths, options: LockOptions, fn: () => Promise<T>): Promise<T> {
-  await mkdir(paths.dir, { recursive: true, mode: 0o700 });
-  const waitMs = options.waitMs ?? 120_000;
-  const lockOptions = { lockfilePath: `${paths.stateFile}.lock`, stale: 15_000, update: 5_000 };
-  let release: () => Promise<void>;
-  try {
-    release = await lockfile.lock(paths.dir, { ...lockOptions, retries: 0 }).catch(async (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ELOCKED') throw error;
-      options.onWait?.();
-      return lockfile.lock(paths.dir, {
-        ...lockOptions,
-        retries: { retries: Math.max(1, Math.ceil(waitMs / 500)), minTimeout: 500, maxTimeout: 500, factor: 1 },
-      });
-    });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
-      throw new UserError('STACK_LOCKED', `Stack "${paths.name}" is locked by another outboxctl command.`, {
-        hint: 'Wait for it to finish and try again.',
-      });
+  const deadline = Date.now() + (options.waitMs ?? 120_000);
+  const lockOptions = { lockfilePath: `${paths.stateFile}.lock`, stale: 15_000, update: 5_000, retries: 0 };
+  let release: (() => Promise<void>) | undefined;
+  let waiting = false;
+  let vanished = 0;
+  while (!release) {
+    await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+    try {
+      release = await lockfile.lock(paths.dir, lockOptions);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // ENOENT: `down --volumes` removed the empty directory meanwhile; it is made again.
+      if (code === 'ENOENT' && ++vanished < 5) continue;
+      if (code !== 'ELOCKED') throw error;
+      if (Date.now() >= deadline) {
+        throw new UserError('STACK_LOCKED', `Stack "${paths.name}" is locked by another outboxctl command.`, {
+          hint: 'Wait for it to finish and try again.',
+        });
+      }
+      if (!waiting) options.onWait?.();
+      waiting = true;
+      await sleep(500);
     }
-    throw error;
   }
   try {
     return await fn();

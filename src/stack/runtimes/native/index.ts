@@ -8,7 +8,7 @@ import type { Runtime } from '../runtime.js';
 import { nativeExec } from './exec.js';
 import { listenerPids } from './listeners.js';
 import { followLog, readLog, serviceLogFile, startMarker } from './logs.js';
-import { groupMembers, groupRssBytes, isGroupAlive, isRunning, processesMentioning, processIdentity, spawnDetached, stopGroup } from './process.js';
+import { groupMembers, groupRssBytes, isGroupAlive, isRunning, processIdentity, servicesNaming, spawnDetached, stopGroup } from './process.js';
 
 const log = createLogger('native');
 
@@ -117,7 +117,9 @@ export const nativeRuntime: Runtime = {
     const service = own(recorded);
     if (!service.pid) return 'not-running';
     if (!alive(service)) return 'stale';
-    if (!component) return stopGroup(service.pid, { single: true, graceMs: 10_000 });
+    // Found without its state (`find`), so of no known component: SIGINT to its leader is PostgreSQL's
+    // fast shutdown and what a JVM or an outboxctl server does on SIGTERM too.
+    if (!component) return stopGroup(service.pid, { signal: 'SIGINT', leaderOnly: true, single: service.group === false, graceMs: 30_000 });
     return stopGroup(service.pid, {
       signal: component.native.stopSignal,
       graceMs: component.native.stopGraceMs,
@@ -144,12 +146,16 @@ export const nativeRuntime: Runtime = {
 
   exec: (component, service, request) => nativeExec(component, service, request),
 
-  // Nothing is shared between a stack's processes; `down --volumes` removes the stack's directory.
-  teardown: async () => undefined,
+  // Nothing is shared between a stack's processes (`down --volumes` removes the stack's directory), but a
+  // process the state never recorded (an `up` killed between spawn and record) is stopped with the rest.
+  async teardown(paths) {
+    for (const found of await nativeRuntime.find(paths)) await nativeRuntime.stop(undefined, found);
+  },
   finishRun: async () => undefined,
 
   async find(paths) {
-    // Every process of a stack names its directory on its command line (data, config or --managed).
-    return processesMentioning(paths.dir).map((pid): ServiceState => ({ runtime: 'native', pid, startId: processIdentity(pid), group: false, ports: {} }));
+    // Every service of a stack names a path in its directory on its command line (data, config or
+    // --managed) and leads its own process group; its start time tells a reused pid apart later.
+    return servicesNaming(paths.dir).map((pid): ServiceState => ({ runtime: 'native', pid, startId: processIdentity(pid), ports: {} }));
   },
 };

@@ -102,15 +102,16 @@ function currentBootId(): string | undefined {
 interface ProcStat {
   state: string;
   pgrp: number;
+  session: number;
   startTime: string;
 }
 
 function procStat(pid: number): ProcStat | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesized command: state(3) ppid(4) pgrp(5) … starttime(22).
+    // Fields after the parenthesized command: state(3) ppid(4) pgrp(5) session(6) … starttime(22).
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0]!, pgrp: Number(fields[2]), startTime: fields[19]! };
+    return { state: fields[0]!, pgrp: Number(fields[2]), session: Number(fields[3]), startTime: fields[19]! };
   } catch {
     return undefined;
   }
@@ -211,22 +212,38 @@ export async function groupRssBytes(pgid: number): Promise<number> {
   return total;
 }
 
-/** Pids (not ours) whose command line mentions `text`: how a stack's processes are found without its state. */
-export function processesMentioning(text: string): number[] {
-  const pids: number[] = [];
+/** True when `arg` is `dir` or a path under it, alone or as an option's value (`-Dx=<dir>/…`). */
+function namesPathUnder(arg: string, dir: string): boolean {
+  const value = arg.slice(arg.indexOf('=') + 1);
+  return [arg, value].some((a) => a === dir || a.startsWith(`${dir}/`));
+}
+
+/**
+ * Running services of the stack in `dir`, found without its state: newest first (the order to stop
+ * them in, as they started after what they depend on).
+ */
+export function servicesNaming(dir: string): number[] {
+  const root = dir.replace(/\/+$/, '');
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
-    return pids;
+    return [];
   }
+  const found: { pid: number; startTime: number }[] = [];
   for (const entry of entries) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const pid = Number(entry);
+    if (!/^\d+$/.test(entry) || pid === process.pid) continue;
+    // Whole path components of an argument, never a substring (stack "pa" is not "pa2"), and only
+    // session leaders, as spawnDetached starts every service (a `tail -f` of its log is none).
+    const stat = procStat(pid);
+    if (!stat || stat.session !== pid || stat.state === 'Z') continue;
     try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(text)) pids.push(Number(entry));
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (args.some((arg) => namesPathUnder(arg, root))) found.push({ pid, startTime: Number(stat.startTime) });
     } catch {
       // Gone, or not ours to read.
     }
   }
-  return pids;
+  return found.sort((a, b) => b.startTime - a.startTime).map((p) => p.pid);
 }
