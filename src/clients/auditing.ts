@@ -1,4 +1,5 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { TOKEN_HINT } from '../lib/config.js';
 import { UserError } from '../lib/errors.js';
 import { unreachableError } from '../lib/network-errors.js';
 
@@ -6,8 +7,13 @@ import { unreachableError } from '../lib/network-errors.js';
 export class AuditingClient {
   private readonly http: AxiosInstance;
 
-  constructor(readonly baseUrl: string) {
-    this.http = axios.create({ baseURL: baseUrl.replace(/\/$/, ''), timeout: 15_000, validateStatus: () => true });
+  /** `token`: sent as `Authorization: Bearer` (see resolveToken in lib/config.ts). */
+  constructor(
+    readonly baseUrl: string,
+    options: { token?: string } = {},
+  ) {
+    const headers = options.token ? { Authorization: `Bearer ${options.token}` } : {};
+    this.http = axios.create({ baseURL: baseUrl.replace(/\/$/, ''), timeout: 15_000, validateStatus: () => true, headers });
   }
 
   /** GET with the given query (undefined values left out); a problem answer becomes a UserError. */
@@ -27,7 +33,9 @@ export class AuditingClient {
     }
     if (response.status >= 400) {
       const detail = (response.data as { detail?: string } | undefined)?.detail ?? `HTTP ${response.status}`;
-      throw new UserError('AUDITING_REFUSED', `The auditing server answered ${response.status}: ${detail.replace(/\.$/, '')}.`);
+      throw new UserError('AUDITING_REFUSED', `The auditing server answered ${response.status}: ${detail.replace(/\.$/, '')}.`, {
+        hint: response.status === 401 ? TOKEN_HINT : undefined,
+      });
     }
     return response.data;
   }

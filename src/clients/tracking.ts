@@ -1,4 +1,5 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { TOKEN_HINT } from '../lib/config.js';
 import { UserError } from '../lib/errors.js';
 import { unreachableError } from '../lib/network-errors.js';
 import type { Parcel } from './tracking-api.js';
@@ -15,8 +16,13 @@ interface ProblemBody {
 export class TrackingClient {
   private readonly http: AxiosInstance;
 
-  constructor(readonly baseUrl: string) {
-    this.http = axios.create({ baseURL: baseUrl, timeout: 15_000, validateStatus: () => true, headers: { Accept: 'application/json' } });
+  /** `token`: sent as `Authorization: Bearer` (see resolveToken in lib/config.ts). */
+  constructor(
+    readonly baseUrl: string,
+    options: { token?: string } = {},
+  ) {
+    const auth = options.token ? { Authorization: `Bearer ${options.token}` } : {};
+    this.http = axios.create({ baseURL: baseUrl, timeout: 15_000, validateStatus: () => true, headers: { Accept: 'application/json', ...auth } });
   }
 
   private async call<T>(request: () => Promise<AxiosResponse<unknown>>): Promise<AxiosResponse<T>> {
@@ -37,7 +43,7 @@ export class TrackingClient {
       const detail = body.detail ?? `HTTP ${response.status}`;
       const code = body.type?.split(':').pop()?.toUpperCase().replace(/-/g, '_') ?? `HTTP_${response.status}`;
       throw new UserError(code, `The tracking server answered ${response.status} ${body.title ?? ''}: ${detail.replace(/\.$/, '')}.`.replace('  ', ' '), {
-        hint: response.status === 412 ? 'Get the parcel again and retry with its current version.' : undefined,
+        hint: response.status === 412 ? 'Get the parcel again and retry with its current version.' : response.status === 401 ? TOKEN_HINT : undefined,
       });
     }
     return response as AxiosResponse<T>;

@@ -1,3 +1,4 @@
+import { resolveToken } from '../lib/config.js';
 import { parseDuration } from '../lib/duration.js';
 import { checkReportFile, type StepResult } from '../smoke/report.js';
 import { parseRuntimeChoice, withImageOverrides } from '../stack/up.js';
@@ -9,6 +10,8 @@ export default async function run(ctx: CommandContext): Promise<number> {
   const timeoutMs = parseDuration(String(flags.timeout ?? '300s'), '--timeout');
   const reportFile = flags.report === undefined ? undefined : String(flags.report);
   if (reportFile !== undefined) await checkReportFile(reportFile);
+  // A token no header can carry is a usage error now, not a failed step later.
+  resolveToken({ flags, env: ctx.io.env });
 
   const [{ smoke }, { SMOKE_STEPS }, { plainUpEvents }] = await Promise.all([
     import('../smoke/run.js'),
@@ -32,6 +35,7 @@ export default async function run(ctx: CommandContext): Promise<number> {
     reportFile,
     steps: SMOKE_STEPS,
     upEvents: plainUpEvents(out),
+    token: flags.token === undefined ? undefined : String(flags.token),
     events: {
       onStepStart: (step, index, total) => {
         if (step.name === 'stack') out.info(`${c.cyan('▸')} ${c.dim(`[${index + 1}/${total}]`)} ${step.name}: ${step.title}`);

@@ -1,3 +1,5 @@
+import { UsageError } from './errors.js';
+
 /** Every external endpoint outboxctl talks to, with its flag, env var and default. */
 export const ENDPOINTS = {
   database: { flag: '--database-url', option: 'databaseUrl', env: 'DATABASE_URL', fallback: undefined },
@@ -19,8 +21,8 @@ export interface ResolvedEndpoint {
 export interface ResolveInput {
   flags: Record<string, unknown>;
   env: NodeJS.ProcessEnv;
-  /** The stack's state file (only its endpoints are read): lib/ knows nothing of src/stack. */
-  state?: { endpoints: Record<string, string> };
+  /** The stack's state file (only its endpoints and secrets are read): lib/ knows nothing of src/stack. */
+  state?: { endpoints: Record<string, string>; secrets?: Record<string, string> };
 }
 
 /** The one place endpoints are resolved: flag > environment > state > default. */
@@ -33,6 +35,44 @@ export function resolveEndpoint(name: EndpointName, input: ResolveInput): Resolv
   const fromState = input.state?.endpoints[name];
   if (fromState) return { value: fromState, source: 'state' };
   return { value: spec.fallback, source: 'default' };
+}
+
+export const TOKEN_ENV = 'OUTBOXCTL_TOKEN';
+
+/** What to do about a 401 from the tracking or auditing server. */
+export const TOKEN_HINT = `Give the server's token with --token or ${TOKEN_ENV} (a stack started with a token records it for outboxctl).`;
+
+export interface ResolvedToken {
+  value: string | undefined;
+  source: 'flag' | 'env' | 'state' | 'none';
+}
+
+/** What an `Authorization: Bearer` header can carry: visible ASCII, no spaces. */
+const TOKEN_TEXT = /^[\x21-\x7e]{1,4096}$/;
+
+/**
+ * The bearer token for the tracking and auditing servers: `--token` > OUTBOXCTL_TOKEN > the stack
+ * state's `secrets.token` > none (the servers take only the first two). A token a header cannot
+ * carry is a usage error naming where it came from.
+ */
+export function resolveToken(input: ResolveInput): ResolvedToken {
+  const check = (value: string, where: string, source: ResolvedToken['source']): ResolvedToken => {
+    if (TOKEN_TEXT.test(value)) return { value, source };
+    throw new UsageError(`${where} is not a token an Authorization header can carry.`, {
+      hint: 'Use visible ASCII characters only: no spaces, no line breaks.',
+    });
+  };
+  // Only a string is a token: `up --token` is a switch that asks for one to be generated.
+  const flag = input.flags.token;
+  if (typeof flag === 'string') {
+    if (flag === '') throw new UsageError('--token is empty.', { hint: 'Give the token the server was started with, or leave --token out.' });
+    return check(flag, '--token', 'flag');
+  }
+  const fromEnv = input.env[TOKEN_ENV];
+  if (fromEnv) return check(fromEnv, TOKEN_ENV, 'env');
+  const fromState = input.state?.secrets?.token;
+  if (fromState) return check(fromState, "The stack state's secrets.token", 'state');
+  return { value: undefined, source: 'none' };
 }
 
 /** A URL safe to print: the password replaced by `****`. */

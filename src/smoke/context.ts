@@ -23,6 +23,10 @@ export interface SmokeContext {
   signal: AbortSignal;
   /** A word no other parcel holds: the update puts it into the contents, `/parcels?q=` finds it. */
   token: string;
+  /** `--token` as given; with OUTBOXCTL_TOKEN and the stack's state it decides `authToken`. */
+  tokenFlag?: string;
+  /** The bearer token sent to the tracking and auditing servers, resolved by the stack step. */
+  authToken?: string;
   upEvents: UpEvents;
   warn(message: string): void;
   endpoints: Partial<Record<EndpointName, string>>;

@@ -85,6 +85,8 @@ export interface SmokeOptions {
   steps: readonly SmokeStep[];
   upEvents: UpEvents;
   events?: SmokeEvents;
+  /** `--token`, if given. */
+  token?: string;
 }
 
 /**
@@ -109,6 +111,7 @@ export async function smoke(options: SmokeOptions): Promise<SmokeReport> {
     deadline: Date.now() + options.timeoutMs,
     signal: controller.signal,
     token: `smoke${randomBytes(5).toString('hex')}`,
+    tokenFlag: options.token,
     upEvents: options.upEvents,
     warn: (m) => options.events?.onWarning?.(m),
     endpoints: {},

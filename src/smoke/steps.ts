@@ -63,7 +63,9 @@ async function until<T>(ctx: SmokeContext, probe: () => Promise<T>, diagnose?: (
 /** GET on the auditing server: the JSON of a 200, else an error with the problem's detail. */
 async function auditing<T>(ctx: SmokeContext, path: string): Promise<T> {
   const url = `${endpoint(ctx, 'auditing').replace(/\/$/, '')}${path}`;
-  const response = await fetch(url, { signal: AbortSignal.timeout(5_000), headers: { accept: 'application/json' } });
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (ctx.authToken) headers.authorization = `Bearer ${ctx.authToken}`;
+  const response = await fetch(url, { signal: AbortSignal.timeout(5_000), headers });
   const body = (await response.json().catch(() => undefined)) as (T & { detail?: string }) | undefined;
   if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}${body?.detail ? ` (${body.detail.replace(/\.$/, '')})` : ''}`);
   return body as T;
@@ -111,6 +113,9 @@ const stack: SmokeStep = {
         ctx.warn(`stack "${ctx.paths.name}" runs without ${notReady.map((s) => `${s.name} (${s.state})`).join(', ')}; smoke uses it as it is`);
       summary = `using the running stack "${ctx.paths.name}"${notReady.length ? ` (not ready: ${notReady.map((s) => s.name).join(', ')})` : ''}`;
     }
+    const { resolveToken } = await import('../lib/config.js');
+    // After up: a stack it started records its token only then.
+    ctx.authToken = resolveToken({ flags: { token: ctx.tokenFlag }, env: ctx.env, state: await readState(ctx.paths) }).value;
     const { KafkaAdmin } = await import('../clients/kafka.js');
     const admin = await KafkaAdmin.connect(endpoint(ctx, 'kafka'));
     try {
@@ -129,7 +134,7 @@ const stack: SmokeStep = {
 
 async function trackingClient(ctx: SmokeContext) {
   const { TrackingClient } = await import('../clients/tracking.js');
-  return new TrackingClient(endpoint(ctx, 'tracking'));
+  return new TrackingClient(endpoint(ctx, 'tracking'), { token: ctx.authToken });
 }
 
 function expectParcel(parcel: Parcel, want: { version: number; status: string; contents: string }, what: string): void {

@@ -38,6 +38,8 @@ async function outboxRows(url: string, aggregateId: string) {
   );
 }
 
+const cursorOf = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
 const json = (method: string, body: unknown, headers: Record<string, string> = {}) => ({
   method,
   headers: { 'Content-Type': 'application/json', ...headers },
@@ -315,6 +317,28 @@ describe('bad input: problem+json and nothing changes', () => {
     { name: 'stale If-Match', request: () => [`/api/parcel/${existing.id}`, json('PUT', { status: 'delivered' }, { 'If-Match': '"7"' })], status: 412 },
     { name: 'bad limit', request: () => ['/api/parcel?limit=0', { method: 'GET' }], status: 400, field: 'limit' },
     { name: 'bad cursor', request: () => ['/api/parcel?cursor=garbage', { method: 'GET' }], status: 400, field: 'cursor' },
+    { name: 'NUL in contents', request: () => ['/api/parcel', json('POST', { contents: 'before\u0000after' })], status: 400, field: 'contents' },
+    { name: 'NUL in contents on update', request: () => [`/api/parcel/${existing.id}`, json('PUT', { contents: '\u0000' })], status: 400, field: 'contents' },
+    { name: 'lone surrogate in contents', request: () => ['/api/parcel', json('POST', { contents: 'half \ud800 a pair' })], status: 400, field: 'contents' },
+    {
+      name: 'If-Match that is no version',
+      request: () => [`/api/parcel/${existing.id}`, json('PUT', { status: 'delivered' }, { 'If-Match': '"abc"' })],
+      status: 400,
+      field: 'If-Match',
+    },
+    {
+      name: 'cursor with an impossible date',
+      request: () => [`/api/parcel?cursor=${cursorOf(['2026-02-30T00:00:00.000000Z', randomUUID()])}`, { method: 'GET' }],
+      status: 400,
+      field: 'cursor',
+    },
+    {
+      name: 'cursor with a date PostgreSQL cannot read',
+      request: () => [`/api/parcel?cursor=${cursorOf(['1', randomUUID()])}`, { method: 'GET' }],
+      status: 400,
+      field: 'cursor',
+    },
+    { name: 'query over the header limit', request: () => [`/api/parcel?cursor=${'c'.repeat(20_000)}`, { method: 'GET' }], status: 431 },
   ];
 
   it.each(cases)('$name → $status', async ({ request, status, field }) => {
@@ -337,6 +361,15 @@ describe('bad input: problem+json and nothing changes', () => {
     ).toEqual({ version: 1, contents: 'keep me', status: 'registered' });
   });
 
+  it('a bad If-Match is quoted once, as sent', async () => {
+    for (const header of ['"abc"', 'abc', 'W/"x"']) {
+      const res = await fetch(`${server.url}/api/parcel/${existing.id}`, json('PUT', { status: 'delivered' }, { 'If-Match': header }));
+      const { detail } = (await res.json()) as { detail: string };
+      expect(detail).toContain(`If-Match: ${header} `);
+      expect(detail).not.toContain('""');
+    }
+  });
+
   it('a database that is down → 503 on writes and on /health', async () => {
     const down = await createTrackingServer({ databaseUrl: 'postgres://postgres:x@127.0.0.1:1/outbox', port: 0 });
     try {
@@ -350,5 +383,40 @@ describe('bad input: problem+json and nothing changes', () => {
     } finally {
       await down.close();
     }
+  });
+});
+
+describe('bearer token', () => {
+  let url: string;
+  let server: TrackingServer;
+  const token = 'tracking-secret-7';
+  beforeAll(async () => {
+    url = await migratedDatabase();
+    server = await createTrackingServer({ databaseUrl: url, port: 0, token });
+  });
+  afterAll(async () => server?.close());
+
+  it('every route but /health answers 401 problem+json with WWW-Authenticate without the token, and writes nothing', async () => {
+    const attempts: [string, RequestInit][] = [
+      ['/api/parcel', json('POST', { contents: 'no token' })],
+      ['/api/parcel', json('POST', { contents: 'wrong token' }, { Authorization: 'Bearer tracking-secret-8' })],
+      ['/api/parcel', json('POST', { contents: 'longer token' }, { Authorization: `Bearer ${token}${token}` })],
+      ['/api/parcel', json('POST', { contents: 'not bearer' }, { Authorization: `Basic ${token}` })],
+      ['/api/parcel', { method: 'GET' }],
+      [`/api/parcel/${randomUUID()}`, { method: 'GET' }],
+      ['/no/such/route', { method: 'GET' }],
+    ];
+    for (const [path, init] of attempts) {
+      const res = await fetch(`${server.url}${path}`, init);
+      expect(res.status, path).toBe(401);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="outboxctl"/);
+      expect(await res.json()).toMatchObject({ type: 'urn:outboxctl:problem:unauthorized', status: 401, detail: expect.stringMatching(/\.$/) });
+    }
+    expect(await counts(url)).toEqual({ parcels: 0, outbox: 0 });
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    const ok = await fetch(`${server.url}/api/parcel`, json('POST', { contents: 'with token' }, { Authorization: `Bearer ${token}` }));
+    expect(ok.status).toBe(201);
+    expect(await counts(url)).toEqual({ parcels: 1, outbox: 1 });
   });
 });

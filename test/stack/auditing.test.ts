@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -118,7 +119,8 @@ describe('auditing server on the real pipeline', () => {
     const cli = await outboxctl(['audit', 'history', id]);
     expect(cli.stdout).toMatch(/^1\s+ParcelCreated/m);
     expect((await audit(`/parcels/${id}`)).status).toBe(200);
-    expect((await audit('/parcels/no-such-parcel/history')).status).toBe(404);
+    expect((await audit(`/parcels/${randomUUID()}/history`)).status).toBe(404);
+    expect((await audit('/parcels/no-such-parcel/history')).status).toBe(400);
   });
 
   it('every bad parameter is a 400 naming it', async () => {
@@ -132,6 +134,10 @@ describe('auditing server on the real pipeline', () => {
       ['/parcels?colour=red', 'colour'],
       ['/events?until=2026-13-45', 'until'],
       ['/stats?interval=5m', 'interval'],
+      // A well-formed cursor whose date is no real day, which Elasticsearch would refuse.
+      [`/parcels?cursor=${Buffer.from(JSON.stringify(['2026-02-30T00:00:00Z', randomUUID()])).toString('base64url')}`, 'cursor'],
+      ['/events?type=ParcelDeleted', 'type'],
+      ['/events?aggregateId=no-such-parcel', 'aggregateId'],
     ];
     for (const [url, field] of cases) {
       const r = await audit<{ status: number; field: string; detail: string }>(url);
@@ -139,6 +145,10 @@ describe('auditing server on the real pipeline', () => {
       expect(r.body.field, url).toBe(field);
       expect(r.body.detail, url).toContain(`"${field}"`);
     }
+    // A cursor with a real ISO date reaches the engine as epoch milliseconds, which it accepts.
+    const iso = await audit<Page>(`/parcels?size=5&cursor=${Buffer.from(JSON.stringify(['2100-01-01T00:00:00Z', 'z'])).toString('base64url')}`);
+    expect(iso.status).toBe(200);
+    expect(iso.body.items).toHaveLength(5);
     const cli = await outboxctl(['audit', 'parcels', '--status', 'lost']);
     expect(cli.exitCode).toBe(1);
     expect(cli.stderr.split('\n')[0]).toBe(

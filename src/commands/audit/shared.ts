@@ -1,13 +1,13 @@
-import { resolveEndpoint } from '../../lib/config.js';
+import { resolveEndpoint, resolveToken } from '../../lib/config.js';
 import { type Column, renderTable } from '../../lib/table.js';
 import { readState } from '../../stack/state.js';
 import type { CommandContext } from '../context.js';
 
 /** GET on the auditing server the flags, the environment or the stack state point at; a problem answer becomes one sentence, exit 1. */
 export async function auditGet<T>(ctx: CommandContext, path: string, params: Record<string, unknown> = {}): Promise<T> {
-  const base = resolveEndpoint('auditing', { flags: ctx.flags, env: ctx.io.env, state: await readState(ctx.stack) }).value!;
+  const input = { flags: ctx.flags, env: ctx.io.env, state: await readState(ctx.stack) };
   const { AuditingClient } = await import('../../clients/auditing.js');
-  return new AuditingClient(base).get<T>(path, params);
+  return new AuditingClient(resolveEndpoint('auditing', input).value!, { token: resolveToken(input).value }).get<T>(path, params);
 }
 
 /** A page of the auditing server's `/parcels` or `/events`. */

@@ -1,5 +1,5 @@
 import { TrackingClient } from '../../clients/tracking.js';
-import { resolveEndpoint } from '../../lib/config.js';
+import { resolveEndpoint, resolveToken } from '../../lib/config.js';
 import { renderTable } from '../../lib/table.js';
 import type { Parcel } from '../../servers/tracking/parcel.js';
 import { readState } from '../../stack/state.js';
@@ -7,8 +7,8 @@ import type { CommandContext } from '../context.js';
 
 export async function trackingClient(ctx: CommandContext): Promise<TrackingClient> {
   const state = await readState(ctx.stack);
-  const { value } = resolveEndpoint('tracking', { flags: ctx.flags, env: ctx.io.env, state });
-  return new TrackingClient(value!);
+  const input = { flags: ctx.flags, env: ctx.io.env, state };
+  return new TrackingClient(resolveEndpoint('tracking', input).value!, { token: resolveToken(input).value });
 }
 
 const clip = (text: string, max = 40) => (text.length > max ? `${text.slice(0, max - 1)}…` : text).replace(/\s+/g, ' ');

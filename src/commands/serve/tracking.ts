@@ -1,5 +1,5 @@
 import { withPg } from '../../clients/pg.js';
-import { redactUrl } from '../../lib/config.js';
+import { redactUrl, resolveToken } from '../../lib/config.js';
 import { onInterrupt } from '../../lib/interrupt.js';
 import { migrate } from '../../migrations/engine.js';
 import { createTrackingServer } from '../../servers/tracking/app.js';
@@ -15,6 +15,8 @@ export default async function run(ctx: CommandContext): Promise<void> {
   const port = parsePort(flags.port, 8080);
   const host = String(flags.host ?? '127.0.0.1');
   const deleteAfterInsert = flags.outboxDeleteAfterInsert === true || ctx.io.env.OUTBOX_DELETE_AFTER_INSERT === 'true';
+  // A server takes its token from the flag or the environment only: the state's is for the clients.
+  const token = resolveToken({ flags, env: ctx.io.env }).value;
 
   const db = await leaseDatabase({ flags, env: ctx.io.env, paths: ctx.stack, out });
   let server: Awaited<ReturnType<typeof createTrackingServer>>;
@@ -23,7 +25,7 @@ export default async function run(ctx: CommandContext): Promise<void> {
       const result = await withPg(db.url, (client) => migrate(client, engineOptions(ctx)));
       if (result.applied.length > 0) out.info(`applied ${result.applied.length} migration(s); schema at version ${result.schemaVersion ?? '?'}`);
     }
-    server = await listening(createTrackingServer({ databaseUrl: db.url, host, port, outboxDeleteAfterInsert: deleteAfterInsert }), host, port);
+    server = await listening(createTrackingServer({ databaseUrl: db.url, host, port, outboxDeleteAfterInsert: deleteAfterInsert, token }), host, port);
   } catch (error) {
     await db.release();
     throw error;
@@ -36,7 +38,9 @@ export default async function run(ctx: CommandContext): Promise<void> {
     await db.release();
   };
   onInterrupt(shutdown);
-  out.info(`tracking server listening on ${url} (database ${redactUrl(db.url)}${deleteAfterInsert ? ', outbox delete-after-insert' : ''}); Ctrl-C stops it`);
+  out.info(
+    `tracking server listening on ${url} (database ${redactUrl(db.url)}${deleteAfterInsert ? ', outbox delete-after-insert' : ''}${token ? ', bearer token required' : ''}); Ctrl-C stops it`,
+  );
   out.result(url);
   // Runs until SIGINT/SIGTERM; the CLI's signal handler runs `shutdown`.
   await new Promise<never>(() => undefined);

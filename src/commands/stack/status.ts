@@ -1,11 +1,46 @@
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { UserError } from '../../lib/errors.js';
 import { renderTable } from '../../lib/table.js';
 import { type ServiceStatus, stackStatus } from '../../stack/lifecycle.js';
+import type { StackPaths } from '../../stack/paths.js';
 import type { CommandContext } from '../context.js';
 
 const mb = (bytes: number | null) => (bytes === null ? '' : `${Math.round(bytes / 2 ** 20)} MiB`);
 const uptime = (s: number | null) => (s === null ? '' : s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`);
 
+/** The stacks under the home: every directory of `stacks/`, as `outboxctl stacks` lists them. */
+async function stackNames(home: string): Promise<string[]> {
+  const entries = await readdir(path.join(home, 'stacks'), { withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
+}
+
+/**
+ * A stack exists once a command has made its directory (`up` does, even one that failed): a name
+ * with none is a typo or a stack not created yet, not a stack whose services are all stopped.
+ */
+async function requireStack(paths: StackPaths): Promise<void> {
+  const isDirectory = await stat(paths.dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (isDirectory) return;
+  const others = await stackNames(paths.home);
+  if (others.length === 0) {
+    throw new UserError('NO_SUCH_STACK', `There is no stack "${paths.name}" under ${paths.home} yet.`, {
+      hint: `\`outboxctl ${paths.name === 'default' ? '' : `--stack ${paths.name} `}up\` creates it.`,
+    });
+  }
+  throw new UserError('NO_SUCH_STACK', `There is no stack "${paths.name}" under ${paths.home}; its stacks are ${others.join(', ')}.`, {
+    hint: `Pick one with --stack (or OUTBOXCTL_STACK); \`outboxctl --stack ${paths.name} up\` creates this one.`,
+  });
+}
+
 export default async function run(ctx: CommandContext): Promise<number> {
+  await requireStack(ctx.stack);
   const status = await stackStatus(ctx.stack);
   const allReady = status.services.every((s) => s.state === 'ready');
   if (ctx.json) ctx.out.document(status);

@@ -1,8 +1,10 @@
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { SearchClient } from '../../clients/search.js';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { reasonOf, SearchClient } from '../../clients/search.js';
 import { CliError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/logger.js';
-import { PROBLEM_CONTENT_TYPE, type Problem, problem } from '../tracking/problem.js';
+import { clientErrorProblem, requireBearerToken, sendProblem as send } from '../http.js';
+import { parcelIdProblem } from '../tracking/parcel.js';
+import { problem } from '../tracking/problem.js';
 import {
   EVENTS_INDEX,
   encodeCursor,
@@ -25,6 +27,8 @@ export interface AuditingServerOptions {
   host?: string;
   /** 0 picks a free port (tests). */
   port?: number;
+  /** Every route but /health wants `Authorization: Bearer <token>`; none: open. */
+  token?: string;
 }
 
 export interface AuditingServer {
@@ -41,41 +45,80 @@ interface EventDoc {
   payload: { parcel?: { version?: number }; changed?: string[] } & Record<string, unknown>;
 }
 
-const send = (reply: FastifyReply, body: Problem) => reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
-
 const eventView = (e: EventDoc) => ({ ...e, occurredAt: new Date(e.occurredAt).toISOString() });
+
+/** How long detecting the engine, and then each query, may retry an engine that does not answer. */
+const CONNECT_DEADLINE_MS = 3_000;
+const QUERY_DEADLINE_MS = 5_000;
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+
+/**
+ * The engine did not answer before a retry deadline. The sentence gives the time really waited: the
+ * retries stop as soon as the next pause would pass the deadline, which can be well before it.
+ */
+class EngineUnavailable extends Error {
+  constructor(url: string, reason: string, waitedMs: number, deadlineMs: number) {
+    const end = waitedMs < deadlineMs - 50 ? `, as another retry would pass the ${seconds(deadlineMs)} deadline` : ` at the ${seconds(deadlineMs)} deadline`;
+    super(`Elasticsearch at ${url} did not answer (${reason}): gave up after ${seconds(waitedMs)}${end}`);
+  }
+}
+
+/** `fn` under a retry deadline; running out of it becomes an EngineUnavailable that says how long it took. */
+async function withinDeadline<T>(url: string, deadlineMs: number, fn: () => Promise<T>): Promise<T> {
+  const begin = performance.now();
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof CliError && error.code === 'SEARCH_UNREACHABLE')
+      throw new EngineUnavailable(url, reasonOf(error.cause), performance.now() - begin, deadlineMs);
+    throw error;
+  }
+}
 
 /** Connects on first use (and again after a failure), so the server starts while the engine is still down. */
 class Engine {
   private client?: Promise<SearchClient>;
   constructor(private readonly url: string) {}
 
-  get(): Promise<SearchClient> {
-    this.client ??= SearchClient.connect(this.url, { deadlineMs: 3_000 }).then((c) => c.withOptions({ deadlineMs: 5_000 }));
+  private get(): Promise<SearchClient> {
+    this.client ??= withinDeadline(this.url, CONNECT_DEADLINE_MS, () => SearchClient.connect(this.url, { deadlineMs: CONNECT_DEADLINE_MS })).then((c) =>
+      c.withOptions({ deadlineMs: QUERY_DEADLINE_MS }),
+    );
     this.client.catch(() => (this.client = undefined));
     return this.client;
+  }
+
+  /** Runs `fn` on the connected client within the query deadline. */
+  async use<T>(fn: (client: SearchClient) => Promise<T>): Promise<T> {
+    const client = await this.get();
+    return withinDeadline(this.url, QUERY_DEADLINE_MS, () => fn(client));
   }
 }
 
 /** Builds the Fastify app of the auditing server: structured Elasticsearch queries from validated parameters. */
-export function buildAuditingApp(elasticsearchUrl: string): FastifyInstance {
-  const app = Fastify({ logger: false, return503OnClosing: true });
+export function buildAuditingApp(elasticsearchUrl: string, options: { token?: string } = {}): FastifyInstance {
+  const app = Fastify({ logger: false, return503OnClosing: true, clientErrorHandler: clientErrorProblem });
+  if (options.token !== undefined) requireBearerToken(app, options.token);
   const engine = new Engine(elasticsearchUrl.replace(/\/$/, ''));
   // An index that does not exist yet (no event indexed so far) reads as empty.
-  const search = async <T>(index: string, body: Record<string, unknown>) =>
-    (await engine.get()).search<T>(index, { ...body, ignore_unavailable: true, allow_no_indices: true });
+  const search = <T>(index: string, body: Record<string, unknown>) =>
+    engine.use((client) => client.search<T>(index, { ...body, ignore_unavailable: true, allow_no_indices: true }));
+  const checkId = (id: string): string => {
+    const bad = parcelIdProblem(id);
+    if (bad) throw new ParameterError('id', bad);
+    return id.toLowerCase();
+  };
 
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof ParameterError) return send(reply, problem('invalid-request', `${error.message}.`, { field: error.parameter }));
+    if (error instanceof EngineUnavailable) {
+      log('search engine unavailable: %s', error.message);
+      return send(reply, problem('search-unavailable', `${error.message}.`));
+    }
     if (error instanceof CliError && (error.kind === 'environment' || error.code === 'SEARCH_REJECTED')) {
       log('search engine unavailable: %s', error.message);
-      return send(reply, {
-        ...problem('internal', ''),
-        type: 'urn:outboxctl:problem:search-unavailable',
-        title: 'Search engine unavailable',
-        status: 503,
-        detail: `Elasticsearch at ${elasticsearchUrl} cannot answer: ${error.message}`,
-      });
+      return send(reply, problem('search-unavailable', `Elasticsearch at ${elasticsearchUrl} cannot answer: ${error.message}`));
     }
     log('internal error on %s %s: %O', request.method, request.url, error);
     return send(reply, problem('internal', 'The query failed.'));
@@ -84,8 +127,7 @@ export function buildAuditingApp(elasticsearchUrl: string): FastifyInstance {
 
   app.get('/health', async (_request, reply) => {
     try {
-      const client = await engine.get();
-      const health = await client.health();
+      const [client, health] = await engine.use(async (c) => [c, await c.health()] as const);
       return { status: 'ok', engine: { url: client.url, ...client.engine, cluster: health.status } };
     } catch (error) {
       return reply.code(503).send({ status: 'unavailable', engine: { url: elasticsearchUrl, error: (error as Error).message } });
@@ -100,16 +142,18 @@ export function buildAuditingApp(elasticsearchUrl: string): FastifyInstance {
   });
 
   app.get<{ Params: { id: string } }>('/parcels/:id', async (request, reply) => {
-    const r = await search<Record<string, unknown>>(PARCELS_INDEX, { size: 1, query: { ids: { values: [request.params.id] } } });
-    if (r.hits.length === 0) return send(reply, problem('not-found', `No parcel ${request.params.id} in the ${PARCELS_INDEX} index.`));
+    const id = checkId(request.params.id);
+    const r = await search<Record<string, unknown>>(PARCELS_INDEX, { size: 1, query: { ids: { values: [id] } } });
+    if (r.hits.length === 0) return send(reply, problem('not-found', `No parcel ${id} in the ${PARCELS_INDEX} index.`));
     return r.hits[0]!.source;
   });
 
   app.get<{ Params: { id: string } }>('/parcels/:id/history', async (request, reply) => {
-    const r = await search<EventDoc>(EVENTS_INDEX, historyQuery(request.params.id));
-    if (r.hits.length === 0) return send(reply, problem('not-found', `No events for parcel ${request.params.id}.`));
+    const id = checkId(request.params.id);
+    const r = await search<EventDoc>(EVENTS_INDEX, historyQuery(id));
+    if (r.hits.length === 0) return send(reply, problem('not-found', `No events for parcel ${id}.`));
     return {
-      parcelId: request.params.id,
+      parcelId: id,
       events: r.hits.map((h) => ({ ...eventView(h.source), version: h.source.payload.parcel?.version ?? null, changed: h.source.payload.changed ?? [] })),
     };
   });
@@ -139,7 +183,7 @@ export function buildAuditingApp(elasticsearchUrl: string): FastifyInstance {
 
 /** Starts the auditing server; `close()` stops it. */
 export async function createAuditingServer(options: AuditingServerOptions): Promise<AuditingServer> {
-  const app = buildAuditingApp(options.elasticsearchUrl);
+  const app = buildAuditingApp(options.elasticsearchUrl, { token: options.token });
   const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 5000 });
   return { url: address.replace('localhost', '127.0.0.1'), close: () => app.close() };
 }

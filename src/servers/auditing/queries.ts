@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { PARCEL_STATUSES } from '../tracking/parcel.js';
+import { parseIsoTime } from '../iso-time.js';
+import { EVENT_TYPES, PARCEL_STATUSES, parcelIdProblem } from '../tracking/parcel.js';
 
 /** The indices the sink writes (see templates/elasticsearch/index-templates.json). */
 export const EVENTS_INDEX = 'parcel.outbox';
@@ -18,10 +19,12 @@ export class ParameterError extends Error {
 const time = (name: string) =>
   z
     .string()
-    .refine((s) => /^\d{4}-\d{2}-\d{2}/.test(s) && !Number.isNaN(Date.parse(s)), {
-      message: `Parameter "${name}" must be an ISO date or time, e.g. 2026-11-26T10:00:00Z`,
+    .transform((s, ctx) => {
+      const ms = parseIsoTime(s);
+      if (ms !== undefined) return new Date(ms).toISOString();
+      ctx.addIssue({ code: 'custom', message: `Parameter "${name}" must be an ISO date or time of a real day, e.g. 2026-11-26T10:00:00Z` });
+      return z.NEVER;
     })
-    .transform((s) => new Date(s).toISOString())
     .optional();
 
 const size = z.coerce
@@ -31,20 +34,47 @@ const size = z.coerce
   .max(500, 'Parameter "size" must be a whole number from 1 to 500')
   .default(50);
 
+/** The widest epoch milliseconds a JavaScript Date (and so this server's answers) can hold. */
+const MAX_EPOCH_MS = 8.64e15;
+
+/**
+ * A page's cursor is the last hit's sort values: [a date as epoch milliseconds, the id that breaks
+ * ties]. A date given as an ISO string is read here, so the engine never sees one it would refuse.
+ */
+export function decodeCursor(text: string): { ok: true; sortValues: [number, string] } | { ok: false; problem?: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    return { ok: false };
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 2) return { ok: false };
+  const [at, id] = parsed as unknown[];
+  if (typeof id !== 'string' || id.length < 1 || id.length > 255) return { ok: false };
+  if (typeof at === 'number') return Number.isSafeInteger(at) && Math.abs(at) <= MAX_EPOCH_MS ? { ok: true, sortValues: [at, id] } : { ok: false };
+  if (typeof at !== 'string') return { ok: false };
+  const ms = parseIsoTime(at);
+  return ms === undefined ? { ok: false, problem: `its date "${at.slice(0, 40)}" is not a real day and time` } : { ok: true, sortValues: [ms, id] };
+}
+
 const cursor = z
   .string()
   .transform((s, ctx) => {
-    try {
-      const parsed = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as unknown;
-      if (Array.isArray(parsed) && parsed.length === 2 && parsed.every((v) => typeof v === 'string' || typeof v === 'number'))
-        return parsed as (string | number)[];
-    } catch {
-      // reported below
-    }
-    ctx.addIssue({ code: 'custom', message: 'Parameter "cursor" is not a cursor this server issued; use nextCursor from the previous page' });
+    const decoded = decodeCursor(s);
+    if (decoded.ok) return decoded.sortValues;
+    const why = decoded.problem ? ` (${decoded.problem})` : '';
+    ctx.addIssue({ code: 'custom', message: `Parameter "cursor" is not a cursor this server issued${why}; use nextCursor from the previous page` });
     return z.NEVER;
   })
   .optional();
+
+const parcelId = (name: string) =>
+  z.string().transform((s, ctx) => {
+    const problem = parcelIdProblem(s);
+    if (!problem) return s.toLowerCase();
+    ctx.addIssue({ code: 'custom', message: `Parameter "${name}" is invalid: ${problem}` });
+    return z.NEVER;
+  });
 
 export const parcelsParams = z.strictObject({
   status: z.enum(PARCEL_STATUSES, { error: () => `Parameter "status" must be one of ${PARCEL_STATUSES.join(', ')}` }).optional(),
@@ -58,8 +88,8 @@ export const parcelsParams = z.strictObject({
 });
 
 export const eventsParams = z.strictObject({
-  type: z.string().min(1, 'Parameter "type" must not be empty').max(200).optional(),
-  aggregateId: z.string().min(1, 'Parameter "aggregateId" must not be empty').max(255).optional(),
+  type: z.enum(EVENT_TYPES, { error: () => `Parameter "type" must be one of the event types ${EVENT_TYPES.join(', ')}` }).optional(),
+  aggregateId: parcelId('aggregateId').optional(),
   since: time('since'),
   until: time('until'),
   size,

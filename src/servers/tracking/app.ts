@@ -1,8 +1,9 @@
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { createPgPool } from '../../clients/pg.js';
 import { createLogger } from '../../lib/logger.js';
-import { createParcelBody, decodeCursor, firstProblem, type Parcel, parseIfMatch, UUID, updateParcelBody } from './parcel.js';
-import { isDatabaseUnavailable, PROBLEM_CONTENT_TYPE, type Problem, type ProblemKind, problem } from './problem.js';
+import { clientErrorProblem, requireBearerToken, sendProblem as send } from '../http.js';
+import { createParcelBody, decodeCursor, firstProblem, type Parcel, parcelIdProblem, parseIfMatch, updateParcelBody } from './parcel.js';
+import { isDatabaseUnavailable, type Problem, type ProblemKind, problem } from './problem.js';
 import { ParcelRepository, requestHash } from './repository.js';
 
 const log = createLogger('tracking');
@@ -16,6 +17,8 @@ export interface TrackingServerOptions {
   port?: number;
   outboxDeleteAfterInsert?: boolean;
   poolSize?: number;
+  /** Every route but /health wants `Authorization: Bearer <token>`; none: open. */
+  token?: string;
 }
 
 export interface TrackingServer {
@@ -33,20 +36,18 @@ function fail(kind: ProblemKind, detail: string, extra?: Record<string, unknown>
   throw new HttpProblem(problem(kind, detail, extra));
 }
 
-function send(reply: FastifyReply, body: Problem): FastifyReply {
-  return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
-}
-
 function checkId(id: string): string {
-  if (!UUID.test(id)) fail('invalid-request', `"${id}" is not a parcel id (a UUID).`, { field: 'id' });
+  const bad = parcelIdProblem(id);
+  if (bad) fail('invalid-request', `${bad}.`, { field: 'id' });
   return id.toLowerCase();
 }
 
 const etag = (version: number) => `"${version}"`;
 
 /** Builds the Fastify app (not listening); `createTrackingServer` adds the socket. */
-export function buildTrackingApp(repo: ParcelRepository): FastifyInstance {
-  const app = Fastify({ bodyLimit: MAX_BODY_BYTES, logger: false, return503OnClosing: true });
+export function buildTrackingApp(repo: ParcelRepository, options: { token?: string } = {}): FastifyInstance {
+  const app = Fastify({ bodyLimit: MAX_BODY_BYTES, logger: false, return503OnClosing: true, clientErrorHandler: clientErrorProblem });
+  if (options.token !== undefined) requireBearerToken(app, options.token);
   // JSON only: a text/plain body gets 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
 
@@ -106,7 +107,8 @@ export function buildTrackingApp(repo: ParcelRepository): FastifyInstance {
     let ifMatch: number | 'any' | undefined;
     if (header !== undefined) {
       ifMatch = parseIfMatch(String(header));
-      if (ifMatch === undefined) fail('invalid-request', `If-Match "${String(header)}" is not a parcel version such as "3".`, { field: 'If-Match' });
+      if (ifMatch === undefined)
+        fail('invalid-request', `If-Match: ${String(header)} is not a parcel version; send the ETag of the parcel, such as "3", or *.`, { field: 'If-Match' });
     }
     const result = await repo.update(id, parsed.data, ifMatch);
     switch (result.kind) {
@@ -162,7 +164,7 @@ export async function createTrackingServer(options: TrackingServerOptions): Prom
     applicationName: 'outboxctl-tracking',
     onIdleError: (error) => log('idle client error: %s', error.message),
   });
-  const app = buildTrackingApp(new ParcelRepository(pool, { outboxDeleteAfterInsert: options.outboxDeleteAfterInsert }));
+  const app = buildTrackingApp(new ParcelRepository(pool, { outboxDeleteAfterInsert: options.outboxDeleteAfterInsert }), { token: options.token });
   const host = options.host ?? '127.0.0.1';
   try {
     await app.listen({ host, port: options.port ?? 8080 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PARCEL_STATUSES, type Parcel } from '../../clients/tracking-api.js';
+import { parseIsoTime } from '../iso-time.js';
 
 export { PARCEL_STATUSES, type Parcel, type ParcelStatus } from '../../clients/tracking-api.js';
 
@@ -8,10 +9,18 @@ export const MAX_CONTENTS = 10_000;
 /** Length in characters (code points), as PostgreSQL's char_length counts them. */
 const codePoints = (s: string): number => [...s].length;
 
+/** An unpaired UTF-16 surrogate: JSON allows `"\ud800"`, UTF-8 (and so PostgreSQL) has no encoding for it. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 const contents = z
   .string({ error: (issue) => (issue.input === undefined ? 'Field "contents" is required' : 'Field "contents" must be a string') })
   .refine((s) => codePoints(s) >= 1, { message: 'Field "contents" must not be empty' })
-  .refine((s) => codePoints(s) <= MAX_CONTENTS, { message: `Field "contents" must be at most ${MAX_CONTENTS} characters` });
+  .refine((s) => codePoints(s) <= MAX_CONTENTS, { message: `Field "contents" must be at most ${MAX_CONTENTS} characters` })
+  .refine((s) => !s.includes('\u0000'), { message: 'Field "contents" contains a NUL character (\\u0000), which PostgreSQL text cannot store; remove it' })
+  .refine((s) => !LONE_SURROGATE.test(s), {
+    message:
+      'Field "contents" contains an unpaired surrogate (\\ud800-\\udfff), which is no character; send a high and a low surrogate together, or the character itself',
+  });
 
 const status = z.enum(PARCEL_STATUSES, { error: () => `Field "status" must be one of ${PARCEL_STATUSES.join(', ')}` });
 
@@ -44,6 +53,13 @@ export function firstProblem(error: z.ZodError): FieldProblem {
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** The problem with a path's parcel id, in both servers' words; undefined when it is a UUID. */
+export const parcelIdProblem = (id: string): string | undefined => (UUID.test(id) ? undefined : `"${id}" is not a parcel id (a UUID)`);
+
+/** The outbox event types the tracking server writes (the auditing server's `type` filter accepts only these). */
+export const EVENT_TYPES = ['ParcelCreated', 'ParcelUpdated'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
 export interface Cursor {
   createdAt: string;
   id: string;
@@ -58,7 +74,8 @@ export function decodeCursor(text: string): Cursor | undefined {
     const value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
     if (!Array.isArray(value) || value.length !== 2) return undefined;
     const [createdAt, id] = value as unknown[];
-    if (typeof createdAt !== 'string' || typeof id !== 'string' || !UUID.test(id) || Number.isNaN(Date.parse(createdAt))) return undefined;
+    // A time PostgreSQL cannot read (2026-02-30, which Date.parse rolls over) would fail the query, not the request.
+    if (typeof createdAt !== 'string' || typeof id !== 'string' || !UUID.test(id) || parseIsoTime(createdAt) === undefined) return undefined;
     return { createdAt, id };
   } catch {
     return undefined;

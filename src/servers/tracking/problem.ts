@@ -12,15 +12,21 @@ export interface Problem {
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
+/** Every problem either server answers; the type is `urn:outboxctl:problem:<kind>`. */
 const TITLES: Record<string, [number, string]> = {
+  'bad-request': [400, 'Bad request'],
   'invalid-request': [400, 'Invalid request'],
   'malformed-json': [400, 'Malformed JSON'],
+  unauthorized: [401, 'Unauthorized'],
   'not-found': [404, 'Not found'],
+  'request-timeout': [408, 'Request timeout'],
   'precondition-failed': [412, 'Precondition failed'],
   'body-too-large': [413, 'Request body too large'],
   'unsupported-media-type': [415, 'Unsupported media type'],
   'idempotency-key-reused': [422, 'Idempotency key reused'],
+  'headers-too-large': [431, 'Request header fields too large'],
   'database-unavailable': [503, 'Database unavailable'],
+  'search-unavailable': [503, 'Search engine unavailable'],
   internal: [500, 'Internal server error'],
 };
 

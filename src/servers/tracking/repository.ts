@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { PgPool, PgPoolClient } from '../../clients/pg.js';
-import { type Cursor, changedFields, encodeCursor, type Parcel, type UpdateParcel } from './parcel.js';
+import { type Cursor, changedFields, type EventType, encodeCursor, type Parcel, type UpdateParcel } from './parcel.js';
 
 interface ParcelRow {
   id: string;
@@ -69,7 +69,7 @@ export class ParcelRepository {
     }
   }
 
-  private async writeEvent(client: PgPoolClient, type: 'ParcelCreated' | 'ParcelUpdated', parcel: Parcel, changed: string[]): Promise<void> {
+  private async writeEvent(client: PgPoolClient, type: EventType, parcel: Parcel, changed: string[]): Promise<void> {
     const eventId = randomUUID();
     await client.query(
       `INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, occurred_at)
