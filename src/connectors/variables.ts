@@ -1,6 +1,8 @@
 import { resolveEndpoint } from '../lib/config.js';
 import { UserError } from '../lib/errors.js';
 import { DEBEZIUM_ROLE } from '../stack/components/postgres.js';
+import { CONTAINER_SECRETS_DIR, stackSecretsDir } from '../stack/components/secrets.js';
+import { resolveHome, stackPaths } from '../stack/paths.js';
 import type { StackState } from '../stack/state.js';
 
 /** The stack's own replication slot: `outboxctl_<stack>`, in the characters PostgreSQL allows (63 at most). */
@@ -25,6 +27,16 @@ function databaseParts(url: string | undefined): Record<string, string> {
 }
 
 /**
+ * The stack's secrets directory as its Connect worker reads it (the FileConfigProvider's allowed
+ * path): `/run/secrets` in a container, `<stack>/secrets` on the host; unknown without a stack Connect.
+ */
+function connectSecretsDir(stack: string, recorded: StackState | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  const connect = recorded?.services.connect;
+  if (!connect) return undefined;
+  return connect.runtime === 'docker' ? CONTAINER_SECRETS_DIR : stackSecretsDir(stackPaths(resolveHome(env), stack));
+}
+
+/**
  * Values for `${VAR}` in connector files: derived from the stack (its state, or the endpoints
  * DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, ELASTICSEARCH_URL name); the environment wins, and
  * any other environment variable can be used as well. `connect`: as the stack's Connect worker
@@ -45,7 +57,9 @@ export function connectorVariables(
   const derived: Record<string, string | undefined> = {
     ...databaseParts(endpoint('database')),
     DEBEZIUM_USER: DEBEZIUM_ROLE,
+    // The password itself, for files of one's own; the packaged source file names the file Connect reads it from instead.
     DEBEZIUM_PASSWORD: state?.secrets.debeziumPassword,
+    CONNECT_SECRETS_DIR: connectSecretsDir(stack, recorded, env),
     DEBEZIUM_SLOT: debeziumSlotName(stack),
     KAFKA_BOOTSTRAP_SERVERS: endpoint('kafka'),
     ELASTICSEARCH_URL: endpoint('elasticsearch'),

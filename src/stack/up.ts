@@ -1,6 +1,7 @@
 import type { EndpointName } from '../lib/config.js';
 import { UsageError, UserError } from '../lib/errors.js';
 import { interruptible } from '../lib/interrupt.js';
+import { enableStackToken, TOKEN_SERVICES } from './components/embedded.js';
 import { availableServices, component, withDependencies } from './components/index.js';
 import type { Component, Endpoints, ServiceName } from './components/types.js';
 import { dockerEngineAnswers } from './engine.js';
@@ -12,6 +13,7 @@ import { loadRuntime, type Runtime, runtimeOf } from './runtimes/index.js';
 import {
   forgetService,
   hasInstance,
+  instanceKey,
   isServiceAlive,
   probeService,
   runningPeerEndpoints,
@@ -55,6 +57,8 @@ export interface UpOptions {
   host?: string;
   /** Stop these first (under the same lock), then start them again. */
   restart?: ServiceName[];
+  /** `--token`: tracking and auditing demand the stack's bearer token (made once, kept until `down --volumes`). */
+  token?: boolean;
   dryRun?: boolean;
   events?: UpEvents;
   /** `auto`: Connect's plugin when the running worker has it, else the embedded sink. */
@@ -184,7 +188,14 @@ export async function up(input: UpOptions): Promise<UpResult> {
     endpoints: {},
   };
 
-  return withStackLock(paths, { onWait: () => events?.onNote?.(`waiting for another outboxctl command on stack "${paths.name}"…`) }, async () => {
+  // As long as the holder lives (another up may take minutes): its lock stays fresh, a killed one's goes stale.
+  const lock = { waitMs: Number.POSITIVE_INFINITY, onWait: () => events?.onNote?.(`waiting for another outboxctl command on stack "${paths.name}"…`) };
+  return withStackLock(paths, lock, async () => {
+    // A token made now reaches servers that already run only through a restart.
+    if (options.token && !options.dryRun && (await enableStackToken(paths))) {
+      const servers = TOKEN_SERVICES.filter((s) => services.includes(s));
+      if (servers.length) options = { ...options, restart: [...new Set([...(options.restart ?? []), ...servers])] };
+    }
     if (options.restart?.length) await stopServices(paths, options.restart, (r) => events?.onStepProgress?.(undefined, `${r.service}: ${r.result}`));
     const state = (await readState(paths)) ?? emptyState(paths.name);
     // Containers are recreated on the engine the stack's others run on, whatever this shell's DOCKER_HOST says.
@@ -222,6 +233,7 @@ export async function up(input: UpOptions): Promise<UpResult> {
       if (options.partitions !== undefined && doneTasks.has('topics')) await notePartitions(state.endpoints.kafka, options.partitions, events);
       return result;
     }
+    await stopUnrecorded(paths, runtimes.values(), state, events);
     await forgetOrStopRecorded(paths, toStart, state, events);
     const byRuntime = [...runtimes.values()].map((runtime) => ({ runtime, components: toStart.filter((c) => runtimeFor(c) === runtime) }));
     for (const { runtime, components } of byRuntime) if (components.length) await runtime.preflight(components, env);
@@ -351,6 +363,22 @@ async function taskStep(task: TaskName, run: StepRun, onProgress: (message: stri
     await updateState(paths, (st) => {
       st.tasks = { ...st.tasks, [task]: new Date().toISOString() };
     });
+  }
+}
+
+/**
+ * What runs for the stack but is recorded nowhere: started by an `up` killed before it recorded it
+ * (every start happens under the lock this one holds), so stopped before its service starts again.
+ */
+async function stopUnrecorded(paths: StackPaths, runtimes: Iterable<Runtime>, state: StackState, events: UpEvents | undefined): Promise<void> {
+  const recorded = new Set(await Promise.all(Object.values(state.services).map((s) => instanceKey(s))));
+  for (const runtime of runtimes) {
+    for (const found of await runtime.find(paths)) {
+      const identity = runtime.identify(found);
+      if (!identity || recorded.has(identity.key)) continue;
+      events?.onNote?.(`${identity.id} belongs to stack "${paths.name}" but is recorded nowhere (left by an interrupted command); stopping it`);
+      await runtime.stop(undefined, found);
+    }
   }
 }
 

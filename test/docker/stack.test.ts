@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,8 @@ import type { Component, ServiceName } from '../../src/stack/components/types.js
 import { connectEngine, labelFilter } from '../../src/stack/runtimes/docker/engine.js';
 import { BIN, cli, ROOT } from '../helpers/cli.js';
 import { fakeComponent } from '../helpers/fake-component.js';
+import { roleFacts } from '../helpers/least-privilege.js';
+import { stackState } from '../helpers/state.js';
 import { prepareTestImageContexts } from '../images/prepare.js';
 
 /**
@@ -131,6 +133,62 @@ describe('outboxctl up --runtime docker', () => {
     expect(listed).toMatchObject({ runtime: 'docker' });
     expect(listed!.running).toEqual(expect.arrayContaining(['postgres', 'kafka', 'connect', 'tracking']));
   }, 900_000);
+
+  it("Debezium's password is in none of Connect's REST answers, config topic or container settings: a read-only file; tracking has its own role", async () => {
+    const state = await stackState(home, stack);
+    const password = state.secrets.debeziumPassword!;
+    expect(password.length).toBeGreaterThan(10);
+    const reference = '${file:/run/secrets/debezium.properties:password}';
+    const name = 'parcel-outbox-source';
+    const rest = async (url: string) => {
+      const response = await fetch(`${state.endpoints.connect}${url}`);
+      expect(response.status, url).toBe(200);
+      return response.text();
+    };
+    const answers = {
+      config: await rest(`/connectors/${name}/config`),
+      tasks: await rest(`/connectors/${name}/tasks`),
+      status: await rest(`/connectors/${name}/status`),
+      expanded: await rest('/connectors?expand=info&expand=status'),
+    };
+    for (const [what, body] of Object.entries(answers)) expect(body, what).not.toContain(password);
+    expect((JSON.parse(answers.config) as Record<string, string>)['database.password']).toBe(reference);
+    expect((JSON.parse(answers.status) as { connector: { state: string }; tasks: { state: string }[] }).tasks.map((t) => t.state)).toEqual(['RUNNING']);
+    const topic = await execa('kcat', ['-C', '-b', state.endpoints.kafka!, '-t', '_connect-configs', '-e', '-q'], { reject: false });
+    expect(topic.exitCode, topic.stderr).toBe(0);
+    expect(topic.stdout).toContain(`"database.password":"${reference}"`);
+    expect(topic.stdout).not.toContain(password);
+    // The container: the provider in its settings, the password only as a read-only file mount.
+    const info = await docker.getContainer(state.services.connect!.runtime === 'docker' ? state.services.connect!.containerId! : '').inspect();
+    expect(JSON.stringify(info.Config.Env)).not.toContain(password);
+    expect(info.Config.Env).toContain('CONNECT_CONFIG_PROVIDERS_FILE_PARAM_ALLOWED_PATHS=/run/secrets');
+    const secrets = path.join(home, 'stacks', stack, 'secrets');
+    expect(info.Mounts).toContainEqual(
+      expect.objectContaining({ Type: 'bind', Source: path.join(secrets, 'debezium.properties'), Destination: '/run/secrets/debezium.properties', RW: false }),
+    );
+    // On the host: readable for the container's own user (another uid) through the mount, kept from others by the 0700 directory.
+    expect((await stat(secrets)).mode & 0o777).toBe(0o700);
+    expect((await stat(path.join(secrets, 'debezium.properties'))).mode & 0o777).toBe(0o644);
+    expect(await readFile(path.join(secrets, 'debezium.properties'), 'utf8')).toContain(`password=${password}\n`);
+    const inContainer = await run(['exec', 'connect', '--', 'sh', '-c', 'id -u; cat /run/secrets/debezium.properties >/dev/null && echo readable']);
+    expect(inContainer.stdout.split('\n')).toContain('readable');
+    expect(inContainer.stdout.split('\n')[0]).not.toBe('0');
+
+    // The tracking server (a host process) connects to the PostgreSQL container as its own role.
+    const facts = await roleFacts(state.endpoints.database!, 'tracking');
+    expect(facts.grants).toEqual({
+      debezium_heartbeat: [],
+      flyway_schema_history: [],
+      idempotency_key: ['SELECT', 'INSERT', 'UPDATE'],
+      outbox: ['INSERT'],
+      parcel: ['SELECT', 'INSERT', 'UPDATE'],
+    });
+    expect(facts.attributes).toMatchObject({ rolsuper: false, rolcanlogin: true });
+    expect(facts.owned).toEqual([]);
+    const tracking = state.services.tracking!;
+    const environ = (await readFile(`/proc/${tracking.runtime === 'native' ? tracking.pid : 0}/environ`, 'utf8')).split('\0');
+    expect(new URL(environ.find((e) => e.startsWith('DATABASE_URL='))!.slice('DATABASE_URL='.length)).username).toBe('tracking');
+  }, 120_000);
 
   it('after a container is killed, up recreates only that one', async () => {
     const before = await status();

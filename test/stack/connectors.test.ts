@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -136,6 +136,40 @@ describe('connectors register / list / status / restart / pause / resume / delet
     const text = await outboxctl(['connectors', 'status', NAME]);
     expect(text.stdout).toMatch(/^database\.password\s+\*\*\*\*$/m);
     for (const out of [JSON.stringify(status), text.stdout]) expect(out).not.toContain(state.secrets.debeziumPassword);
+  });
+
+  it("the password is in none of Connect's REST answers nor in any record of its config topic: the worker reads it from a 0600 file", async () => {
+    const password = state.secrets.debeziumPassword;
+    expect(password.length).toBeGreaterThan(10);
+    const secrets = path.join(home, 'stacks', 'default', 'secrets');
+    const reference = `\${file:${secrets}/debezium.properties:password}`;
+    const rest = async (url: string) => {
+      const response = await fetch(`${state.endpoints.connect}${url}`);
+      expect(response.status, url).toBe(200);
+      return response.text();
+    };
+    const answers = {
+      config: await rest(`/connectors/${NAME}/config`),
+      tasks: await rest(`/connectors/${NAME}/tasks`),
+      status: await rest(`/connectors/${NAME}/status`),
+      expanded: await rest('/connectors?expand=info&expand=status'),
+    };
+    for (const [what, body] of Object.entries(answers)) expect(body, what).not.toContain(password);
+    // What Connect keeps is the reference, in the connector's and in the task's config.
+    expect((JSON.parse(answers.config) as Record<string, string>)['database.password']).toBe(reference);
+    expect((JSON.parse(answers.tasks) as { config: Record<string, string> }[])[0]!.config['database.password']).toBe(reference);
+    const topic = await execa('kcat', ['-C', '-b', state.endpoints.kafka, '-t', '_connect-configs', '-e', '-q'], { reject: false });
+    expect(topic.exitCode, topic.stderr).toBe(0);
+    // The records are there (connector and task configs, with the reference), and none holds the password.
+    expect(topic.stdout).toContain(`"database.password":"${reference}"`);
+    expect(topic.stdout).not.toContain(password);
+    // The file: only this user may read it (Connect runs as this user), in a 0700 directory.
+    expect((await stat(secrets)).mode & 0o777).toBe(0o700);
+    expect((await stat(path.join(secrets, 'debezium.properties'))).mode & 0o777).toBe(0o600);
+    expect(await readFile(path.join(secrets, 'debezium.properties'), 'utf8')).toContain(`password=${password}\n`);
+    // The worker may read no file outside that directory.
+    const worker = await readFile(path.join(home, 'stacks', 'default', 'config', 'connect', 'worker.properties'), 'utf8');
+    expect(worker).toContain(`config.providers.file.param.allowed.paths=${secrets}\n`);
   });
 
   it("the connector really produces: a parcel's event on parcel.outbox, keyed by the parcel id", async () => {

@@ -1,11 +1,12 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT } from '../helpers/cli.js';
-import { stackState } from '../helpers/state.js';
+import { isLoopback, listeners, processTree, roleFacts } from '../helpers/least-privilege.js';
+import { nativeStackState, stackState } from '../helpers/state.js';
 
 /**
  * The seed's pipeline on the real stack: tracking server → PostgreSQL outbox → Debezium (Connect)
@@ -160,6 +161,60 @@ describe('pipeline: tracking → outbox → Debezium → parcel.outbox → sink 
     expect(status.services.find((s) => s.name === 'sink')?.state).toBe('ready');
   });
 
+  it('every listening socket of the stack is on loopback (no --host): ss -ltnp for its processes and their children', async () => {
+    const state = await nativeStackState(home);
+    const leaders = Object.values(state.services).flatMap((s) => (s.pid ? [s.pid] : []));
+    expect(leaders.length).toBe(7);
+    const ours = await processTree(leaders);
+    const rows = (await listeners()).filter((l) => l.pids.some((p) => ours.has(p)));
+    // The filter finds the stack's own sockets: every recorded port is among them (Kafka's controller, Elasticsearch's transport too).
+    const recorded = Object.values(state.services).flatMap((s) => Object.values(s.ports));
+    expect(recorded.length).toBe(9);
+    for (const port of recorded)
+      expect(
+        rows.map((r) => r.port),
+        `port ${port}`,
+      ).toContain(port);
+    const exposed = rows.filter((r) => !isLoopback(r.address));
+    expect(exposed.map((r) => r.line)).toEqual([]);
+  });
+
+  it('tracking connects as its own role: exactly its grants, no superuser, owner of nothing; the flow works through it', async () => {
+    const facts = await roleFacts(endpoints.database, 'tracking');
+    expect(facts.grants).toEqual({
+      debezium_heartbeat: [],
+      flyway_schema_history: [],
+      idempotency_key: ['SELECT', 'INSERT', 'UPDATE'],
+      outbox: ['INSERT'],
+      parcel: ['SELECT', 'INSERT', 'UPDATE'],
+    });
+    expect(facts.selectOutboxId).toBe(false);
+    expect(facts.attributes).toEqual({
+      rolsuper: false,
+      rolcreatedb: false,
+      rolcreaterole: false,
+      rolreplication: false,
+      rolbypassrls: false,
+      rolcanlogin: true,
+    });
+    expect(facts.owned).toEqual([]);
+    expect(facts.schema).toEqual({ usage: true, create: false });
+    // The server's own settings name that role (read from its environment), and its connections are that role's.
+    const tracking = (await nativeStackState(home)).services.tracking!;
+    const environ = (await readFile(`/proc/${tracking.pid}/environ`, 'utf8')).split('\0');
+    const url = new URL(environ.find((e) => e.startsWith('DATABASE_URL='))!.slice('DATABASE_URL='.length));
+    expect(url.username).toBe('tracking');
+    expect(decodeURIComponent(url.password)).toBe((await stackState(home)).secrets.trackingPassword);
+    await api('POST', '/api/parcel', { contents: 'as tracking' });
+    const { withPg } = await import('../../src/clients/pg.js');
+    const users = await withPg(endpoints.database, (c) =>
+      c.query<{ usename: string }>(
+        "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = 'outbox' AND application_name <> 'psql' AND pid <> pg_backend_pid()",
+      ),
+    );
+    expect(users.rows.map((r) => r.usename)).toContain('tracking');
+  });
+
   it("the seed's sample request: one record with the event contract (read by kcat), one event document, one parcels document", async () => {
     const before = Date.now();
     const parcel = await api<Parcel & { contents: string }>('POST', '/api/parcel', { contents: 'Kotlin is cool' });
@@ -277,6 +332,10 @@ describe('pipeline: tracking → outbox → Debezium → parcel.outbox → sink 
   it('--outbox-delete-after-insert: the same counts hold and the outbox table stays empty', async () => {
     const restart = await outboxctl(['restart', 'tracking'], { OUTBOX_DELETE_AFTER_INSERT: 'true' });
     expect(restart.exitCode, restart.stderr).toBe(0);
+    // Only now may it delete outbox rows (and read their id, which the delete's WHERE needs).
+    const facts = await roleFacts(endpoints.database, 'tracking');
+    expect(facts.grants.outbox).toEqual(['INSERT', 'DELETE']);
+    expect(facts.selectOutboxId).toBe(true);
     const fresh = await createAndUpdate(1_000);
     await expectPipelineCounts(fresh);
     const { withPg } = await import('../../src/clients/pg.js');
@@ -316,5 +375,40 @@ describe('pipeline: tracking → outbox → Debezium → parcel.outbox → sink 
     } finally {
       await withPg(endpoints.database, (c) => c.query('ALTER DATABASE outbox RESET timezone'));
     }
+  });
+
+  it('restarted without delete-after-insert, tracking may no longer delete outbox rows', async () => {
+    // The Tokyo test restarted it without OUTBOX_DELETE_AFTER_INSERT.
+    const facts = await roleFacts(endpoints.database, 'tracking');
+    expect(facts.grants.outbox).toEqual(['INSERT']);
+    expect(facts.selectOutboxId).toBe(false);
+  });
+
+  it('up --token: a token per stack in the 0600 state file, handed to tracking and auditing (restarted for it) and kept by a later up without the flag', async () => {
+    const before = await nativeStackState(home);
+    expect(before.secrets.token).toBeUndefined();
+    const environ = async (pid: number | undefined) =>
+      Object.fromEntries((await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0').map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+    expect((await environ(before.services.tracking!.pid)).OUTBOXCTL_TOKEN).toBeUndefined();
+    const on = await outboxctl(['up', '--token', '--json']);
+    expect(on.exitCode, on.stderr).toBe(0);
+    const after = await nativeStackState(home);
+    const token = after.secrets.token!;
+    expect(token).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect((await stat(path.join(home, 'stacks', 'default', 'state.json'))).mode & 0o777).toBe(0o600);
+    for (const s of ['tracking', 'auditing']) {
+      expect(after.services[s]!.pid, s).not.toBe(before.services[s]!.pid);
+      expect((await environ(after.services[s]!.pid)).OUTBOXCTL_TOKEN, s).toBe(token);
+    }
+    // Only those two: the sink and the infrastructure kept running, without it.
+    expect(after.services.sink!.pid).toBe(before.services.sink!.pid);
+    expect((await environ(after.services.sink!.pid)).OUTBOXCTL_TOKEN).toBeUndefined();
+    // Once on, it stays on: no new token, no restart; a restarted server gets the same one.
+    expect((await outboxctl(['up'])).exitCode).toBe(0);
+    expect((await outboxctl(['restart', 'auditing'])).exitCode).toBe(0);
+    const later = await nativeStackState(home);
+    expect(later.secrets.token).toBe(token);
+    expect(later.services.tracking!.pid).toBe(after.services.tracking!.pid);
+    expect((await environ(later.services.auditing!.pid)).OUTBOXCTL_TOKEN).toBe(token);
   });
 });

@@ -18,6 +18,7 @@ const vars = {
   DEBEZIUM_USER: 'debezium',
   DEBEZIUM_PASSWORD: 's3cret"\\',
   DEBEZIUM_SLOT: 'outboxctl_default',
+  CONNECT_SECRETS_DIR: '/run/secrets',
   KAFKA_BOOTSTRAP_SERVERS: '127.0.0.1:9092',
   ELASTICSEARCH_URL: 'http://127.0.0.1:9200',
   STACK: 'default',

@@ -38,6 +38,7 @@ export default async function run(ctx: CommandContext): Promise<void> {
       waitTimeoutMs,
       strictPorts: flags.strictPorts === true,
       host: flags.host as string | undefined,
+      token: flags.token === true,
       dryRun,
       sink: sink as 'auto' | 'connect' | 'embedded',
       partitions,

@@ -1,4 +1,4 @@
-import { healthReadiness, serveLaunch } from './embedded.js';
+import { healthReadiness, serveLaunch, tokenEnv } from './embedded.js';
 import type { Component } from './types.js';
 
 /** The auditing server (`outboxctl serve auditing`, the seed's Flask app on :5000) as a managed process. */
@@ -19,7 +19,7 @@ export const auditingService: Component = {
     stopSignal: 'SIGTERM',
     stopGraceMs: 10_000,
     async launch(ctx) {
-      return serveLaunch(ctx, 'auditing', ['--stack', ctx.paths.name], { OUTBOXCTL_HOME: ctx.paths.home });
+      return serveLaunch(ctx, 'auditing', ['--stack', ctx.paths.name], { OUTBOXCTL_HOME: ctx.paths.home, ...(await tokenEnv(ctx)) });
     },
   },
 };

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { renderTemplateFile } from '../../lib/template.js';
 import type { ArtifactSet } from '../artifacts.js';
 import { javaArgs, kafkaArtifacts, log4jConfig } from './jvm.js';
+import { CONTAINER_SECRETS_DIR, DEBEZIUM_SECRET_FILE, debeziumSecretContent, stackSecretsDir, writeSecretFile } from './secrets.js';
 import type { Component, ServiceContext } from './types.js';
 import { CONNECT_IMAGE, DEBEZIUM_VERSION, KAFKA_VERSION } from './versions.js';
 
@@ -25,6 +26,17 @@ export const CONNECT_PLUGINS: ArtifactSet[] = [debeziumPostgresPlugin];
 function workerFile(ctx: ServiceContext): string {
   return path.join(ctx.configDir, 'worker.properties');
 }
+
+/**
+ * Kafka's FileConfigProvider (KIP-297) as `file`, reading only below `dir`: a connector config says
+ * `${file:<dir>/debezium.properties:password}` and the worker resolves it when it starts the
+ * connector, so the password is in neither the REST answers nor the config topic.
+ */
+export const fileConfigProvider = (dir: string) => ({
+  'config.providers': 'file',
+  'config.providers.file.class': 'org.apache.kafka.common.config.provider.FileConfigProvider',
+  'config.providers.file.param.allowed.paths': dir,
+});
 
 /** A distributed Kafka Connect worker with Debezium installed. */
 export const connectComponent: Component = {
@@ -59,6 +71,9 @@ export const connectComponent: Component = {
       // Each plugin's cache directory holds exactly one plugin directory (libs/).
       const pluginPath = CONNECT_PLUGINS.map((p) => ctx.artifacts[p.id]!).join(',');
       const extra = ctx.env.OUTBOXCTL_CONNECT_EXTRA_CONFIG ?? '';
+      // Connect runs as this user: the file is 0600 in the stack's 0700 secrets directory.
+      await writeSecretFile(ctx.paths, DEBEZIUM_SECRET_FILE, debeziumSecretContent(await ctx.secret('debeziumPassword')), 0o600);
+      const providers = Object.entries(fileConfigProvider(stackSecretsDir(ctx.paths))).map(([k, v]) => `${k}=${v}`);
       await writeFile(
         workerFile(ctx),
         (await renderTemplateFile('connect/worker.properties', {
@@ -67,6 +82,7 @@ export const connectComponent: Component = {
           ADVERTISED_HOST: ctx.clientHost,
           PORT: ctx.ports.main!,
           PLUGIN_PATH: pluginPath,
+          CONFIG_PROVIDERS: providers.join('\n'),
         })) + (extra ? `\n# OUTBOXCTL_CONNECT_EXTRA_CONFIG\n${extra.replace(/;/g, '\n')}\n` : ''),
       );
     },
@@ -104,8 +120,19 @@ export const connectComponent: Component = {
       CONNECT_PLUGIN_PATH: '/usr/share/java,/usr/share/confluent-hub-components',
       // Confluent Hub's plugins carry no ServiceLoader manifests: scan for them, warn about it.
       CONNECT_PLUGIN_DISCOVERY: 'hybrid_warn',
+      // config.providers.file.* (cp-kafka-connect's mapping: `_` → `.`).
+      ...Object.fromEntries(Object.entries(fileConfigProvider(CONTAINER_SECRETS_DIR)).map(([k, v]) => [`CONNECT_${k.replace(/\./g, '_').toUpperCase()}`, v])),
       KAFKA_HEAP_OPTS: `-Xms256m -Xmx${HEAP_MB}m`,
     }),
+    // The image runs as its own user (appuser, uid 1000): the file is mounted read-only, 0644, from the
+    // stack's 0700 secrets directory, which keeps the host's other users out.
+    secretFiles: async (ctx) => [
+      {
+        name: DEBEZIUM_SECRET_FILE,
+        target: `${CONTAINER_SECRETS_DIR}/${DEBEZIUM_SECRET_FILE}`,
+        content: debeziumSecretContent(await ctx.secret('debeziumPassword')),
+      },
+    ],
     stopGraceMs: 30_000,
   },
 };

@@ -54,6 +54,50 @@ export async function ensureDebeziumRole(url: string, password: string): Promise
   });
 }
 
+export const TRACKING_ROLE = 'tracking';
+
+/**
+ * What the tracking server may do, table by table (src/servers/tracking/repository.ts): read and
+ * write parcels and idempotency keys, append to the outbox. Nothing else: no TRUNCATE, REFERENCES
+ * or TRIGGER, no other table (flyway_schema_history, debezium_heartbeat), no DDL.
+ */
+export const TRACKING_GRANTS: Record<string, string[]> = {
+  parcel: ['SELECT', 'INSERT', 'UPDATE'],
+  idempotency_key: ['SELECT', 'INSERT', 'UPDATE'],
+  outbox: ['INSERT'],
+};
+
+/**
+ * The role the tracking server connects as: LOGIN, no superuser, owner of nothing (the migrations
+ * run as the owner, before it starts), exactly TRACKING_GRANTS. With delete-after-insert it may also
+ * delete outbox rows, and read their `id` (the delete's WHERE clause needs it); without, neither.
+ * Idempotent: run before every start of the tracking server, it takes away what the start does not need.
+ */
+export async function ensureTrackingRole(url: string, password: string, options: { deleteAfterInsert: boolean }): Promise<void> {
+  const role = quoteIdent(TRACKING_ROLE);
+  await withPg(url, async (client) => {
+    const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [TRACKING_ROLE]);
+    const verb = exists.rowCount === 0 ? 'CREATE' : 'ALTER';
+    await client.query(`${verb} ROLE ${role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD ${quoteLiteral(password)}`);
+    await client.query('BEGIN');
+    try {
+      await client.query(`GRANT CONNECT ON DATABASE ${quoteIdent(postgresComponent.database)} TO ${role}`);
+      await client.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
+      // Table and column privileges alike: only what follows stays.
+      await client.query(`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${role}`);
+      await client.query(`REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM ${role}`);
+      for (const [table, privileges] of Object.entries(TRACKING_GRANTS)) {
+        await client.query(`GRANT ${privileges.join(', ')} ON public.${quoteIdent(table)} TO ${role}`);
+      }
+      if (options.deleteAfterInsert) await client.query(`GRANT DELETE, SELECT (id) ON public.outbox TO ${role}`);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  });
+}
+
 /** The stack's PostgreSQL: logical decoding on, the `outbox` database created after each start. */
 export const postgresService: Component = {
   name: 'postgres',

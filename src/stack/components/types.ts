@@ -121,6 +121,14 @@ export interface ContainerContext {
   env: NodeJS.ProcessEnv;
 }
 
+/** A file with a secret for a container: its name in the stack's secrets directory, where the container reads it, what it holds. */
+export interface SecretFile {
+  name: string;
+  /** Absolute path inside the container. */
+  target: string;
+  content: string;
+}
+
 /** How the Docker runtime runs a component: a container on the stack's network, its ports published on the host. */
 export interface ContainerSection {
   /** The default image, pinned by tag (never `latest`); `--image SERVICE=REF` and `OUTBOXCTL_IMAGE_<SERVICE>` override it. */
@@ -133,6 +141,12 @@ export interface ContainerSection {
   env?(ctx: ContainerContext): Promise<Record<string, string>>;
   /** Where its named volume (data kept across containers, removed by `down --volumes`) is mounted. */
   volume?: string;
+  /**
+   * Secret files it reads (Kafka's config providers), kept out of its environment: the runtime writes
+   * each into the stack's 0700 secrets directory and mounts it read-only at `target`; Compose gets
+   * them as `secrets:` from files beside the Compose file.
+   */
+  secretFiles?(ctx: ContainerContext): Promise<SecretFile[]>;
   /** The signal the engine stops it with (the image's STOPSIGNAL when omitted). */
   stopSignal?: NodeJS.Signals;
   /** Time the engine gives it between the stop signal and SIGKILL. */

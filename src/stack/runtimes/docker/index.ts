@@ -6,6 +6,7 @@ import type Docker from 'dockerode';
 import { EnvironmentError } from '../../../lib/errors.js';
 import { createLogger } from '../../../lib/logger.js';
 import { containerPort, peerPort, portsBy } from '../../components/container-ports.js';
+import { writeSecretFile } from '../../components/secrets.js';
 import type { Component, ContainerContext, ServiceContext } from '../../components/types.js';
 import { type StackPaths, stackPaths } from '../../paths.js';
 import { type DockerServiceState, readState, recordedEngine, type ServiceState } from '../../state.js';
@@ -262,11 +263,16 @@ export const dockerRuntime: Runtime = {
     try {
       const network = await ensureNetwork(docker, paths);
       if (network.created) undo.push(() => docker.getNetwork(network.name).remove());
-      let mounts: { Type: 'volume'; Source: string; Target: string }[] = [];
+      const mounts: { Type: 'volume' | 'bind'; Source: string; Target: string; ReadOnly?: boolean }[] = [];
       if (container.volume) {
         const volume = await ensureVolume(docker, paths, component.name);
         if (volume.created) undo.push(() => docker.getVolume(volume.name).remove());
-        mounts = [{ Type: 'volume', Source: volume.name, Target: container.volume }];
+        mounts.push({ Type: 'volume', Source: volume.name, Target: container.volume });
+      }
+      // Secrets as files, never in the environment (which `inspect` shows): read-only, from the stack's 0700 directory.
+      for (const file of (await container.secretFiles?.(cctx)) ?? []) {
+        const source = await writeSecretFile(paths, file.name, file.content, 0o644);
+        mounts.push({ Type: 'bind', Source: source, Target: file.target, ReadOnly: true });
       }
       const created = await docker
         .createContainer({
