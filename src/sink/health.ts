@@ -1,10 +1,11 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { healthStatus } from './liveness.js';
 import type { SinkStats } from './sink.js';
 
 /**
- * `GET /health`: the sink's state and counters as JSON; 200 while it consumes (also while it
- * retries a busy engine), 503 before it joined its group and after it failed.
+ * `GET /health`: the sink's state, counters, lag and last fetch as JSON, with the status of
+ * `healthStatus`: 200 while it consumes or waits for Kafka to come back, 503 when it is at fault.
  */
 export async function createSinkHealthServer(options: {
   host: string;
@@ -17,8 +18,7 @@ export async function createSinkHealthServer(options: {
       return;
     }
     const stats = options.stats();
-    const up = stats.state === 'RUNNING' || stats.state === 'RETRYING';
-    res.writeHead(up ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(stats));
+    res.writeHead(healthStatus(stats.state, stats.kafkaReachable), { 'content-type': 'application/json' }).end(JSON.stringify(stats));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,12 +1,16 @@
-import { type KafkaConsumer, type KafkaHeaders, type KafkaProducer, kafkaClient } from '../clients/kafka.js';
+import { KafkaAdmin, type KafkaClient, type KafkaConsumer, type KafkaHeaders, type KafkaProducer, kafkaClient } from '../clients/kafka.js';
 import { type KafkaRecord, toKafkaRecord } from '../clients/kafka-reader.js';
 import { type BulkItem, type BulkOperation, isTransient, reasonOf, type SearchClient } from '../clients/search.js';
+import { type Clock, systemClock } from '../lib/clock.js';
 import { UserError } from '../lib/errors.js';
 import { retry } from '../lib/retry.js';
 import { ES_SINK_CLASS, type SinkConfig } from './config.js';
 import { type ErrorStage, type Planned, planRecord } from './documents.js';
+import { LagProbe, type SinkLag } from './lag.js';
+import { type ConsumerActivity, reportedState, type SinkState, shouldRestartConsumer } from './liveness.js';
+import { leaveForDeadMember, readMemberId, writeMemberId } from './membership.js';
 
-export type SinkState = 'STARTING' | 'RUNNING' | 'RETRYING' | 'FAILED' | 'STOPPED';
+export type { SinkState } from './liveness.js';
 
 export interface SinkStats {
   state: SinkState;
@@ -18,6 +22,14 @@ export interface SinkStats {
   deadLettered: number;
   /** Records the engine rejected with behavior.on.malformed.documents=ignore|warn and no DLQ. */
   rejected: number;
+  /** Records behind the topics' end (committed offsets against the ends), at the last reading. */
+  lag?: SinkLag;
+  /** When the consumer last completed a fetch (ISO-8601), with records or at the end of its partitions. */
+  lastConsumedAt?: string;
+  /** Kafka answered the last lag reading: a STALLED sink with Kafka down waits for it (HTTP 200), else it is at fault (503). */
+  kafkaReachable: boolean;
+  /** Consumers the watchdog replaced because they made no progress while records waited. */
+  consumerRestarts: number;
   lastError?: string;
 }
 
@@ -27,7 +39,11 @@ export interface SinkOptions {
   search: SearchClient;
   /** Index of the current-state projection (one document per parcel), or none. */
   projectionIndex?: string;
-  log(level: 'info' | 'warn' | 'error', message: string): void;
+  /** Where the group member id is kept, so that a restarted sink can leave for a killed one. */
+  memberFile?: string;
+  clock?: Clock;
+  /** 'debug' lines are kafkajs' own (lost connections, retries): for DEBUG=outboxctl:*, not for the log. */
+  log(level: 'info' | 'warn' | 'error' | 'debug', message: string): void;
 }
 
 interface Failure {
@@ -45,6 +61,17 @@ interface Operation {
 }
 
 const MAX_BACKOFF_MS = 10_000;
+
+// Kafka's group.min.session.timeout.ms is 6 s: a member that dies without leaving blocks the next
+// rebalance at most this long (a restarted sink leaves for it at once: see membership.ts).
+const SESSION_TIMEOUT_MS = 10_000;
+const HEARTBEAT_INTERVAL_MS = 2_000;
+/** How often the lag is read and the consumer's progress checked. */
+const TICK_MS = 1_000;
+/** kafkajs' disconnect waits for a fetch in flight: a broker that is stopped answers none. */
+const DISCONNECT_TIMEOUT_MS = 5_000;
+/** A dead member's session is over by then on a coordinator that is up (it restarts on a coordinator's load). */
+const LEAVE_DEADLINE_MS = 120_000;
 
 /** Errors Confluent's connector treats as a malformed document (dead-lettered); any other item error fails the sink. */
 const MALFORMED = new Set([
@@ -75,14 +102,27 @@ class NotTaken extends Error {}
  * backoff for as long as it takes; the sink never skips ahead.
  */
 export class EmbeddedSink {
-  readonly stats: SinkStats;
+  private readonly counters: Omit<SinkStats, 'state' | 'lag' | 'lastConsumedAt' | 'kafkaReachable'> & { state: ConsumerActivity['state'] };
+  private readonly clock: Clock;
+  private kafka?: KafkaClient;
   private consumer?: KafkaConsumer;
   private producer?: KafkaProducer;
+  private lag?: LagProbe;
+  private ticker?: NodeJS.Timeout;
+  private memberId?: string;
+  private joining = true;
+  private writing = false;
+  private restarting = false;
+  private lastFetchAt?: number;
+  private lastProgressAt: number;
+  private reported: SinkState = 'STARTING';
   // Aborting ends a retry pause at once, so that a stop never waits out a backoff.
   private readonly stopper = new AbortController();
 
   constructor(private readonly options: SinkOptions) {
-    this.stats = {
+    this.clock = options.clock ?? systemClock;
+    this.lastProgressAt = this.clock.now();
+    this.counters = {
       state: 'STARTING',
       group: options.config.groupId,
       topics: options.config.topics,
@@ -91,21 +131,27 @@ export class EmbeddedSink {
       skipped: 0,
       deadLettered: 0,
       rejected: 0,
+      consumerRestarts: 0,
+    };
+  }
+
+  /** The counters, the state as `/health` reports it, the lag at the last reading. */
+  get stats(): SinkStats {
+    const activity = this.activity();
+    return {
+      ...this.counters,
+      state: reportedState(activity, this.clock.now()),
+      kafkaReachable: activity.kafkaReachable,
+      lag: this.lag?.latest,
+      lastConsumedAt: this.lastFetchAt === undefined ? undefined : new Date(this.lastFetchAt).toISOString(),
     };
   }
 
   /** Joins the group and starts consuming; resolves once the first assignment arrived. */
   async start(): Promise<void> {
-    const { config } = this.options;
-    const kafka = kafkaClient(this.options.bootstrap, `outboxctl-sink-${config.name}`);
-    const consumer = kafka.consumer({
-      groupId: config.groupId,
-      allowAutoTopicCreation: false,
-      maxWaitTimeInMs: Math.max(config.lingerMs, 100),
-      sessionTimeout: 45_000,
-      heartbeatInterval: 3_000,
-    });
-    this.consumer = consumer;
+    const { config, bootstrap } = this.options;
+    const kafka = kafkaClient(bootstrap, `outboxctl-sink-${config.name}`, { log: (_level, message) => this.options.log('debug', message) });
+    this.kafka = kafka;
     if (config.dlqTopic) {
       const admin = kafka.admin();
       await admin.connect();
@@ -120,35 +166,14 @@ export class EmbeddedSink {
       this.producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
       await this.producer.connect();
     }
-    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-    consumer.on(consumer.events.CRASH, (e) => {
-      if (!e.payload.restart && !this.stopping) this.markFailed(e.payload.error);
-    });
-    await consumer.connect();
-    // Connect's sink consumers start at the earliest offset when the group has none.
-    for (const topic of config.topics) await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        for (let at = 0; at < batch.messages.length; at += config.batchSize) {
-          if (!isRunning() || isStale() || this.stats.state === 'FAILED') return;
-          const chunk = batch.messages.slice(at, at + config.batchSize).map((m) => toKafkaRecord(batch.topic, batch.partition, m));
-          try {
-            await this.write(chunk, heartbeat);
-          } catch (error) {
-            if (error instanceof SinkFailed) return;
-            throw error;
-          }
-          const last = chunk[chunk.length - 1]!.offset;
-          resolveOffset(last);
-          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
-          await heartbeat();
-        }
-      },
-    });
-    await joined;
-    if (this.stats.state === 'STARTING') this.stats.state = 'RUNNING';
+    // A killed predecessor is still a member until its session ends: leave for it while this one joins.
+    const previous = this.options.memberFile ? await readMemberId(this.options.memberFile).catch(() => undefined) : undefined;
+    if (previous) this.leaveFor(previous, 'the previous sink process');
+    this.lag = new LagProbe(() => KafkaAdmin.connect(bootstrap), config.groupId, config.topics, this.clock);
+    this.ticker = setInterval(() => this.tick(), TICK_MS);
+    this.ticker.unref();
+    await (await this.startConsumer()).joined;
+    if (this.counters.state === 'STARTING') this.counters.state = 'RUNNING';
     this.options.log('info', `sink ${config.name} consuming ${config.topics.join(', ')} as group ${config.groupId} into ${this.options.search.url}`);
   }
 
@@ -158,22 +183,168 @@ export class EmbeddedSink {
 
   async stop(): Promise<void> {
     this.stopper.abort(new SinkFailed('stopping'));
-    await this.consumer?.disconnect().catch(() => undefined);
-    await this.producer?.disconnect().catch(() => undefined);
-    if (this.stats.state !== 'FAILED') this.stats.state = 'STOPPED';
+    clearInterval(this.ticker);
+    await bounded(this.consumer?.disconnect());
+    await bounded(this.producer?.disconnect());
+    await this.lag?.close();
+    if (this.counters.state !== 'FAILED') this.counters.state = 'STOPPED';
+  }
+
+  private activity(): ConsumerActivity {
+    return {
+      state: this.counters.state,
+      lastProgressAt: this.lastProgressAt,
+      writing: this.writing,
+      joining: this.joining,
+      kafkaReachable: this.lag?.reachable() ?? false,
+      lag: this.lag?.latest?.total,
+    };
+  }
+
+  /** Once a second: read the lag, say when the reported state changes, replace a consumer that is stuck. */
+  private tick(): void {
+    if (this.stopping) return;
+    this.lag?.poll();
+    const now = this.clock.now();
+    const activity = this.activity();
+    const state = reportedState(activity, now);
+    if (state !== this.reported) {
+      const idleS = ((now - this.lastProgressAt) / 1000).toFixed(1);
+      const lag = activity.lag === undefined ? 'unknown' : String(activity.lag);
+      if (state === 'STALLED' || state === 'REBALANCING')
+        this.options.log('warn', `sink ${state}: no fetch completed for ${idleS}s (lag ${lag}${activity.kafkaReachable ? '' : '; Kafka does not answer'})`);
+      else if (state === 'RUNNING' && (this.reported === 'STALLED' || this.reported === 'REBALANCING'))
+        this.options.log('info', `sink RUNNING again (lag ${lag})`);
+      this.reported = state;
+    }
+    if (!this.restarting && shouldRestartConsumer(activity, now)) void this.restartConsumer(now);
+  }
+
+  /** Creates, subscribes and runs a consumer; `joined` resolves once it has its first assignment. */
+  private async startConsumer(): Promise<{ joined: Promise<void> }> {
+    const { config } = this.options;
+    const consumer = this.kafka!.consumer({
+      groupId: config.groupId,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: Math.max(config.lingerMs, 100),
+      sessionTimeout: SESSION_TIMEOUT_MS,
+      heartbeatInterval: HEARTBEAT_INTERVAL_MS,
+    });
+    this.consumer = consumer;
+    this.joining = true;
+    this.lastProgressAt = this.clock.now();
+    // Events of a consumer the watchdog replaced are of no concern any more.
+    const current = () => this.consumer === consumer && !this.stopping;
+    const joined = new Promise<void>((resolve) =>
+      consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        if (!current()) return;
+        this.joining = false;
+        this.lastProgressAt = this.clock.now();
+        this.rememberMember(e.payload.memberId);
+        resolve();
+      }),
+    );
+    consumer.on(consumer.events.FETCH, () => {
+      if (!current()) return;
+      this.lastFetchAt = this.clock.now();
+      this.lastProgressAt = this.lastFetchAt;
+    });
+    consumer.on(consumer.events.REBALANCING, () => {
+      if (current()) this.joining = true;
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (!current()) return;
+      if (!e.payload.restart) return this.markFailed(e.payload.error);
+      // kafkajs restarts as a new member; the old one could not leave if its broker is gone.
+      this.joining = true;
+      this.options.log('warn', `sink consumer crashed (${e.payload.error.message}); kafkajs restarts it`);
+      if (this.memberId) this.leaveFor(this.memberId, 'the crashed consumer');
+      this.memberId = undefined;
+    });
+    await consumer.connect();
+    // Connect's sink consumers start at the earliest offset when the group has none.
+    for (const topic of config.topics) await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        for (let at = 0; at < batch.messages.length; at += config.batchSize) {
+          if (!isRunning() || isStale() || !current() || this.counters.state === 'FAILED') return;
+          const chunk = batch.messages.slice(at, at + config.batchSize).map((m) => toKafkaRecord(batch.topic, batch.partition, m));
+          this.writing = true;
+          try {
+            await this.write(chunk, heartbeat);
+          } catch (error) {
+            if (error instanceof SinkFailed) return;
+            throw error;
+          } finally {
+            this.writing = false;
+            this.lastProgressAt = this.clock.now();
+          }
+          const last = chunk[chunk.length - 1]!.offset;
+          resolveOffset(last);
+          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+          await heartbeat();
+        }
+      },
+    });
+    return { joined };
+  }
+
+  /** The watchdog: a consumer without progress while Kafka answers and records wait is replaced by a new one. */
+  private async restartConsumer(now: number): Promise<void> {
+    this.restarting = true;
+    const old = this.consumer;
+    const oldMember = this.memberId;
+    this.counters.consumerRestarts++;
+    this.options.log(
+      'warn',
+      `sink consumer made no progress for ${((now - this.lastProgressAt) / 1000).toFixed(1)}s with ${this.lag?.latest?.total} record(s) waiting; restarting it`,
+    );
+    this.consumer = undefined;
+    this.memberId = undefined;
+    try {
+      await bounded(old?.disconnect());
+      if (oldMember) this.leaveFor(oldMember, 'the replaced consumer');
+      if (!this.stopping) await this.startConsumer();
+    } catch (error) {
+      this.options.log('warn', `sink consumer restart failed (${(error as Error).message}); trying again`);
+      this.lastProgressAt = this.clock.now();
+    } finally {
+      this.restarting = false;
+    }
+  }
+
+  private rememberMember(memberId: string): void {
+    this.memberId = memberId;
+    const file = this.options.memberFile;
+    if (!file) return;
+    writeMemberId(file, memberId).catch((error) => this.options.log('warn', `cannot record the sink's member id in ${file}: ${(error as Error).message}`));
+  }
+
+  /** In the background: LeaveGroup for a member that died without leaving, until the coordinator answers. */
+  private leaveFor(memberId: string, what: string): void {
+    const { groupId } = this.options.config;
+    leaveForDeadMember(this.kafka!, groupId, memberId, { deadlineMs: LEAVE_DEADLINE_MS, signal: this.stopper.signal })
+      .then((left) => {
+        if (left) this.options.log('info', `left group ${groupId} for ${what} (member ${memberId})`);
+      })
+      .catch((error) => {
+        if (!this.stopping) this.options.log('debug', `cannot leave group ${groupId} for member ${memberId}: ${(error as Error).message}`);
+      });
   }
 
   /** Like a failed Connect task: stops consuming, keeps the error for `status`, commits nothing more. */
   private markFailed(error: unknown): void {
-    this.stats.state = 'FAILED';
-    this.stats.lastError = error instanceof Error ? error.message : String(error);
+    this.counters.state = 'FAILED';
+    this.counters.lastError = error instanceof Error ? error.message : String(error);
     this.consumer?.pause(this.options.config.topics.map((topic) => ({ topic })));
-    this.options.log('error', `sink failed: ${this.stats.lastError} (nothing after the last indexed batch is committed; restart the sink once fixed)`);
+    this.options.log('error', `sink failed: ${this.counters.lastError} (nothing after the last indexed batch is committed; restart the sink once fixed)`);
   }
 
   private fail(error: unknown): never {
     this.markFailed(error);
-    throw new SinkFailed(this.stats.lastError);
+    throw new SinkFailed(this.counters.lastError);
   }
 
   /** Indexes one chunk; returns once every record is indexed, dead-lettered or skipped by configuration. */
@@ -181,7 +352,7 @@ export class EmbeddedSink {
     const failures: Failure[] = [];
     const ops = this.operations(records, failures);
     if (ops.length > 0) await this.index(ops, failures, heartbeat);
-    if (this.stats.state === 'RETRYING') this.stats.state = 'RUNNING';
+    if (this.counters.state === 'RETRYING') this.counters.state = 'RUNNING';
     await this.handleFailures(failures);
   }
 
@@ -190,7 +361,7 @@ export class EmbeddedSink {
     const { config, projectionIndex } = this.options;
     const ops: Operation[] = [];
     for (const plan of records.map((r) => planRecord(config, r, projectionIndex))) {
-      if (plan.kind === 'skip') this.stats.skipped++;
+      if (plan.kind === 'skip') this.counters.skipped++;
       else if (plan.kind === 'error') failures.push(plan);
       else if (plan.kind === 'delete') ops.push({ op: { op: 'delete', index: plan.index, id: plan.id }, plan, projection: false });
       else {
@@ -223,11 +394,11 @@ export class EmbeddedSink {
         signal: this.stopper.signal,
         retryable: (error) => error instanceof NotTaken,
         onRetry: (attempt) => {
-          this.stats.state = 'RETRYING';
+          this.counters.state = 'RETRYING';
           if ((attempt - 1) % 10 === 0)
             this.options.log(
               'warn',
-              `Elasticsearch is not taking ${pending.length} operation(s) (${this.stats.lastError ?? 'HTTP 429/5xx'}); retrying every ≤${Math.round(MAX_BACKOFF_MS / 1000)}s without skipping ahead`,
+              `Elasticsearch is not taking ${pending.length} operation(s) (${this.counters.lastError ?? 'HTTP 429/5xx'}); retrying every ≤${Math.round(MAX_BACKOFF_MS / 1000)}s without skipping ahead`,
             );
         },
       },
@@ -241,7 +412,7 @@ export class EmbeddedSink {
       items = await this.options.search.bulk(pending.map((p) => p.op));
     } catch (error) {
       if (!isRetryable(error)) this.fail(new Error(`Elasticsearch refused the bulk request: ${reasonOf(error)}`));
-      this.stats.lastError = reasonOf(error);
+      this.counters.lastError = reasonOf(error);
       return pending;
     }
     const again: Operation[] = [];
@@ -250,10 +421,10 @@ export class EmbeddedSink {
       // An equal or newer version already in the projection: this event is older, nothing to do.
       if (item.ok || (p.projection && item.status === 409)) {
         if (item.ok && !p.projection) {
-          if (p.op.op === 'delete') this.stats.deleted++;
-          else this.stats.indexed++;
+          if (p.op.op === 'delete') this.counters.deleted++;
+          else this.counters.indexed++;
         }
-      } else if (p.op.op === 'delete' && item.status === 404) this.stats.deleted++;
+      } else if (p.op.op === 'delete' && item.status === 404) this.counters.deleted++;
       else if (item.status === 429 || item.status >= 500) again.push(p);
       else if (!MALFORMED.has(item.type ?? ''))
         this.fail(
@@ -284,13 +455,13 @@ export class EmbeddedSink {
     }
     if (config.dlqTopic && this.producer) {
       await this.sendDeadLetters(unique);
-      this.stats.deadLettered += unique.length;
+      this.counters.deadLettered += unique.length;
       if (config.behaviorOnMalformedDocuments !== 'ignore')
         for (const f of unique)
           this.options.log('warn', `record ${f.record.topic}/${f.record.partition}/${f.record.offset} sent to ${config.dlqTopic}: ${f.message}`);
       return;
     }
-    this.stats.rejected += unique.length;
+    this.counters.rejected += unique.length;
     for (const f of unique)
       this.options.log('warn', `record ${f.record.topic}/${f.record.partition}/${f.record.offset} not indexed (no dead-letter topic configured): ${f.message}`);
   }
@@ -326,4 +497,12 @@ export class EmbeddedSink {
       '__connect.errors.exception.message': f.message,
     };
   }
+}
+
+/** Waits for `promise`, at most `ms`; its failure is of no concern (a shutdown step). */
+async function bounded(promise: Promise<unknown> | undefined, ms = DISCONNECT_TIMEOUT_MS): Promise<void> {
+  if (!promise) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

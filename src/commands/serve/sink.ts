@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { resolveEndpoint } from '../../lib/config.js';
 import { onInterrupt } from '../../lib/interrupt.js';
 import { createLogger } from '../../lib/logger.js';
@@ -30,7 +31,10 @@ export default async function run(ctx: CommandContext): Promise<void> {
     bootstrap,
     search,
     projectionIndex: flags.projection === false ? undefined : PARCELS_INDEX,
+    // In the stack's data: `down --volumes` forgets it together with the group.
+    memberFile: path.join(ctx.stack.dataDir, 'sink', `${config.groupId}.member-id`),
     log: (level, message) => {
+      if (level === 'debug') return log(message);
       if (level === 'info') out.info(message);
       else if (level === 'warn') out.warn(message);
       else out.info(`error: ${message}`);

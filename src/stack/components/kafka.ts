@@ -124,6 +124,9 @@ export const kafkaComponent: Component = {
       KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR: '1',
       KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR: '1',
       KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+      // As in the native server.properties: an unclean restart waits 3 s for the old registration.
+      KAFKA_BROKER_SESSION_TIMEOUT_MS: '3000',
+      KAFKA_BROKER_HEARTBEAT_INTERVAL_MS: '1000',
       KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
       KAFKA_HEAP_OPTS: `-Xms256m -Xmx${HEAP_MB}m`,
     }),
