@@ -29,6 +29,17 @@ export default defineConfig({
         },
       },
       {
+        // Faults injected into one real stack under load (issue 15): `npm run test:faults`, scenarios one after another.
+        test: {
+          ...shared,
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 360_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
         // The Docker runtime on a real engine: run by `npm run test:docker` where one answers (CI starts Podman).
         test: {
           ...shared,

@@ -138,8 +138,32 @@ export function peerEndpointsOf(runtime: Runtime, component: Component, host: En
 
 /** The endpoints, for its peers, of a service that already runs (kept by `up`). */
 export async function runningPeerEndpoints(paths: StackPaths, component: Component, service: ServiceState): Promise<Endpoints> {
+  return (await runningEndpoints(paths, component, service)).peerEndpoints;
+}
+
+/** A running service's endpoints as the host and as its peers reach it, from its recorded address and ports. */
+export async function runningEndpoints(paths: StackPaths, component: Component, service: ServiceState): Promise<Omit<StartedService, 'service' | 'seconds'>> {
   const runtime = await runtimeOf(service);
-  return peerEndpointsOf(runtime, component, hostView(paths, runtime, component.name, { host: service.host ?? '127.0.0.1', ports: service.ports }));
+  const view = hostView(paths, runtime, component.name, { host: service.host ?? '127.0.0.1', ports: service.ports });
+  return { endpoints: await component.endpoints(view), peerEndpoints: await peerEndpointsOf(runtime, component, view) };
+}
+
+/**
+ * Records the endpoints of running services whose endpoints the state lacks: an `up` killed during a
+ * service's readiness wait records the service but not yet its endpoints, and its peers must not start
+ * without them (they would fall back to the defaults, another stack's ports).
+ */
+export async function recordMissingEndpoints(paths: StackPaths, running: { component: Component; service: ServiceState }[], state: StackState): Promise<void> {
+  const lacking = running.filter(({ component }) => component.endpointNames.some((e) => !state.endpoints[e]));
+  if (lacking.length === 0) return;
+  const found = await Promise.all(lacking.map(async ({ component, service }) => ({ service, ...(await runningEndpoints(paths, component, service)) })));
+  await updateState(paths, (s) => {
+    for (const f of found) {
+      Object.assign(s.endpoints, f.endpoints);
+      if (f.service.runtime === 'docker') s.networkEndpoints = { ...s.networkEndpoints, ...f.peerEndpoints };
+    }
+  });
+  for (const f of found) Object.assign(state.endpoints, f.endpoints);
 }
 
 async function notReady(runtime: Runtime, component: Component, paths: StackPaths, error: unknown, waitedMs: number): Promise<EnvironmentError> {

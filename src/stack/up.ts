@@ -16,6 +16,7 @@ import {
   instanceKey,
   isServiceAlive,
   probeService,
+  recordMissingEndpoints,
   runningPeerEndpoints,
   serviceContext,
   stackSecret,
@@ -215,6 +216,12 @@ export async function up(input: UpOptions): Promise<UpResult> {
     const hostFor = (name: ServiceName) => options.host ?? state.services[name]?.host ?? '127.0.0.1';
     const ready = new Set<ServiceName>();
     for (const name of services) if (await probeService(component(name), paths, state)) ready.add(name);
+    if (!options.dryRun)
+      await recordMissingEndpoints(
+        paths,
+        [...ready].map((name) => ({ component: component(name), service: state.services[name]! })),
+        state,
+      );
     let sink = await resolveSinkMode(options.sink ?? 'auto', state, ready);
     // A Connect container about to start: its default image has Confluent's sink; what an image really
     // has is known once it runs (decided again then).

@@ -22,8 +22,9 @@ const fake = (name, preferred, dependsOn) => ({
   dependsOn,
   ports: [{ name: 'main', preferred }],
   readiness: { describe: 'the log line "fake listening"', check: { kind: 'log', pattern: /fake listening/ } },
-  endpointNames: [],
-  endpoints: async () => ({}),
+  // fakebus plays a broker: its endpoint is recorded as the stack's Kafka, as a real one's would be.
+  endpointNames: name === 'fakebus' ? ['kafka'] : [],
+  endpoints: async (at) => (name === 'fakebus' ? { kafka: `${at.host}:${at.ports.main}` } : {}),
   native: {
     stopSignal: 'SIGTERM',
     stopGraceMs: 5_000,

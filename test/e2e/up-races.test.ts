@@ -54,6 +54,33 @@ describe('kill -9 of an up halfway through its plan, then up again', () => {
     await expectOneEach(h);
   });
 
+  it('after its second service was recorded, and got ready only once the up was gone: it is kept, with its endpoint recorded', async () => {
+    const h = await home();
+    const first = fakeCli(h, UP_FAKES, { FAKE_DELAY_MS_FAKEBUS: '4000' });
+    let bus: number | undefined;
+    while (!isRunning(bus)) {
+      await sleep(100);
+      bus = await recordedPid(h, 'fakebus');
+    }
+    first.kill('SIGKILL');
+    expect((await first).signal).toBe('SIGKILL');
+    const port = (await nativeStackState(h)).services.fakebus!.ports.main!;
+    expect((await nativeStackState(h)).endpoints.kafka).toBeUndefined();
+    // The orphan gets ready by itself: the next up keeps it, and its peers must learn where it is.
+    while (
+      !(await fetch(`http://127.0.0.1:${port}/`)
+        .then((r) => r.ok)
+        .catch(() => false))
+    )
+      await sleep(200);
+
+    const again = await fakeCli(h, UP_FAKES);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(await recordedPid(h, 'fakebus')).toBe(bus);
+    expect((await nativeStackState(h)).endpoints.kafka).toBe(`127.0.0.1:${port}`);
+    await expectOneEach(h);
+  });
+
   it('between starting a service and recording it: the unrecorded process is stopped, not run beside a new one', async () => {
     const h = await home();
     const first = await fakeCli(h, UP_FAKES, { FAKE_KILL_AFTER_SPAWN: 'fakebus' });
