@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { createContext, type Handler } from './commands/context.js';
-import { ENDPOINTS, type EndpointName } from './lib/config.js';
+import { ENDPOINTS, type EndpointName, TOKEN_ENV } from './lib/config.js';
 import { toCliError, UsageError } from './lib/errors.js';
 import { runInterruptCleanups } from './lib/interrupt.js';
 import { enableVerboseLogging } from './lib/logger.js';
@@ -19,6 +19,9 @@ function endpointOption(cmd: Command, name: EndpointName, description: string): 
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** `--token`: the bearer token a server requires (serve) or that a client sends (parcel, audit, smoke). */
+const tokenOption = (cmd: Command, description: string): Command => cmd.option('--token <token>', `${description} (env ${TOKEN_ENV})`);
 
 /**
  * The Node.js that runs the CLI, aligned with the component lines: PATH decides which one
@@ -69,6 +72,10 @@ export function buildProgram(io: Io, run: Run): Command {
     .option('--wait-timeout <duration>', 'readiness deadline per service', '180s')
     .option('--strict-ports', 'fail when a port is taken instead of using a free one')
     .option('--host <address>', 'address every service binds (default: as before, else 127.0.0.1)')
+    .option(
+      '--token',
+      'tracking and auditing demand a bearer token generated for the stack (secrets.token in its state file); once on, it stays on until `down --volumes`',
+    )
     .option('--sink <sink>', 'who indexes parcel.outbox: auto | connect (the Confluent plugin) | embedded', 'auto')
     .option('--partitions <n>', 'partitions of parcel.outbox when up creates it (default 1)')
     .option('--image <service=ref>', 'Docker runtime: run this image (or build this directory) for a service; repeatable', repeatable, [])
@@ -142,7 +149,24 @@ export function buildProgram(io: Io, run: Run): Command {
     .option('--report <file>', 'write a report: FILE.json (JSON) or FILE.xml (JUnit XML)')
     .option('--timeout <duration>', 'deadline of the whole run', '300s')
     .option('--json', 'print the report as one JSON document')
+    .option('--token <token>', `bearer token for the tracking and auditing servers (env ${TOKEN_ENV}; default: the stack's)`)
     .action(action(() => import('./commands/smoke.js')));
+  const verify = program
+    .command('verify')
+    .description('reconcile outbox rows, records on the topic and indexed documents by event id, and the parcels index; exit 1 when not consistent')
+    .option('--since <duration>', 'only events of the last DURATION (10m, 2h) or since a timestamp (default: from the beginning)')
+    .option('--from-beginning', 'every event the stores still hold (the default)')
+    .option('--settle <duration>', 'how long to wait for in-flight events before judging', '30s')
+    .option('--topic <topic>', 'the outbox topic', 'parcel.outbox')
+    .option('--events-index <index>', "the events index (default: the sink's, the topic in lower case)")
+    .option('--parcels-index <index>', 'the parcel projection index', 'parcels')
+    .option('--group <group>', "the sink's consumer group (default: connect-<name of the sink connector file>)")
+    .option('--slot <slot>', "Debezium's replication slot (default: the stack's; for --database-url, the database's only logical slot)")
+    .option('--json', 'print one JSON document (docs/verify.md)');
+  endpointOption(verify, 'database', "PostgreSQL instead of the stack's");
+  endpointOption(verify, 'kafka', "Kafka bootstrap servers instead of the stack's");
+  endpointOption(verify, 'elasticsearch', "Elasticsearch instead of the stack's");
+  verify.action(action(() => import('./commands/verify.js')));
   program
     .command('fetch')
     .description('resolve every artifact (Kafka, Connect, Debezium) ahead of time, for offline use and CI caches')
@@ -254,6 +278,7 @@ export function buildProgram(io: Io, run: Run): Command {
   const audit = program.command('audit').description('query the auditing server: current parcels, histories, the event log, stats').exitOverride();
   const auditCommand = (name: string, description: string) => {
     const cmd = audit.command(name).description(description).option('--json', "print the server's JSON");
+    tokenOption(cmd, "bearer token the server requires (default: the stack's)");
     return endpointOption(cmd, 'auditing', 'auditing server');
   };
   auditCommand('parcels', 'current parcels (GET /parcels), newest update first')
@@ -326,6 +351,7 @@ export function buildProgram(io: Io, run: Run): Command {
     .option('--no-migrate', 'do not apply pending migrations at start')
     .addOption(new Option('--managed <stack-dir>', 'run as a service of `up` (the runtime records it)').hideHelp());
   endpointOption(tracking, 'database', "PostgreSQL to use instead of the stack's own");
+  tokenOption(tracking, 'require this bearer token on every route but /health');
   tracking.action(action(() => import('./commands/serve/tracking.js')));
 
   const sink = serve
@@ -346,6 +372,7 @@ export function buildProgram(io: Io, run: Run): Command {
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .addOption(new Option('--managed <stack-dir>', 'run as a service of `up` (the runtime records it)').hideHelp());
   endpointOption(auditing, 'elasticsearch', "Elasticsearch instead of the stack's");
+  tokenOption(auditing, 'require this bearer token on every route but /health');
   auditing.action(action(() => import('./commands/serve/auditing.js')));
 
   const compose = program.command('compose').description('the stack as a Compose file, for plain `docker compose`').exitOverride();
@@ -358,6 +385,7 @@ export function buildProgram(io: Io, run: Run): Command {
   const parcel = program.command('parcel').description('create, update and read parcels through the tracking server').exitOverride();
   const parcelCommand = (name: string, description: string) => {
     const cmd = parcel.command(name).description(description).option('--json', "print the server's JSON");
+    tokenOption(cmd, "bearer token the server requires (default: the stack's)");
     return endpointOption(cmd, 'tracking', 'tracking server');
   };
   parcelCommand('create', 'create a parcel (POST /api/parcel)')
