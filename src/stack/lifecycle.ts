@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { withPg } from '../clients/pg.js';
+import { redactUrl } from '../lib/config.js';
 import { availableServices, component, serviceOrder } from './components/index.js';
 import type { ServiceName } from './components/types.js';
 import { type StackPaths, stackPaths } from './paths.js';
@@ -39,6 +40,8 @@ export interface StackStatus {
   services: ServiceStatus[];
   /** Who indexes parcel.outbox: `embedded` (service sink) or `connect` (connector elasticsearch-sink); null before `up` chose. */
   sink: 'connect' | 'embedded' | null;
+  /** Where the host reaches the stack's systems (the database URL's password masked), as flags would name them. */
+  endpoints: Record<string, string>;
   /** Filled by the pipeline issues (lag, connector state, documents). */
   pipeline: Record<string, unknown>;
 }
@@ -75,7 +78,15 @@ export async function stackStatus(paths: StackPaths): Promise<StackStatus> {
   const state = await readState(paths);
   const names = availableServices();
   const services = await Promise.all(names.map((name) => serviceStatus(name, paths, state)));
-  return { schemaVersion: STATUS_SCHEMA_VERSION, stack: paths.name, runtime: state?.runtime ?? null, services, sink: state?.sink ?? null, pipeline: {} };
+  return {
+    schemaVersion: STATUS_SCHEMA_VERSION,
+    stack: paths.name,
+    runtime: state?.runtime ?? null,
+    services,
+    sink: state?.sink ?? null,
+    endpoints: Object.fromEntries(Object.entries(state?.endpoints ?? {}).map(([k, v]) => [k, redactUrl(v)])),
+    pipeline: {},
+  };
 }
 
 export interface StopReport {

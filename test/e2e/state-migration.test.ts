@@ -26,6 +26,10 @@ describe('a state file of the previous release', () => {
     // Its postgres pid belongs to a process long gone (or to another one now): crashed, never signalled.
     expect(doc.services.find((s) => s.name === 'postgres')).toMatchObject({ state: 'crashed', port: 44999 });
     expect(doc.services.find((s) => s.name === 'tracking')).toMatchObject({ state: 'stopped', port: 33215 });
+    // The endpoints, as flags would name them, the database password masked.
+    const endpoints = (JSON.parse(status.stdout) as { endpoints: Record<string, string> }).endpoints;
+    expect(endpoints.database).toMatch(/^postgres(ql)?:\/\/postgres:\*\*\*\*@127\.0\.0\.1:44999\//);
+    expect(status.stdout).not.toContain('gNlfy0nE6I-qQw0mWe_-Cw3d');
 
     const up = await cli(['up', '--services', 'postgres', '--json'], env);
     expect(up.code, up.stderr).toBe(0);
