@@ -45,34 +45,25 @@ const runId = Date.now().toString(36);
 type Recover = () => Promise<{ problems: string[]; evidence?: string }>;
 
 /**
- * One `up`, which must exit 0 — guarded: when the state records a running Kafka or Elasticsearch
- * but no endpoint for it (what a killed up leaves), a plain up would keep it and start the sink
- * without that peer, and the sink would fall back to localhost:9092 / localhost:9200 — on a shared
- * machine, another stack's engines, which it would write into. Then the finding is recorded, up
- * runs without the sink (the auditing server's start shows the same miswiring harmlessly: it only
- * reads), and the stack is repaired (restarting the engine records its endpoint; up then starts
- * the sink) so the checks that follow judge the pipeline, not the leftover.
+ * One `up`, which must exit 0. A killed `up` can leave Kafka or Elasticsearch recorded with no
+ * endpoint (it was killed during their readiness wait): the next `up` keeps the running engine and
+ * must record its endpoint before it starts the services that need it, or they would fall back to
+ * localhost:9092 / localhost:9200 (another stack's, on a shared machine). Checked after the up: the
+ * endpoints are recorded and every running service's environment names the stack's own.
  */
 async function upOnce(): Promise<{ problems: string[]; evidence?: string }> {
-  const state = await stackState(home);
+  const before = await stackState(home);
+  const r = await run(home, ['up']);
+  const problems = r.code === 0 ? [] : [`up exited ${r.code}`];
+  const after = await stackState(home);
   const status = await services(home);
-  const unwired = (['kafka', 'elasticsearch'] as const).filter((name) => status[name]?.pid && !state.endpoints[name]);
-  if (unwired.length === 0) {
-    const r = await run(home, ['up']);
-    return r.code === 0 ? { problems: [] } : { problems: [`up exited ${r.code}`], evidence: r.stderr.slice(-3_000) };
-  }
-  const problems = unwired.map(
-    (name) =>
-      `the state records ${name} (pid ${status[name]?.pid}, port ${state.services[name]?.ports.main}) but no ${name} endpoint: ` +
-      `up keeps it and starts its dependents without it (they fall back to ${name === 'kafka' ? 'localhost:9092' : 'http://localhost:9200'})`,
-  );
-  const partial = await run(home, ['up', '--services', 'postgres,kafka,elasticsearch,connect,tracking,auditing']);
-  if (partial.code !== 0) problems.push(`up (without the sink) exited ${partial.code}`);
+  for (const name of ['kafka', 'elasticsearch'] as const)
+    if (status[name]?.pid && !after.endpoints[name]) problems.push(`after up, the state records ${name} (pid ${status[name]?.pid}) but no ${name} endpoint`);
   problems.push(...(await processProblems(home)).filter((p) => p.includes(' runs with ')));
-  const repaired = await run(home, ['restart', ...unwired, 'auditing']);
-  const up = await run(home, ['up']);
-  if (repaired.code !== 0 || up.code !== 0) problems.push(`repair: restart exited ${repaired.code}, up ${up.code}`);
-  return { problems, evidence: `--- up without the sink\n${partial.stderr}\n--- endpoints before it: ${Object.keys(state.endpoints).join(', ')}` };
+  return {
+    problems,
+    evidence: problems.length ? `--- up\n${r.stderr.slice(-3_000)}\n--- endpoints before it: ${Object.keys(before.endpoints).join(', ')}` : undefined,
+  };
 }
 
 /** Polls a URL until it answers 200. */
