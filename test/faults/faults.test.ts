@@ -138,9 +138,11 @@ function scenario(n: number, name: string, inject: () => Promise<void>, recover:
     const load = startLoad({ trackingUrl: endpoints.tracking, tag, ledger });
     const begin = Date.now();
     let upReturnedAt = Date.now();
+    let injectedAt = Date.now();
     try {
       await sleep(LOAD_BEFORE_FAULT_MS);
       await inject();
+      injectedAt = Date.now();
       const recovered = await recover();
       upReturnedAt = Date.now();
       problems.push(...recovered.problems);
@@ -155,6 +157,8 @@ function scenario(n: number, name: string, inject: () => Promise<void>, recover:
     const miswired = (await processProblems(home)).some((p) => p.includes(' runs with '));
     const caughtUpAt = miswired ? undefined : await waitCaughtUp(endpoints, ledger, CAUGHT_UP_TIMEOUT_MS);
     const caughtUp = caughtUpAt === undefined ? `>${Math.round((Date.now() - upReturnedAt) / 1000)}` : ((caughtUpAt - upReturnedAt) / 1000).toFixed(1);
+    // Beside it: how long the up took, and from the fault to caught up (the load goes on LOAD_AFTER_UP_MS after up).
+    const timing = `up=${((upReturnedAt - injectedAt) / 1000).toFixed(1)}s since-fault=${caughtUpAt === undefined ? '?' : ((caughtUpAt - injectedAt) / 1000).toFixed(1)}s`;
     const lag = await settledSlotLag();
     if (!lag.ok) problems.push(`replication slot lag ${lag.lagBytes ?? 'unknown'} bytes after ${SLOT_LAG_TIMEOUT_MS / 1000} s (limit 1 MiB)`);
     const report = evaluate(ledger, tag, await snapshot(endpoints));
@@ -167,7 +171,7 @@ function scenario(n: number, name: string, inject: () => Promise<void>, recover:
 
     const s = ledger.stats;
     console.log(
-      `fault ${n} ${name}: acked=${report.acked} records=${report.records} documents=${report.documents} missing=${report.missing.count} extra=${report.extra.count} caught-up=${caughtUp}s`,
+      `fault ${n} ${name}: acked=${report.acked} records=${report.records} documents=${report.documents} missing=${report.missing.count} extra=${report.extra.count} caught-up=${caughtUp}s (${timing})`,
     );
     console.log(
       `  load ${loadSeconds.toFixed(1)} s: ${s.requests} requests (${s.creates} creates, ${s.updates} updates acknowledged), ${s.retries} retries, ` +
