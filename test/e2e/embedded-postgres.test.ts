@@ -115,3 +115,26 @@ describe("the stack's embedded PostgreSQL for db commands", () => {
     expect(await postgresPids(path.join(home, 'stacks', 'wal', 'data', 'postgres'))).toEqual([]);
   });
 });
+
+describe('up right after a kill -9 of the postmaster', () => {
+  it('waits for the killed one to be gone (a zombie until PID 1 reaps it) and starts PostgreSQL again, three times in a row', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-pgkill-'));
+    const env = { OUTBOXCTL_HOME: home, OUTBOXCTL_STACK: 'pgkill' };
+    const dataDir = path.join(home, 'stacks', 'pgkill', 'data', 'postgres');
+    try {
+      const first = await spawnCli(['up', '--services', 'postgres', '--runtime', 'native'], env);
+      expect(first.code, first.stderr).toBe(0);
+      for (let round = 1; round <= 3; round++) {
+        const postmaster = Number((await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+        process.kill(postmaster, 'SIGKILL');
+        const again = await spawnCli(['up', '--services', 'postgres', '--runtime', 'native'], env);
+        expect(again.code, `round ${round}: ${again.stderr}`).toBe(0);
+        const now = Number((await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+        expect(now).not.toBe(postmaster);
+        expect(await postgresPids(dataDir)).toEqual([String(now)]);
+      }
+    } finally {
+      await spawnCli(['down', '--volumes'], env);
+    }
+  });
+});

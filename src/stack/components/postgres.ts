@@ -144,8 +144,9 @@ export const postgresService: Component = {
     stopGraceMs: 30_000,
 
     async prepare(ctx) {
-      const { isInitialized, initCluster } = await embeddedPostgres();
+      const { isInitialized, initCluster, awaitCrashedPostmaster } = await embeddedPostgres();
       if (isInitialized(ctx.dataDir)) {
+        await awaitCrashedPostmaster(ctx.dataDir);
         // A new password would not open the existing cluster.
         if (!(await ctx.state())?.secrets.postgresPassword) {
           throw new EnvironmentError('POSTGRES_PASSWORD_LOST', `The PostgreSQL data in ${ctx.dataDir} has no password in the stack's state file.`, {

@@ -3,9 +3,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { EnvironmentError, ExternalCommandError } from '../../../lib/errors.js';
-import { isAlive, stopProcess } from './process.js';
+import { isAlive, isRunning, stopProcess } from './process.js';
 
 const run = promisify(execFile);
 
@@ -119,6 +120,21 @@ export async function runningPostmaster(dataDir: string): Promise<PostmasterInfo
   const pid = Number(pidLine);
   if (!isAlive(pid)) return undefined;
   return { pid, port: Number(portLine) };
+}
+
+/**
+ * After a `kill -9` of the postmaster: it stays a zombie until PID 1 reaps it (1–3 s here), and
+ * PostgreSQL refuses a data directory whose postmaster.pid names a pid that exists, so wait for it
+ * to go; a zombie still there after `timeoutMs` runs nothing, and its stale file is removed. A live
+ * postmaster is left alone (starting beside it fails, naming it, as it should).
+ */
+export async function awaitCrashedPostmaster(dataDir: string, timeoutMs = 15_000): Promise<void> {
+  const file = path.join(dataDir, 'postmaster.pid');
+  const pid = Number((await readFile(file, 'utf8').catch(() => '')).split('\n')[0]);
+  if (!pid || isRunning(pid)) return;
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(100);
+  if (isAlive(pid) && !isRunning(pid)) await rm(file, { force: true });
 }
 
 /** Fast shutdown (SIGINT: roll back open transactions, checkpoint), then SIGKILL after the grace period. */
