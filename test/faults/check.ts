@@ -311,6 +311,25 @@ export async function waitCaughtUp(endpoints: Endpoints, ledger: Ledger, timeout
   return undefined;
 }
 
+/**
+ * When every given write (parcel id + version) has its document in the events index: the backlog a
+ * fault built, caught up while the load goes on. Undefined after `timeoutMs`.
+ */
+export async function waitWritesIndexed(endpoints: Endpoints, keys: Set<string>, timeoutMs: number): Promise<number | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const docs = await readEvents(endpoints.elasticsearch, false);
+      const indexed = new Set(docs.map((d) => writeKey(d.parcelId, d.version)));
+      if ([...keys].every((k) => indexed.has(k))) return Date.now();
+    } catch {
+      // An engine still coming back: try again.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return undefined;
+}
+
 /** Bytes of WAL the slot has not confirmed yet (pg_current_wal_lsn() − confirmed_flush_lsn); undefined without the slot. */
 export async function slotLagBytes(database: string, slot: string): Promise<number | undefined> {
   return withDb(database, async (client) => {

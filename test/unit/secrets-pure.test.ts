@@ -132,3 +132,13 @@ describe("the tracking server's database URL", () => {
     expect(trackingDatabaseUrl('postgres://postgres:owner-pw@127.0.0.1:41234/outbox', 'tr-pw_1')).toBe('postgres://tracking:tr-pw_1@127.0.0.1:41234/outbox');
   });
 });
+
+describe("the servers' token environment", () => {
+  it("is the stack's token when on, and empty when off, so a token exported in the shell running up never turns it on", async () => {
+    const { tokenEnv } = await import('../../src/stack/components/embedded.js');
+    const ctxWith = (secrets: Record<string, string>) =>
+      ({ state: async () => ({ ...emptyState('t'), secrets }) }) as unknown as Parameters<typeof tokenEnv>[0];
+    expect(await tokenEnv(ctxWith({ token: 'abc' }))).toEqual({ OUTBOXCTL_TOKEN: 'abc' });
+    expect(await tokenEnv(ctxWith({}))).toEqual({ OUTBOXCTL_TOKEN: '' });
+  });
+});

@@ -1,4 +1,4 @@
-import { resolveEndpoint, resolveToken } from '../../lib/config.js';
+import { redactUrl, resolveEndpoint, resolveToken } from '../../lib/config.js';
 import { onInterrupt } from '../../lib/interrupt.js';
 import { readState } from '../../stack/state.js';
 import type { CommandContext } from '../context.js';
@@ -21,7 +21,9 @@ export default async function run(ctx: CommandContext): Promise<void> {
     await server.close();
     await forget();
   });
-  out.info(`auditing server listening on ${server.url} (Elasticsearch ${elasticsearchUrl}${token ? ', bearer token required' : ''}); Ctrl-C stops it`);
+  out.info(
+    `auditing server listening on ${server.url} (Elasticsearch ${redactUrl(elasticsearchUrl)}${token ? ', bearer token required' : ''}); Ctrl-C stops it`,
+  );
   out.result(server.url);
   await new Promise<never>(() => undefined);
 }

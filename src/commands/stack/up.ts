@@ -49,7 +49,8 @@ export default async function run(ctx: CommandContext): Promise<void> {
     progress.done();
   }
   if (ctx.json) {
-    out.document(result);
+    // As `status --json`: the endpoints as flags would name them, the database password masked.
+    out.document({ ...result, endpoints: Object.fromEntries(Object.entries(result.endpoints).map(([k, v]) => [k, v && redactUrl(v)])) });
     return;
   }
   if (dryRun) {

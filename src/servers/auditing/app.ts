@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { reasonOf, SearchClient } from '../../clients/search.js';
+import { redactUrl } from '../../lib/config.js';
 import { CliError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/logger.js';
 import { clientErrorProblem, requireBearerToken, sendProblem as send } from '../http.js';
@@ -60,7 +61,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 class EngineUnavailable extends Error {
   constructor(url: string, reason: string, waitedMs: number, deadlineMs: number) {
     const end = waitedMs < deadlineMs - 50 ? `, as another retry would pass the ${seconds(deadlineMs)} deadline` : ` at the ${seconds(deadlineMs)} deadline`;
-    super(`Elasticsearch at ${url} did not answer (${reason}): gave up after ${seconds(waitedMs)}${end}`);
+    super(`Elasticsearch at ${redactUrl(url)} did not answer (${reason}): gave up after ${seconds(waitedMs)}${end}`);
   }
 }
 
@@ -128,9 +129,9 @@ export function buildAuditingApp(elasticsearchUrl: string, options: { token?: st
   app.get('/health', async (_request, reply) => {
     try {
       const [client, health] = await engine.use(async (c) => [c, await c.health()] as const);
-      return { status: 'ok', engine: { url: client.url, ...client.engine, cluster: health.status } };
+      return { status: 'ok', engine: { url: redactUrl(client.url), ...client.engine, cluster: health.status } };
     } catch (error) {
-      return reply.code(503).send({ status: 'unavailable', engine: { url: elasticsearchUrl, error: (error as Error).message } });
+      return reply.code(503).send({ status: 'unavailable', engine: { url: redactUrl(elasticsearchUrl), error: (error as Error).message } });
     }
   });
 

@@ -42,5 +42,6 @@ export async function enableStackToken(paths: StackPaths): Promise<boolean> {
 /** OUTBOXCTL_TOKEN for a server of a stack whose token is on; nothing otherwise. */
 export async function tokenEnv(ctx: ServiceContext): Promise<Record<string, string>> {
   const token = (await ctx.state())?.secrets.token;
-  return token ? { OUTBOXCTL_TOKEN: token } : {};
+  // Empty when off: a token exported in the shell that runs `up` must not turn it on behind the state's back.
+  return { OUTBOXCTL_TOKEN: token ?? '' };
 }
