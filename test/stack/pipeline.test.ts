@@ -389,7 +389,8 @@ describe('pipeline: tracking → outbox → Debezium → parcel.outbox → sink 
     expect(before.secrets.token).toBeUndefined();
     const environ = async (pid: number | undefined) =>
       Object.fromEntries((await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0').map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
-    expect((await environ(before.services.tracking!.pid)).OUTBOXCTL_TOKEN).toBeUndefined();
+    // Off: set empty, so a token exported in the shell that ran `up` cannot turn it on.
+    expect((await environ(before.services.tracking!.pid)).OUTBOXCTL_TOKEN).toBe('');
     const on = await outboxctl(['up', '--token', '--json']);
     expect(on.exitCode, on.stderr).toBe(0);
     const after = await nativeStackState(home);
