@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
+import { isUuid } from '../lib/uuid.js';
 
 /** Words (uint32) per id: a UUID is 16 bytes. */
 export const WORDS = 4;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const hex8 = (n: number): string => n.toString(16).padStart(8, '0');
 
@@ -17,7 +16,7 @@ export class IdCodec {
 
   /** Writes the words of `id` at `out[at..at+4)`. */
   encode(id: string, out: Uint32Array, at: number): void {
-    if (id.length === 36 && UUID.test(id)) {
+    if (id.length === 36 && isUuid(id)) {
       out[at] = Number.parseInt(id.slice(0, 8), 16);
       out[at + 1] = Number.parseInt(id.slice(9, 13) + id.slice(14, 18), 16);
       out[at + 2] = Number.parseInt(id.slice(19, 23) + id.slice(24, 28), 16);

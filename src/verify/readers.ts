@@ -2,6 +2,7 @@ import type { KafkaAdmin } from '../clients/kafka.js';
 import type { KafkaRecord, PartitionReader } from '../clients/kafka-reader.js';
 import type { PgClient } from '../clients/pg.js';
 import type { SearchClient } from '../clients/search.js';
+import { isUuid } from '../lib/uuid.js';
 import { unwrapOutbox } from '../tail/outbox.js';
 import { TOPIC_KEY, TOPIC_VERSION } from './compare.js';
 import { IdTable, type KeyIndex } from './ids.js';
@@ -13,8 +14,6 @@ const SEARCH_PAGE = 10_000;
 const LOOKUP_CHUNK = 1_000;
 /** Records are looked up by timestamp this much earlier than the window: the record time is the event's, give or take. */
 const OFFSET_MARGIN_MS = 5 * 60_000;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Sql = Pick<PgClient, 'query'>;
 
@@ -105,8 +104,6 @@ function* idChunks(t: IdTable, keep: (id: string) => boolean = () => true): Gene
   }
   if (chunk.length) yield chunk;
 }
-
-const isUuid = (id: string) => UUID.test(id);
 
 /** The ids of `wanted` that have an outbox row now. */
 export async function outboxHas(client: Sql, wanted: IdTable): Promise<IdTable> {

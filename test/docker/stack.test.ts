@@ -10,7 +10,7 @@ import type { Component, ServiceName } from '../../src/stack/components/types.js
 import { connectEngine, labelFilter } from '../../src/stack/runtimes/docker/engine.js';
 import { BIN, cli, ROOT } from '../helpers/cli.js';
 import { fakeComponent } from '../helpers/fake-component.js';
-import { roleFacts } from '../helpers/least-privilege.js';
+import { connectorAnswers, roleFacts } from '../helpers/least-privilege.js';
 import { stackState } from '../helpers/state.js';
 import { prepareTestImageContexts } from '../images/prepare.js';
 
@@ -140,17 +140,7 @@ describe('outboxctl up --runtime docker', () => {
     expect(password.length).toBeGreaterThan(10);
     const reference = '${file:/run/secrets/debezium.properties:password}';
     const name = 'parcel-outbox-source';
-    const rest = async (url: string) => {
-      const response = await fetch(`${state.endpoints.connect}${url}`);
-      expect(response.status, url).toBe(200);
-      return response.text();
-    };
-    const answers = {
-      config: await rest(`/connectors/${name}/config`),
-      tasks: await rest(`/connectors/${name}/tasks`),
-      status: await rest(`/connectors/${name}/status`),
-      expanded: await rest('/connectors?expand=info&expand=status'),
-    };
+    const answers = await connectorAnswers(state.endpoints.connect!, name);
     for (const [what, body] of Object.entries(answers)) expect(body, what).not.toContain(password);
     expect((JSON.parse(answers.config) as Record<string, string>)['database.password']).toBe(reference);
     expect((JSON.parse(answers.status) as { connector: { state: string }; tasks: { state: string }[] }).tasks.map((t) => t.state)).toEqual(['RUNNING']);

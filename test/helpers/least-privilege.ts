@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { expect } from 'vitest';
 import { withPg } from '../../src/clients/pg.js';
 
 /** Every table privilege PostgreSQL knows (MAINTAIN since 17). */
@@ -89,3 +90,18 @@ export async function processTree(leaders: number[]): Promise<Set<number>> {
 
 /** Loopback as ss prints it; a JVM's dual-stack socket bound to 127.0.0.1 shows as [::ffff:127.0.0.1]. */
 export const isLoopback = (address: string) => ['127.0.0.1', '[::1]', '[::ffff:127.0.0.1]'].includes(address) || /^127\.\d+\.\d+\.\d+$/.test(address);
+
+/** Every answer of Connect's REST API that could show a connector's config, as text (each must be 200). */
+export async function connectorAnswers(connectUrl: string, name: string): Promise<Record<'config' | 'tasks' | 'status' | 'expanded', string>> {
+  const rest = async (url: string) => {
+    const response = await fetch(`${connectUrl}${url}`);
+    expect(response.status, url).toBe(200);
+    return response.text();
+  };
+  return {
+    config: await rest(`/connectors/${name}/config`),
+    tasks: await rest(`/connectors/${name}/tasks`),
+    status: await rest(`/connectors/${name}/status`),
+    expanded: await rest('/connectors?expand=info&expand=status'),
+  };
+}

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT } from '../helpers/cli.js';
+import { connectorAnswers } from '../helpers/least-privilege.js';
 import { stackState } from '../helpers/state.js';
 
 /**
@@ -143,17 +144,7 @@ describe('connectors register / list / status / restart / pause / resume / delet
     expect(password.length).toBeGreaterThan(10);
     const secrets = path.join(home, 'stacks', 'default', 'secrets');
     const reference = `\${file:${secrets}/debezium.properties:password}`;
-    const rest = async (url: string) => {
-      const response = await fetch(`${state.endpoints.connect}${url}`);
-      expect(response.status, url).toBe(200);
-      return response.text();
-    };
-    const answers = {
-      config: await rest(`/connectors/${NAME}/config`),
-      tasks: await rest(`/connectors/${NAME}/tasks`),
-      status: await rest(`/connectors/${NAME}/status`),
-      expanded: await rest('/connectors?expand=info&expand=status'),
-    };
+    const answers = await connectorAnswers(state.endpoints.connect!, NAME);
     for (const [what, body] of Object.entries(answers)) expect(body, what).not.toContain(password);
     // What Connect keeps is the reference, in the connector's and in the task's config.
     expect((JSON.parse(answers.config) as Record<string, string>)['database.password']).toBe(reference);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PARCEL_STATUSES, type Parcel } from '../../clients/tracking-api.js';
+import { UUID } from '../../lib/uuid.js';
 import { parseIsoTime } from '../iso-time.js';
 
 export { PARCEL_STATUSES, type Parcel, type ParcelStatus } from '../../clients/tracking-api.js';
@@ -50,8 +51,6 @@ export function firstProblem(error: z.ZodError): FieldProblem {
   const field = issue.code === 'unrecognized_keys' ? issue.keys[0] : issue.path.length > 0 ? issue.path.join('.') : undefined;
   return { field, detail: issue.message };
 }
-
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The problem with a path's parcel id, in both servers' words; undefined when it is a UUID. */
 export const parcelIdProblem = (id: string): string | undefined => (UUID.test(id) ? undefined : `"${id}" is not a parcel id (a UUID)`);
