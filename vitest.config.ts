@@ -40,6 +40,18 @@ export default defineConfig({
         },
       },
       {
+        // External clusters (issue 16): TLS/SASL Kafka, basic-auth Connect, a TLS search proxy, PostgreSQL
+        // with ssl=on, OpenSearch: `npm run test:external`, on free ports, one file after another.
+        test: {
+          ...shared,
+          name: 'external',
+          include: ['test/external/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 240_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
         // The Docker runtime on a real engine: run by `npm run test:docker` where one answers (CI starts Podman).
         test: {
           ...shared,
