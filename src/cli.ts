@@ -37,11 +37,11 @@ function runtimeVersionLine(): string {
 /** Builds the command tree; every handler is imported only when its command runs. */
 export function buildProgram(io: Io, run: Run): Command {
   const program = new Command('outboxctl');
-  const action = (load: Loader) =>
+  const action = (load: Loader, options: { selectContext?: boolean } = {}) =>
     async function (this: Command, ...args: unknown[]) {
       const flags = this.optsWithGlobals();
       if (flags.verbose) enableVerboseLogging();
-      const ctx = createContext(io, flags);
+      const ctx = await createContext(io, flags, options);
       const positional = args.slice(0, this.registeredArguments.length).flatMap((a) => (Array.isArray(a) ? a : a === undefined ? [] : [String(a)]));
       const { default: handler } = await load();
       const code = await handler(ctx, ...positional);
@@ -52,6 +52,7 @@ export function buildProgram(io: Io, run: Run): Command {
     .description('Run and inspect a transactional-outbox stack: PostgreSQL → Debezium → Kafka → Elasticsearch.')
     .version(`${versionText()}\n${runtimeVersionLine()}`, '-V, --version', 'print the version of outboxctl, of the components it pins and of Node.js')
     .option('--stack <name>', 'stack to work on (env OUTBOXCTL_STACK)', undefined)
+    .option('--context <name>', 'remote environment to work on instead of a local stack; `local`: none (env OUTBOXCTL_CONTEXT)')
     .option('--verbose', 'log details and show stacks of errors (or DEBUG=outboxctl:*)')
     .helpOption('-h, --help', 'show help')
     .showSuggestionAfterError(true)
@@ -78,6 +79,10 @@ export function buildProgram(io: Io, run: Run): Command {
     )
     .option('--sink <sink>', 'who indexes parcel.outbox: auto | connect (the Confluent plugin) | embedded', 'auto')
     .option('--partitions <n>', 'partitions of parcel.outbox when up creates it (default 1)')
+    .option(
+      '--search-engine <engine>',
+      'what runs as service elasticsearch: elasticsearch (7.10.2) | opensearch (2.19, native runtime); default: what the stack runs, else elasticsearch',
+    )
     .option('--image <service=ref>', 'Docker runtime: run this image (or build this directory) for a service; repeatable', repeatable, [])
     .option('--dry-run', 'print the steps up would take, and take none')
     .option('--json', 'print one JSON document at the end')
@@ -142,14 +147,16 @@ export function buildProgram(io: Io, run: Run): Command {
     .action(action(() => import('./commands/stack/doctor.js')));
   program
     .command('smoke')
-    .description("prove the whole outbox flow in one command (for CI): up or the running stack, the seed's request, named timed steps")
-    .option('--runtime <runtime>', 'auto | native | docker, when smoke brings the stack up', 'auto')
+    .description(
+      "prove the whole outbox flow in one command (for CI): up or the running stack (or a context's deployed pipeline), the seed's request, named timed steps",
+    )
+    .option('--runtime <runtime>', 'auto | native | docker, when smoke brings the stack up (default auto; not under a context)')
     .option('--image <service=ref>', 'Docker runtime: run this image (or build this directory) for a service; repeatable', repeatable, [])
     .option('--keep', 'leave running what smoke started (default: stop it again)')
     .option('--report <file>', 'write a report: FILE.json (JSON) or FILE.xml (JUnit XML)')
     .option('--timeout <duration>', 'deadline of the whole run', '300s')
     .option('--json', 'print the report as one JSON document')
-    .option('--token <token>', `bearer token for the tracking and auditing servers (env ${TOKEN_ENV}; default: the stack's)`)
+    .option('--token <token>', `bearer token for the tracking and auditing servers (env ${TOKEN_ENV}; default: the context's or the stack's)`)
     .action(action(() => import('./commands/smoke.js')));
   const verify = program
     .command('verify')
@@ -172,6 +179,34 @@ export function buildProgram(io: Io, run: Run): Command {
     .description('resolve every artifact (Kafka, Connect, Debezium) ahead of time, for offline use and CI caches')
     .option('--json', 'print one JSON document')
     .action(action(() => import('./commands/stack/fetch.js')));
+
+  const contexts = program
+    .command('context')
+    .description("remote environments (kcctl's contexts, rpk's profiles): endpoints with their auth, in $XDG_CONFIG_HOME/outboxctl/config.yaml")
+    .exitOverride();
+  const contextCommand = (name: string, description: string, load: Loader) =>
+    contexts
+      .command(name)
+      .description(description)
+      .action(action(load, { selectContext: false }));
+  addContextFlags(
+    contextCommand(
+      'create',
+      'create a context (secrets as env:VAR or file:PATH; a literal is stored, with a warning)',
+      () => import('./commands/contexts/create.js'),
+    ).argument('<name>', 'context name (letters, digits, ".", "_", "-"; not "local")'),
+  )
+    .option('--use', 'make it the current context')
+    .option('--force', 'replace a context of that name');
+  contextCommand('use', 'make a context current (`local`: none, the local stack)', () => import('./commands/contexts/use.js')).argument(
+    '<name>',
+    'context name',
+  );
+  contextCommand('list', 'every context, the current one marked', () => import('./commands/contexts/list.js')).option('--json', 'print one JSON document');
+  contextCommand('show', 'a context with its secrets masked (default: the selected one)', () => import('./commands/contexts/show.js'))
+    .argument('[name]', 'context name')
+    .option('--json', 'print one JSON document');
+  contextCommand('delete', 'delete a context', () => import('./commands/contexts/delete.js')).argument('<name>', 'context name');
 
   const topic = program.command('topic').description('Kafka topics: create, list, describe, delete, produce, tail (never auto-created)').exitOverride();
   const topicCommand = (name: string, description: string) => {
@@ -407,6 +442,35 @@ export function buildProgram(io: Io, run: Run): Command {
     .action(action(() => import('./commands/parcel/list.js')));
 
   return program;
+}
+
+/** `context create`'s flags: each endpoint and its auth (docs/contexts.md). SECRET: env:VAR, file:PATH or the secret itself. */
+function addContextFlags(cmd: Command): Command {
+  return cmd
+    .option('--bootstrap-server <servers>', 'Kafka bootstrap servers, host:port[,host:port…]')
+    .option('--kafka-tls', 'Kafka over TLS (implied by --kafka-ca, --kafka-cert, --kafka-key)')
+    .option('--kafka-ca <file>', 'PEM file of the certificate authorities Kafka is checked against')
+    .option('--kafka-cert <file>', 'PEM client certificate (mutual TLS; with --kafka-key)')
+    .option('--kafka-key <file>', 'PEM key of the client certificate')
+    .option('--kafka-no-verify-hostname', "do not check that Kafka's certificate names its host")
+    .option('--kafka-sasl-mechanism <mechanism>', 'plain | scram-sha-256 | scram-sha-512')
+    .option('--kafka-username <user>', 'SASL username')
+    .option('--kafka-password <secret>', 'SASL password: env:VAR, file:PATH or the secret')
+    .option('--connect-url <url>', 'Kafka Connect REST URL')
+    .option('--connect-username <user>', 'Connect basic auth username')
+    .option('--connect-password <secret>', 'Connect basic auth password: env:VAR, file:PATH or the secret')
+    .option('--connect-ca <file>', 'PEM file of the certificate authorities Connect is checked against')
+    .option('--elasticsearch-url <url>', 'Elasticsearch or OpenSearch URL')
+    .option('--elasticsearch-username <user>', 'search engine basic auth username')
+    .option('--elasticsearch-password <secret>', 'search engine basic auth password: env:VAR, file:PATH or the secret')
+    .option('--elasticsearch-api-key <secret>', 'search engine API key (the base64 id:key): env:VAR, file:PATH or the key')
+    .option('--elasticsearch-ca <file>', 'PEM file of the certificate authorities the search engine is checked against')
+    .option('--database-url <url>', 'PostgreSQL URL (sslmode, sslrootcert as libpq reads them)')
+    .option('--database-password <secret>', 'PostgreSQL password, when the URL has none: env:VAR, file:PATH or the secret')
+    .option('--tracking-url <url>', 'tracking server URL')
+    .option('--tracking-token <secret>', "tracking server's bearer token: env:VAR, file:PATH or the token")
+    .option('--auditing-url <url>', 'auditing server URL')
+    .option('--auditing-token <secret>', "auditing server's bearer token: env:VAR, file:PATH or the token");
 }
 
 /** The root help lists leaf commands by their full path (`db migrate`), each with its one line. */

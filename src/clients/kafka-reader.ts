@@ -1,5 +1,6 @@
 import { RetryExhausted, retry } from '../lib/retry.js';
-import { type KafkaMessage, kafkaClient } from './kafka.js';
+import type { KafkaTarget } from '../lib/targets.js';
+import { type KafkaMessage, kafkaClient, kafkaConnectionError, unreachable } from './kafka.js';
 
 /** A record as read from a partition; key, value and headers stay bytes until formatted. */
 export interface KafkaRecord {
@@ -68,7 +69,30 @@ const RETRIABLE = new Set([
   'FENCED_LEADER_EPOCH',
   'UNKNOWN_LEADER_EPOCH',
   'REPLICA_NOT_AVAILABLE',
+  'NOT_COORDINATOR',
 ]);
+/** What a broker that died or restarted under the reader looks like from kafkajs (the connection, not the request, failed). */
+const TRANSIENT = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSLockTimeout',
+  'KafkaJSMetadataNotLoaded',
+]);
+/**
+ * How long one fetch keeps looking for a partition's leader: a killed leader is replaced once the
+ * controller fences it (broker.session.timeout.ms, 9 s by default) and elects another.
+ */
+const LEADER_CHANGE_DEADLINE_MS = 45_000;
+
+/** A failure that a metadata refresh and another fetch from the same positions can get past. */
+export function isLeaderChange(error: unknown): boolean {
+  const e = error as { type?: string; name?: string; cause?: unknown };
+  if (RETRIABLE.has(e?.type ?? '') || TRANSIENT.has(e?.name ?? '')) return true;
+  // kafkajs' own retrier gave up on one of the above (a connection refused several times).
+  return e?.name === 'KafkaJSNumberOfRetriesExceeded' && e.cause !== undefined && isLeaderChange(e.cause);
+}
 
 /**
  * Reads partitions at positions the caller chooses, without a consumer group and without commits
@@ -80,18 +104,23 @@ export class PartitionReader {
   private constructor(
     private readonly cluster: InternalCluster,
     readonly topic: string,
+    private readonly target: string | KafkaTarget,
   ) {}
 
-  static async open(bootstrap: string, topic: string): Promise<PartitionReader> {
-    const kafka = kafkaClient(bootstrap, 'outboxctl-tail');
+  static async open(target: string | KafkaTarget, topic: string): Promise<PartitionReader> {
+    const kafka = kafkaClient(target, 'outboxctl-tail');
     // kafkajs keeps its cluster factory behind a module-private symbol; its description is stable in 2.x.
     const symbol = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
     if (!symbol) throw new Error('kafkajs no longer exposes its cluster factory; pin kafkajs 2.2.x');
     const create = (kafka as unknown as Record<symbol, (o: object) => InternalCluster>)[symbol]!;
     const cluster = create({ metadataMaxAge: 300_000, allowAutoTopicCreation: false, isolationLevel: READ_UNCOMMITTED });
-    await cluster.connect();
+    try {
+      await cluster.connect();
+    } catch (error) {
+      throw await kafkaConnectionError(target, error);
+    }
     await cluster.addTargetTopic(topic);
-    return new PartitionReader(cluster, topic);
+    return new PartitionReader(cluster, topic, target);
   }
 
   partitions(): number[] {
@@ -130,7 +159,10 @@ export class PartitionReader {
     }
   }
 
-  /** One fetch; a moved leader is looked up again and the fetch retried a few times. */
+  /**
+   * One fetch; a moved or dead leader is looked up again and the fetch retried, within a deadline.
+   * Positions move only with a whole answer, so a retried fetch neither skips nor repeats a record.
+   */
   private async fetchOnce(partitions: number[], positions: Map<number, bigint>, maxWaitMs: number): Promise<ReadBatch[]> {
     try {
       return await retry(
@@ -138,17 +170,12 @@ export class PartitionReader {
           if (attempt > 1) await this.cluster.refreshMetadata();
           return this.fetchFromLeaders(partitions, positions, maxWaitMs);
         },
-        {
-          deadlineMs: Infinity,
-          maxAttempts: 6,
-          initialDelayMs: 200,
-          factor: 2,
-          maxDelayMs: 3_200,
-          retryable: (error) => RETRIABLE.has((error as { type?: string }).type ?? ''),
-        },
+        { deadlineMs: LEADER_CHANGE_DEADLINE_MS, initialDelayMs: 200, factor: 2, maxDelayMs: 2_000, retryable: isLeaderChange },
       );
     } catch (error) {
-      throw error instanceof RetryExhausted ? error.lastError : error;
+      const last = error instanceof RetryExhausted ? error.lastError : error;
+      // No leader answered within the deadline: the cluster (or this machine's way to it) is gone.
+      throw isLeaderChange(last) ? unreachable(this.target, last) : last;
     }
   }
 

@@ -1,7 +1,12 @@
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
 import kafkajs from 'kafkajs';
-import { type EnvironmentError, UserError } from '../lib/errors.js';
+import type { CliError, EnvironmentError } from '../lib/errors.js';
+import { UserError } from '../lib/errors.js';
 import { unreachableError } from '../lib/network-errors.js';
 import { retry } from '../lib/retry.js';
+import { type KafkaTarget, kafkaSecurityLabel, kafkaTarget, type SaslOptions, type TlsOptions } from '../lib/targets.js';
 import { registerDecompressionCodecs } from './kafka-codecs.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -19,14 +24,17 @@ export interface KafkaClientOptions {
   log?: (level: 'warn' | 'error', message: string) => void;
 }
 
-/** A kafkajs client for the stack's brokers; quiet unless DEBUG asks (or `options.log` listens). */
-export function kafkaClient(bootstrap: string, clientId = 'outboxctl', options: KafkaClientOptions = {}): KafkaClient {
+/** A kafkajs client for the brokers of `target` (TLS and SASL from it); quiet unless `options.log` listens. */
+export function kafkaClient(target: string | KafkaTarget, clientId = 'outboxctl', options: KafkaClientOptions = {}): KafkaClient {
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
   registerDecompressionCodecs();
   const { log } = options;
+  const t = kafkaTarget(target);
   return new Kafka({
     clientId,
-    brokers: bootstrap.split(',').map((b) => b.trim()),
+    brokers: t.brokers.split(',').map((b) => b.trim()),
+    ssl: t.tls ? kafkaTls(t.tls) : undefined,
+    sasl: t.sasl ? kafkaSasl(t.sasl) : undefined,
     logLevel: log ? logLevel.WARN : logLevel.NOTHING,
     logCreator: () => (entry) => {
       const { message, timestamp: _t, logger: _l, stack: _s, ...extra } = entry.log;
@@ -36,9 +44,41 @@ export function kafkaClient(bootstrap: string, clientId = 'outboxctl', options: 
       log?.(entry.level === logLevel.ERROR ? 'error' : 'warn', `kafkajs ${entry.namespace}: ${message}${detail ? ` (${detail})` : ''}`);
     },
     connectionTimeout: 3_000,
+    authenticationTimeout: 5_000,
     requestTimeout: 10_000,
     retry: { retries: 2, initialRetryTime: 200 },
   });
+}
+
+/** Node's TLS options from a target's: the PEM files read, the chain always checked, the host name unless told not to. */
+export function kafkaTls(options: TlsOptions): tls.ConnectionOptions {
+  return {
+    rejectUnauthorized: true,
+    ...(options.caFile ? { ca: readPem(options.caFile, 'CA file') } : {}),
+    ...(options.certFile ? { cert: readPem(options.certFile, 'client certificate') } : {}),
+    ...(options.keyFile ? { key: readPem(options.keyFile, 'client key') } : {}),
+    // Without host name verification the chain is still checked (rejectUnauthorized), only not the name.
+    checkServerIdentity: options.verifyHostname === false ? () => undefined : tls.checkServerIdentity,
+  };
+}
+
+function kafkaSasl(options: SaslOptions): kafkajs.SASLOptions {
+  const { username, password } = options;
+  return options.mechanism === 'plain' ? { mechanism: 'plain', username, password } : { mechanism: options.mechanism, username, password };
+}
+
+function readPem(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (error as Error).message;
+    throw new UserError('KAFKA_TLS_FILE', `Cannot read the Kafka TLS ${what} ${file}: ${reason}.`, {
+      hint: 'Check the path in the context (`outboxctl context show`) or the --kafka-ca / --kafka-cert / --kafka-key flags.',
+      cause: error,
+    });
+  }
 }
 
 /** The ways a LeaveGroup for an earlier member says there is nothing to leave. */
@@ -76,8 +116,8 @@ interface KafkajsCluster {
 }
 
 /** A metadata request: resolves with the brokers the cluster lists. */
-export async function describeBrokers(bootstrap: string): Promise<{ nodeId: number; host: string; port: number }[]> {
-  const admin = kafkaClient(bootstrap, 'outboxctl-probe').admin();
+export async function describeBrokers(target: string | KafkaTarget): Promise<{ nodeId: number; host: string; port: number }[]> {
+  const admin = kafkaClient(target, 'outboxctl-probe').admin();
   await admin.connect();
   try {
     const cluster = await admin.describeCluster();
@@ -140,19 +180,28 @@ export interface GroupDetail {
 
 /** Admin operations on topics and groups, with errors that say what is wrong in one sentence. */
 export class KafkaAdmin {
-  private constructor(
-    readonly bootstrap: string,
-    private readonly admin: kafkajs.Admin,
-  ) {}
+  /** The bootstrap servers (host:port[,…]), for messages. */
+  readonly bootstrap: string;
 
-  static async connect(bootstrap: string): Promise<KafkaAdmin> {
-    const admin = kafkaClient(bootstrap, 'outboxctl-admin').admin();
+  private constructor(
+    readonly target: KafkaTarget,
+    private readonly admin: kafkajs.Admin,
+  ) {
+    this.bootstrap = target.brokers;
+  }
+
+  static async connect(target: string | KafkaTarget): Promise<KafkaAdmin> {
+    const t = kafkaTarget(target);
+    const admin = kafkaClient(t, 'outboxctl-admin').admin();
     try {
       await admin.connect();
+      // A listener that wants SASL still answers ApiVersions, which is all connect() sends without SASL: ask for metadata too.
+      await admin.describeCluster();
     } catch (error) {
-      throw unreachable(bootstrap, error);
+      await admin.disconnect().catch(() => undefined);
+      throw await kafkaConnectionError(t, error);
     }
-    return new KafkaAdmin(bootstrap, admin);
+    return new KafkaAdmin(t, admin);
   }
 
   async close(): Promise<void> {
@@ -291,14 +340,204 @@ function decodeAssignment(bytes: Buffer): Record<string, number[]> {
 }
 
 /** A connection failure as one sentence naming the bootstrap servers. */
-export function unreachable(bootstrap: string, error: unknown): EnvironmentError {
+export function unreachable(target: string | KafkaTarget, error: unknown): EnvironmentError {
   return unreachableError(
     'KAFKA_UNREACHABLE',
     'Kafka',
-    bootstrap,
+    kafkaTarget(target).brokers,
     error,
     'Is the stack up (`outboxctl status`)? --bootstrap-server / KAFKA_BOOTSTRAP_SERVERS point elsewhere.',
   );
+}
+
+/** The errors kafkajs nests: the error, its cause (a retrier's last error), an aggregate's members. */
+function errorChain(error: unknown, depth = 0): { name?: string; type?: string; code?: string; message?: string }[] {
+  if (typeof error !== 'object' || error === null || depth > 4) return [];
+  const e = error as { cause?: unknown; originalError?: unknown; errors?: unknown };
+  const inner = [e.cause, e.originalError, ...(Array.isArray(e.errors) ? e.errors : [])];
+  return [error as { name?: string }, ...inner.flatMap((x) => errorChain(x, depth + 1))];
+}
+
+/** Node's codes for a certificate chain it cannot verify (unknown or self-signed authority, expired, …). */
+const CERT_CHAIN_CODES =
+  /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|UNABLE_TO_VERIFY_LEAF_SIGNATURE|CERT_(HAS_EXPIRED|NOT_YET_VALID|UNTRUSTED|REJECTED|SIGNATURE_FAILURE)|ERR_SSL_.*)$/;
+
+/**
+ * A failed connection as one sentence naming Kafka, the bootstrap servers and how the target
+ * authenticates (`kafkaSecurityLabel`), with the fix as the hint: bad credentials, an unknown
+ * certificate authority, a host name the certificate lacks, a mechanism the broker does not
+ * offer, plain text to a TLS listener and TLS to a plaintext one. Ambiguous symptoms (a closed
+ * connection, a reset handshake) are checked with one short probe of the first broker; anything
+ * else is `unreachable`.
+ */
+export async function kafkaConnectionError(target: string | KafkaTarget, error: unknown): Promise<CliError> {
+  const t = kafkaTarget(target);
+  const at = `Kafka at ${t.brokers}`;
+  const method = kafkaSecurityLabel(t);
+  const chain = errorChain(error);
+  const has = (test: (e: (typeof chain)[number]) => boolean) => chain.find(test);
+  const first = firstBroker(t.brokers);
+
+  if (has((e) => e.name === 'KafkaJSSASLAuthenticationError' || e.type === 'SASL_AUTHENTICATION_FAILED')) {
+    const mechanism = t.sasl?.mechanism.toUpperCase() ?? 'SASL';
+    return new UserError('KAFKA_AUTH_FAILED', `${at} rejected the credentials of ${method}: authentication failed.`, {
+      hint: `Check the username and the password (--kafka-username, --kafka-password env:VAR | file:PATH); the user needs ${mechanism} credentials on the cluster.`,
+      cause: error,
+    });
+  }
+  if (has((e) => e.type === 'UNSUPPORTED_SASL_MECHANISM' || /mechanism is not supported/.test(e.message ?? ''))) {
+    const offered = first ? await saslMechanisms(first, t.tls ? kafkaTls({ ...t.tls, verifyHostname: false }) : undefined) : undefined;
+    const ours = offered?.map((m) => m.toLowerCase()).filter((m) => (['plain', 'scram-sha-256', 'scram-sha-512'] as string[]).includes(m));
+    return new UserError(
+      'KAFKA_SASL_MECHANISM',
+      `${at} does not offer the SASL mechanism of ${method}${offered?.length ? `; it offers ${offered.join(', ')}` : ''}.`,
+      {
+        hint: ours?.length
+          ? `Use --kafka-sasl-mechanism ${ours[0]}.`
+          : 'Use a mechanism the listener enables (sasl.enabled.mechanisms): --kafka-sasl-mechanism plain | scram-sha-256 | scram-sha-512.',
+        cause: error,
+      },
+    );
+  }
+  const altname = has((e) => e.code === 'ERR_TLS_CERT_ALTNAME_INVALID');
+  if (altname) {
+    return new UserError(
+      'KAFKA_TLS_HOSTNAME',
+      `${at} presented a certificate for other names than the one ${method} connected to: ${tlsDetail(altname.message)}.`,
+      {
+        hint: 'Connect by a name the certificate carries (--bootstrap-server), or create the context with --kafka-no-verify-hostname to check the chain only.',
+        cause: error,
+      },
+    );
+  }
+  const chainError = has((e) => CERT_CHAIN_CODES.test(e.code ?? ''));
+  if (chainError) {
+    const detail = tlsDetail(chainError.message);
+    return new UserError('KAFKA_TLS_UNTRUSTED', `${at} presented a certificate that ${method} cannot verify: ${detail}.`, {
+      hint: t.tls?.caFile
+        ? `The CA in ${t.tls.caFile} did not sign the brokers' certificates: give the one that did with --kafka-ca FILE (PEM).`
+        : "Give the CA that signed the brokers' certificates with --kafka-ca FILE (PEM); Node's bundled authorities do not know it.",
+      cause: error,
+    });
+  }
+  const closed = has((e) => e.name === 'KafkaJSConnectionClosedError');
+  const resetInHandshake = has((e) => /before secure TLS connection was established|wrong version number|packet length too long/i.test(e.message ?? ''));
+  if (first && !t.tls && closed && (await speaksTls(first))) {
+    return new UserError('KAFKA_TLS_REQUIRED', `${at} closed the connection ${method} opened: the listener speaks TLS.`, {
+      hint: "Connect with TLS: create the context with --kafka-ca FILE (the brokers' CA) or --kafka-tls.",
+      cause: error,
+    });
+  }
+  if (first && t.tls && resetInHandshake && (await speaksPlainKafka(first))) {
+    return new UserError('KAFKA_TLS_NOT_OFFERED', `${at} did not answer the TLS handshake of ${method}: the listener speaks plain text.`, {
+      hint: "Use the brokers' TLS listener (--bootstrap-server), or leave out the TLS settings (--kafka-ca, --kafka-tls) for a PLAINTEXT listener.",
+      cause: error,
+    });
+  }
+  if (first && !t.sasl && closed) {
+    const offered = await saslMechanisms(first, t.tls ? kafkaTls({ ...t.tls, verifyHostname: false }) : undefined);
+    if (offered?.length) {
+      return new UserError('KAFKA_SASL_REQUIRED', `${at} closed the connection ${method} opened: the listener requires SASL (${offered.join(', ')}).`, {
+        hint: `Add --kafka-sasl-mechanism ${offered[0]!.toLowerCase()} --kafka-username U --kafka-password env:VAR to the context.`,
+        cause: error,
+      });
+    }
+  }
+  return unreachable(t, error);
+}
+
+/** Node's TLS message without kafkajs' "Connection error: " prefix and the final period. */
+function tlsDetail(message: string | undefined): string {
+  return (message ?? 'TLS failure').replace(/^Connection error: /, '').replace(/\.$/, '');
+}
+
+function firstBroker(brokers: string): { host: string; port: number } | undefined {
+  const first = brokers.split(',')[0]?.trim() ?? '';
+  const colon = first.lastIndexOf(':');
+  const port = Number(first.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port)) return undefined;
+  return { host: first.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+const PROBE_TIMEOUT_MS = 3_000;
+const PROBE_CORRELATION_ID = 0x0b0c;
+const API_VERSIONS = 18;
+const SASL_HANDSHAKE = 17;
+
+/** True when the broker completes a TLS handshake (its certificate unchecked: only the protocol is asked). */
+function speaksTls(broker: { host: string; port: number }): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({ ...broker, rejectUnauthorized: false, ...(net.isIP(broker.host) ? {} : { servername: broker.host }) });
+    const done = (result: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(() => done(false), PROBE_TIMEOUT_MS);
+    socket.once('secureConnect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** True when the broker answers an ApiVersions request in plain text. */
+async function speaksPlainKafka(broker: { host: string; port: number }): Promise<boolean> {
+  return (await rawKafkaRequest(broker, undefined, API_VERSIONS, 0, Buffer.alloc(0))) !== undefined;
+}
+
+/** The SASL mechanisms a listener enables, from a SaslHandshake v1 for one it surely lacks; undefined when it did not answer. */
+async function saslMechanisms(broker: { host: string; port: number }, tlsOptions: tls.ConnectionOptions | undefined): Promise<string[] | undefined> {
+  const name = Buffer.from('OUTBOXCTL-PROBE');
+  const body = Buffer.concat([Buffer.from([name.length >> 8, name.length & 0xff]), name]);
+  const answer = await rawKafkaRequest(broker, tlsOptions, SASL_HANDSHAKE, 1, body);
+  if (!answer || answer.length < 6) return undefined;
+  try {
+    const count = answer.readInt32BE(2);
+    const mechanisms: string[] = [];
+    let at = 6;
+    for (let i = 0; i < count; i++) {
+      const length = answer.readInt16BE(at);
+      mechanisms.push(answer.toString('utf8', at + 2, at + 2 + length));
+      at += 2 + length;
+    }
+    return mechanisms;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One request on a connection of its own, outside kafkajs: the response body, or undefined when none came in time. */
+function rawKafkaRequest(
+  broker: { host: string; port: number },
+  tlsOptions: tls.ConnectionOptions | undefined,
+  apiKey: number,
+  apiVersion: number,
+  body: Buffer,
+): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const clientId = Buffer.from('outboxctl-probe');
+    const header = Buffer.alloc(14);
+    header.writeInt32BE(10 + clientId.length + body.length, 0);
+    header.writeInt16BE(apiKey, 4);
+    header.writeInt16BE(apiVersion, 6);
+    header.writeInt32BE(PROBE_CORRELATION_ID, 8);
+    header.writeInt16BE(clientId.length, 12);
+    const socket = tlsOptions ? tls.connect({ ...broker, ...tlsOptions, ...(net.isIP(broker.host) ? {} : { servername: broker.host }) }) : net.connect(broker);
+    let received = Buffer.alloc(0);
+    const done = (result: Buffer | undefined) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(() => done(undefined), PROBE_TIMEOUT_MS);
+    socket.once(tlsOptions ? 'secureConnect' : 'connect', () => socket.write(Buffer.concat([header, clientId, body])));
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (received.length < 8 || received.length < 4 + received.readInt32BE(0)) return;
+      done(received.readInt32BE(4) === PROBE_CORRELATION_ID ? received.subarray(8, 4 + received.readInt32BE(0)) : undefined);
+    });
+    socket.once('error', () => done(undefined));
+    socket.once('close', () => done(undefined));
+  });
 }
 
 /** Kafka's own reasons, also those kafkajs keeps inside an aggregate error. */

@@ -1,7 +1,9 @@
 import pg from 'pg';
+import { parse as parseConnectionString, toClientConfig } from 'pg-connection-string';
 import { redactUrl } from '../lib/config.js';
 import { CliError, EnvironmentError, UserError } from '../lib/errors.js';
 import { isNetworkError, networkReason } from '../lib/network-errors.js';
+import { classifyTlsError, type TlsFailureKind } from '../lib/tls-errors.js';
 
 export type PgClient = pg.Client;
 export type PgPool = pg.Pool;
@@ -32,27 +34,120 @@ export function parseDatabaseUrl(url: string): URL {
   return parsed;
 }
 
-/** Turns a driver error into one sentence naming the server, with a hint. */
+/** libpq's sslmode values; outboxctl gives each libpq's meaning, not node-postgres's. */
+export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+export type SslMode = (typeof SSL_MODES)[number];
+
+/** What a URL asks of TLS: its sslmode (undefined: none given, plain as node-postgres does) and root CA file. */
+export function sslSettings(url: string): { sslmode?: SslMode; sslrootcert?: string } {
+  const params = new URL(url).searchParams;
+  const mode = params.get('sslmode') ?? undefined;
+  return { sslmode: mode as SslMode | undefined, sslrootcert: params.get('sslrootcert') ?? undefined };
+}
+
+/** `127.0.0.1:5432`, and ` (sslmode=verify-full)` when the URL names one: how messages name the server. */
+function serverLabel(url: string): { target: string; mode: string } {
+  const u = new URL(url);
+  const { sslmode } = sslSettings(url);
+  return { target: `${u.hostname}:${u.port || '5432'}`, mode: sslmode ? ` (sslmode=${sslmode})` : '' };
+}
+
+const TLS_FIXES: Partial<Record<TlsFailureKind, string>> = {
+  'unknown-ca': 'set sslrootcert to the CA file that signed the server certificate',
+  hostname: 'connect by a name the certificate lists, or use sslmode=verify-ca to check the chain only',
+  'tls-to-plain': 'use sslmode=disable or a port that serves TLS',
+  'client-cert': 'give sslcert and sslkey of a client certificate the server trusts',
+};
+
+/**
+ * The driver's client config for a URL, with libpq's sslmode meanings (pg-connection-string's
+ * libpq mode): `require` encrypts without verifying (a given sslrootcert makes it `verify-ca`),
+ * `verify-ca` checks the chain, `verify-full` the chain and the host name. `allow` and `prefer`
+ * start plain and with TLS respectively; connectPg falls back to the other as libpq does.
+ */
+export function pgClientConfig(url: string, tls: 'url' | 'off' | 'unverified' = 'url'): pg.ClientConfig {
+  parseDatabaseUrl(url);
+  const u = new URL(url);
+  const { sslmode } = sslSettings(url);
+  if (sslmode !== undefined && !(SSL_MODES as readonly string[]).includes(sslmode))
+    throw new UserError('BAD_DATABASE_URL', `The database URL "${redactUrl(url)}" has sslmode=${sslmode}, which libpq does not know.`, {
+      hint: `Use one of ${SSL_MODES.join(', ')}.`,
+    });
+  // libpq 16's sslrootcert=system: Node's bundled CAs, and verify-full.
+  if (u.searchParams.get('sslrootcert') === 'system') {
+    u.searchParams.delete('sslrootcert');
+    if (sslmode !== 'verify-full') u.searchParams.set('sslmode', 'verify-full');
+  }
+  // pg-connection-string knows no `allow`: it starts plain here.
+  if (sslmode === 'allow') u.searchParams.set('sslmode', tls === 'unverified' ? 'require' : 'disable');
+  if (tls === 'off') u.searchParams.set('sslmode', 'disable');
+  const explicit = u.searchParams.has('uselibpqcompat');
+  let parsed: ReturnType<typeof parseConnectionString>;
+  try {
+    parsed = parseConnectionString(u.toString(), explicit ? {} : { useLibpqCompat: true });
+  } catch (error) {
+    const message = (error as Error).message;
+    const file = /open '([^']+)'/.exec(message)?.[1];
+    throw new UserError(
+      'BAD_DATABASE_URL',
+      file
+        ? `Cannot read ${file}, named by the database URL "${redactUrl(url)}": ${(error as NodeJS.ErrnoException).code ?? message}.`
+        : /verify-ca requires specifying a CA/.test(message)
+          ? `The database URL "${redactUrl(url)}" has sslmode=verify-ca without sslrootcert: there is nothing to verify the chain against.`
+          : `The database URL "${redactUrl(url)}" cannot be used: ${message.replace(/\.$/, '')}.`,
+      { hint: 'sslrootcert, sslcert and sslkey name PEM files; verify-ca and verify-full need sslrootcert (or sslrootcert=system).', cause: error },
+    );
+  }
+  return toClientConfig(parsed);
+}
+
+/** Turns a driver error into one sentence naming the server (and its sslmode), with a hint. */
 export function describeConnectError(url: string, error: unknown): EnvironmentError {
   const e = error as { code?: string; message?: string };
-  const target = (() => {
-    const u = new URL(url);
-    return `${u.hostname}:${u.port || '5432'}`;
-  })();
+  const { target, mode } = serverLabel(url);
   const db = decodeURIComponent(new URL(url).pathname.slice(1)) || 'postgres';
+  const user = decodeURIComponent(new URL(url).username) || 'postgres';
   const hint = "Check --database-url / DATABASE_URL, or omit both to use the stack's own PostgreSQL.";
+  const message = (e.message ?? '').replace(/\.$/, '');
   switch (e.code) {
     case '28P01':
+      return new EnvironmentError('DB_AUTH', `PostgreSQL at ${target}${mode} rejected the credentials: ${message}; check the user and password in the URL.`, {
+        hint,
+        cause: error,
+      });
     case '28000':
-      return new EnvironmentError('DB_AUTH', `PostgreSQL at ${target} rejected the credentials: ${e.message}.`, { hint, cause: error });
+      if (/no encryption/.test(message))
+        return new EnvironmentError(
+          'DB_TLS_REQUIRED',
+          `PostgreSQL at ${target}${mode} accepts ${user} only over TLS (${message}); add sslmode=require (or verify-full with sslrootcert) to the URL.`,
+          { hint, cause: error },
+        );
+      if (/client certificate/.test(message))
+        return new EnvironmentError(
+          'DB_AUTH',
+          `PostgreSQL at ${target}${mode} wants a client certificate for ${user} (${message}); add sslcert and sslkey of a certificate it trusts to the URL.`,
+          { hint, cause: error },
+        );
+      return new EnvironmentError('DB_AUTH', `PostgreSQL at ${target}${mode} rejected the credentials: ${message}.`, { hint, cause: error });
     case '3D000':
       return new EnvironmentError('DB_MISSING', `PostgreSQL at ${target} has no database "${db}".`, {
         hint: 'Create it first, or name an existing one in the URL.',
         cause: error,
       });
-    default:
-      return new EnvironmentError('DB_UNREACHABLE', `Cannot connect to PostgreSQL at ${target}: ${networkReason(error)}.`, { hint, cause: error });
   }
+  if (/server does not support SSL/i.test(message))
+    return new EnvironmentError(
+      'DB_TLS_UNSUPPORTED',
+      `PostgreSQL at ${target}${mode} does not accept TLS connections; turn ssl on in the server, or use sslmode=prefer or disable.`,
+      { hint, cause: error },
+    );
+  const tls = classifyTlsError(error, { caFile: sslSettings(url).sslrootcert, usingTls: true });
+  if (tls)
+    return new EnvironmentError('DB_TLS', `Cannot connect securely to PostgreSQL at ${target}${mode}: ${tls.reason}; ${TLS_FIXES[tls.kind] ?? tls.fix}.`, {
+      hint,
+      cause: error,
+    });
+  return new EnvironmentError('DB_UNREACHABLE', `Cannot connect to PostgreSQL at ${target}${mode}: ${networkReason(error)}.`, { hint, cause: error });
 }
 
 export interface ConnectOptions {
@@ -62,21 +157,45 @@ export interface ConnectOptions {
 
 /** A connected client, or an EnvironmentError that names the server. */
 export async function connectPg(url: string, options: ConnectOptions = {}): Promise<PgClient> {
-  parseDatabaseUrl(url);
-  const client = new pg.Client({
-    connectionString: url,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-    application_name: options.applicationName ?? 'outboxctl',
-  });
-  // An idle client whose server goes away must not crash the process.
-  client.on('error', () => undefined);
+  const { sslmode } = sslSettings(parseDatabaseUrl(url).toString());
+  const attempt = async (tls: 'url' | 'off' | 'unverified'): Promise<PgClient> => {
+    // The URL's own parameters (application_name…) win, as they did with a connection string.
+    const client = new pg.Client({
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+      application_name: options.applicationName ?? 'outboxctl',
+      ...pgClientConfig(url, tls),
+    });
+    // An idle client whose server goes away must not crash the process.
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      return client;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+  };
   try {
-    await client.connect();
+    return await attempt('url');
   } catch (error) {
-    await client.end().catch(() => undefined);
+    if (error instanceof CliError) throw error;
+    // libpq's fallbacks: `prefer` goes plain when the server has no TLS, `allow` goes TLS when it wants it.
+    const message = (error as Error).message ?? '';
+    const fallback =
+      sslmode === 'prefer' && /server does not support SSL/i.test(message)
+        ? 'off'
+        : sslmode === 'allow' && (error as { code?: string }).code === '28000' && /no encryption/.test(message)
+          ? 'unverified'
+          : undefined;
+    if (fallback) {
+      try {
+        return await attempt(fallback);
+      } catch (second) {
+        throw describeConnectError(url, second);
+      }
+    }
     throw describeConnectError(url, error);
   }
-  return client;
 }
 
 /**
@@ -106,11 +225,12 @@ export interface PoolOptions {
 
 /** A pool for a long-running server; statements go through its clients, errors stay the driver's. */
 export function createPgPool(url: string, options: PoolOptions = {}): PgPool {
+  // libpq's sslmode meanings, as connectPg has them (`prefer` is TLS without verification, without the plain fallback).
   const pool = new pg.Pool({
-    connectionString: url,
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
     application_name: options.applicationName ?? 'outboxctl',
+    ...pgClientConfig(url),
   });
   // pg emits 'error' for an idle client whose server went away; unhandled it would end the process.
   pool.on('error', options.onIdleError ?? (() => undefined));

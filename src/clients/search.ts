@@ -1,8 +1,25 @@
-import { Client, errors } from '@elastic/elasticsearch';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Client, type ClientOptions, errors } from '@elastic/elasticsearch';
 import { Transport, type TransportOptions } from '@elastic/transport';
 import { EnvironmentError, UserError } from '../lib/errors.js';
 import { networkCode, networkReason } from '../lib/network-errors.js';
 import { RetryExhausted, retry } from '../lib/retry.js';
+import { type HttpTarget, httpTarget } from '../lib/targets.js';
+import {
+  authorizationHeader,
+  authRejectedError,
+  basicCredentials,
+  classifyTlsError,
+  isPlainAtTlsPortBody,
+  looksLikeGarbledHttp,
+  PLAIN_TO_TLS,
+  speaksTls,
+  type TlsFailure,
+  tlsError,
+  tlsMaterial,
+  withoutCredentials,
+} from '../lib/tls-errors.js';
 
 /** What answers at the URL, from `GET /`. */
 export interface EngineInfo {
@@ -11,9 +28,24 @@ export interface EngineInfo {
   major: number;
 }
 
+/** Composable index templates exist in every OpenSearch and in Elasticsearch from 7.8 (the stack's 7.10.2 and 8.x have them). */
+export function supportsComposableTemplates(engine: EngineInfo): boolean {
+  if (engine.distribution === 'opensearch') return true;
+  const [major = 0, minor = 0] = engine.version.split('.').map(Number);
+  return major > 7 || (major === 7 && minor >= 8);
+}
+
 /**
  * Elasticsearch 7.x and OpenSearch neither send `X-Elastic-Product` nor accept the
  * `compatible-with=8` media types of the v8 client: this transport turns both off.
+ *
+ * One client serves every engine rather than @opensearch-project/opensearch beside it: the calls
+ * outboxctl makes (bulk with external versions, composable templates, search with search_after,
+ * collapse and aggregations, count, get, refresh, health, cat) are the same REST API on
+ * Elasticsearch 7.10 and 8.x and on OpenSearch 2.19, so a second client would mean a second set of
+ * types and error classes for the retry and error mapping below. Without this transport the v8
+ * client refuses OpenSearch 2.19 (ProductNotSupportedError) and OpenSearch answers 406 to its
+ * media types; with it, test/external/opensearch.test.ts runs the pipeline on OpenSearch.
  */
 class PlainJsonTransport extends Transport {
   constructor(opts: TransportOptions) {
@@ -85,28 +117,33 @@ export interface BulkItemResult {
  */
 export class SearchClient {
   private constructor(
+    /** The engine's base URL without credentials: safe to print. */
     readonly url: string,
     readonly engine: EngineInfo,
     private readonly client: Client,
     private readonly options: SearchClientOptions,
+    /** The target as given: URL, TLS, basic auth or API key. */
+    readonly target: HttpTarget,
   ) {}
 
-  static async detect(url: string, timeoutMs = 5_000): Promise<EngineInfo> {
-    // fetch refuses URLs with credentials: send them as a Basic header instead.
-    const target = new URL(url);
-    const headers: Record<string, string> = {};
-    if (target.username) {
-      headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64')}`;
-      target.username = '';
-      target.password = '';
+  /** `GET /` once: which engine answers, or a typed error (transient ones carry `transient`). */
+  static async detect(target: string | HttpTarget, timeoutMs = 5_000): Promise<EngineInfo> {
+    const t = httpTarget(target);
+    const url = withoutCredentials(t.url);
+    let response: { status: number; body: string };
+    try {
+      response = await getOnce(t, timeoutMs);
+    } catch (error) {
+      throw (await accessFailure(t, error)) ?? error;
     }
-    const response = await fetch(target, { signal: AbortSignal.timeout(timeoutMs), headers });
     if (response.status === 429 || response.status >= 502) throw Object.assign(new Error(`GET / answered ${response.status}`), { transient: true });
-    if (!response.ok)
+    if (response.status === 401 || response.status === 403) throw authRejected(t, response.status);
+    if (response.status === 400 && !url.startsWith('https:') && isPlainAtTlsPortBody(response.body)) throw searchTlsError(t, PLAIN_TO_TLS);
+    if (response.status >= 400)
       throw new UserError('SEARCH_REJECTED', `The search engine at ${url} answered GET / with HTTP ${response.status}.`, {
         hint: 'Check the URL and its credentials.',
       });
-    const body = (await response.json().catch(() => ({}))) as { version?: { number?: string; distribution?: string } };
+    const body = parseJson(response.body) as { version?: { number?: string; distribution?: string } };
     if (!body.version?.number)
       throw new UserError('NOT_A_SEARCH_ENGINE', `${url} does not look like Elasticsearch or OpenSearch (GET / has no version).`, {
         hint: 'Point --elasticsearch-url at the HTTP port (usually 9200).',
@@ -116,22 +153,23 @@ export class SearchClient {
   }
 
   /** Detects the engine (retrying while it starts, within the deadline) and builds the client. */
-  static async connect(url: string, options: SearchClientOptions = {}): Promise<SearchClient> {
-    const base = url.replace(/\/$/, '');
-    const engine = await retrying(base, options, (timeoutMs) => SearchClient.detect(base, Math.min(5_000, timeoutMs)));
+  static async connect(target: string | HttpTarget, options: SearchClientOptions = {}): Promise<SearchClient> {
+    const given = httpTarget(target);
+    const t: HttpTarget = { ...given, url: given.url.replace(/\/+$/, '') };
+    const engine = await retrying(t, options, (timeoutMs) => SearchClient.detect(t, Math.min(5_000, timeoutMs)));
     const native8 = engine.distribution === 'elasticsearch' && engine.major >= 8;
-    const client = new Client({ node: base, maxRetries: 0, requestTimeout: 30_000, ...(native8 ? {} : { Transport: PlainJsonTransport }) });
-    return new SearchClient(base, engine, client, options);
+    const client = new Client({ ...clientConnection(t), maxRetries: 0, requestTimeout: 30_000, ...(native8 ? {} : { Transport: PlainJsonTransport }) });
+    return new SearchClient(withoutCredentials(t.url), engine, client, options, t);
   }
 
   /** The same connection with other retry settings. */
   withOptions(options: SearchClientOptions): SearchClient {
-    return new SearchClient(this.url, this.engine, this.client, { ...this.options, ...options });
+    return new SearchClient(this.url, this.engine, this.client, { ...this.options, ...options }, this.target);
   }
 
   /** Every request gets only the time left before the deadline. */
   private call<T>(fn: (client: Client, options: { requestTimeout: number }) => Promise<T>): Promise<T> {
-    return retrying(this.url, this.options, (requestTimeout) => fn(this.client, { requestTimeout }));
+    return retrying(this.target, this.options, (requestTimeout) => fn(this.client, { requestTimeout }));
   }
 
   async health(): Promise<{ status: string; numberOfNodes: number }> {
@@ -139,8 +177,10 @@ export class SearchClient {
     return { status: h.status, numberOfNodes: h.number_of_nodes };
   }
 
+  /** A composable template (`_index_template`) where the engine has them, else the legacy `_template` with the same settings and mappings. */
   async ensureIndexTemplate(name: string, indexPatterns: string[], template: Record<string, unknown>): Promise<void> {
-    await this.call((c, o) => c.indices.putIndexTemplate({ name, index_patterns: indexPatterns, template }, o));
+    if (supportsComposableTemplates(this.engine)) await this.call((c, o) => c.indices.putIndexTemplate({ name, index_patterns: indexPatterns, template }, o));
+    else await this.call((c, o) => c.indices.putTemplate({ name, index_patterns: indexPatterns, ...template }, o));
   }
 
   /** Indexes documents with chosen ids; one result per document, failures included. */
@@ -208,17 +248,28 @@ export class SearchClient {
 }
 
 /** Retries transient failures with growing pauses until the deadline; everything else is typed at once. */
-async function retrying<T>(url: string, options: SearchClientOptions, fn: (timeoutMs: number) => Promise<T>): Promise<T> {
+async function retrying<T>(target: HttpTarget, options: SearchClientOptions, fn: (timeoutMs: number) => Promise<T>): Promise<T> {
   const deadlineMs = options.deadlineMs ?? 30_000;
+  const url = withoutCredentials(target.url);
   try {
-    return await retry((_attempt, remainingMs) => fn(remainingMs), {
-      deadlineMs,
-      initialDelayMs: 100,
-      factor: 2,
-      maxDelayMs: 2_000,
-      retryable: isTransient,
-      onRetry: options.onRetry,
-    });
+    return await retry(
+      async (_attempt, remainingMs) => {
+        try {
+          return await fn(remainingMs);
+        } catch (error) {
+          // TLS and auth failures look like connection errors to the client: they are final.
+          throw (await accessFailure(target, error)) ?? error;
+        }
+      },
+      {
+        deadlineMs,
+        initialDelayMs: 100,
+        factor: 2,
+        maxDelayMs: 2_000,
+        retryable: (error) => !(error instanceof UserError) && isTransient(error),
+        onRetry: options.onRetry,
+      },
+    );
   } catch (error) {
     if (error instanceof RetryExhausted) {
       throw new EnvironmentError(
@@ -246,4 +297,79 @@ function refusal(url: string, error: unknown): Error {
   }
   if (error instanceof UserError) return error;
   return new EnvironmentError('SEARCH_FAILED', `The request to the search engine at ${url} failed: ${reasonOf(error)}.`, { cause: error });
+}
+
+const SYSTEM = 'the search engine';
+
+function authRejected(target: HttpTarget, status: number, cause?: unknown): UserError {
+  return authRejectedError('SEARCH_AUTH', 'The search engine', target, status, {
+    hint: 'Credentials go in the URL (https://USER:PASSWORD@HOST:PORT) or a context (`outboxctl context create NAME --elasticsearch-username U --elasticsearch-password env:VAR` or `--elasticsearch-api-key env:VAR`).',
+    cause,
+  });
+}
+
+function searchTlsError(target: HttpTarget, failure: TlsFailure, cause?: unknown): UserError {
+  return tlsError('SEARCH_TLS', SYSTEM, target, failure, {
+    hint: 'A context carries the CA and client certificate: `outboxctl context create NAME --elasticsearch-url https://… --elasticsearch-ca FILE`.',
+    cause,
+  });
+}
+
+/** A TLS or auth failure as its one sentence; undefined for anything else (retried or typed later). */
+async function accessFailure(target: HttpTarget, error: unknown): Promise<UserError | undefined> {
+  if (error instanceof UserError) return error;
+  if (error instanceof errors.ResponseError) {
+    const status = error.meta.statusCode ?? 0;
+    if (status === 401 || status === 403) return authRejected(target, status, error);
+    if (status === 400 && !target.url.startsWith('https:') && isPlainAtTlsPortBody(error.meta.body)) return searchTlsError(target, PLAIN_TO_TLS, error);
+    return undefined;
+  }
+  const https = target.url.startsWith('https:');
+  const tls = classifyTlsError(error, { caFile: target.tls?.caFile, usingTls: https, caOption: "a context's --elasticsearch-ca FILE" });
+  if (tls) return searchTlsError(target, tls, error);
+  if (!https && looksLikeGarbledHttp(error) && (await speaksTls(target.url))) return searchTlsError(target, PLAIN_TO_TLS, error);
+  return undefined;
+}
+
+/** The @elastic client's node, auth and TLS for a target. */
+function clientConnection(target: HttpTarget): Pick<ClientOptions, 'node' | 'auth' | 'tls'> {
+  const basic = basicCredentials(target);
+  const url = withoutCredentials(target.url);
+  return {
+    node: url,
+    ...(basic ? { auth: basic } : target.apiKey ? { auth: { apiKey: target.apiKey } } : target.token ? { auth: { bearer: target.token } } : {}),
+    ...(url.startsWith('https:') ? { tls: tlsMaterial(target.tls, SYSTEM) } : {}),
+  };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return {};
+  }
+}
+
+/** One GET / with the target's auth and TLS, bounded by `timeoutMs` from start to last byte. */
+function getOnce(target: HttpTarget, timeoutMs: number): Promise<{ status: number; body: string }> {
+  const url = new URL(withoutCredentials(target.url));
+  const https = url.protocol === 'https:';
+  const authorization = authorizationHeader(target);
+  const headers: Record<string, string> = { accept: 'application/json', ...(authorization ? { authorization } : {}) };
+  const tls = https ? tlsMaterial(target.tls, SYSTEM) : {};
+  return new Promise((resolve, reject) => {
+    const req = (https ? httpsRequest : httpRequest)(url, { method: 'GET', headers, agent: false, ...tls }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    const timer = setTimeout(
+      () => req.destroy(Object.assign(new Error(`GET / timed out after ${timeoutMs}ms`), { name: 'TimeoutError', code: 'ETIMEDOUT' })),
+      timeoutMs,
+    );
+    req.on('close', () => clearTimeout(timer));
+    req.on('error', reject);
+    req.end();
+  });
 }

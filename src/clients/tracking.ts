@@ -2,6 +2,9 @@ import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { TOKEN_HINT } from '../lib/config.js';
 import { UserError } from '../lib/errors.js';
 import { unreachableError } from '../lib/network-errors.js';
+import { type HttpTarget, httpTarget } from '../lib/targets.js';
+import { withoutCredentials } from '../lib/tls-errors.js';
+import { httpsAgentOf } from './auditing.js';
 import type { Parcel } from './tracking-api.js';
 
 interface ProblemBody {
@@ -16,13 +19,22 @@ interface ProblemBody {
 export class TrackingClient {
   private readonly http: AxiosInstance;
 
-  /** `token`: sent as `Authorization: Bearer` (see resolveToken in lib/config.ts). */
-  constructor(
-    readonly baseUrl: string,
-    options: { token?: string } = {},
-  ) {
-    const auth = options.token ? { Authorization: `Bearer ${options.token}` } : {};
-    this.http = axios.create({ baseURL: baseUrl, timeout: 15_000, validateStatus: () => true, headers: { Accept: 'application/json', ...auth } });
+  /** The server's URL without credentials: safe to print. */
+  readonly baseUrl: string;
+
+  /** `target.token` (or `options.token`): sent as `Authorization: Bearer` (see resolveToken in lib/config.ts); an https URL uses `target.tls`. */
+  constructor(target: string | HttpTarget, options: { token?: string } = {}) {
+    const t = httpTarget(target);
+    this.baseUrl = withoutCredentials(t.url);
+    const token = options.token ?? t.token;
+    const auth = token ? { Authorization: `Bearer ${token}` } : {};
+    this.http = axios.create({
+      baseURL: this.baseUrl,
+      timeout: 15_000,
+      validateStatus: () => true,
+      headers: { Accept: 'application/json', ...auth },
+      ...httpsAgentOf(this.baseUrl, t, 'the tracking server'),
+    });
   }
 
   private async call<T>(request: () => Promise<AxiosResponse<unknown>>): Promise<AxiosResponse<T>> {

@@ -1,4 +1,5 @@
 import { UsageError } from './errors.js';
+import type { HttpTarget, KafkaTarget, SaslMechanism, TlsOptions } from './targets.js';
 
 /** Every external endpoint outboxctl talks to, with its flag, env var and default. */
 export const ENDPOINTS = {
@@ -11,30 +12,153 @@ export const ENDPOINTS = {
 } as const satisfies Record<string, { flag: string; option: string; env: string; fallback: string | undefined }>;
 
 export type EndpointName = keyof typeof ENDPOINTS;
-export type EndpointSource = 'flag' | 'env' | 'state' | 'default';
+export type EndpointSource = 'flag' | 'env' | 'context' | 'state' | 'default';
 
 export interface ResolvedEndpoint {
   value: string | undefined;
   source: EndpointSource;
 }
 
+/**
+ * A secret a context names, read only when its endpoint is used: a `topic list` does not fail
+ * because the auditing token's variable is unset.
+ */
+export interface ContextSecret {
+  /** What may be printed: the reference (`env:KAFKA_PASSWORD`, `file:/run/secrets/pw`), or `****` for a literal. */
+  readonly display: string;
+  /** The secret; throws a UserError naming the context, the field and the reference (never the secret) when it cannot be read. */
+  read(): string;
+}
+
+/** An HTTP endpoint of a context: its URL and how to authenticate. */
+export interface ContextHttpEndpoint {
+  url: string;
+  tls?: TlsOptions;
+  basic?: { username: string; password: ContextSecret };
+  apiKey?: ContextSecret;
+  token?: ContextSecret;
+}
+
+/**
+ * A selected context's endpoints with their auth (src/contexts/ builds it from the config file):
+ * what it does not name, it does not have; no stack state is read under a context.
+ */
+export interface ContextTargets {
+  name: string;
+  kafka?: { brokers: string; tls?: TlsOptions; sasl?: { mechanism: SaslMechanism; username: string; password: ContextSecret } };
+  connect?: ContextHttpEndpoint;
+  elasticsearch?: ContextHttpEndpoint;
+  tracking?: ContextHttpEndpoint;
+  auditing?: ContextHttpEndpoint;
+  /** The URL as given (`sslmode`, `sslrootcert` keep libpq's meaning), and a password it lacks. */
+  database?: { url: string; password?: ContextSecret };
+}
+
 export interface ResolveInput {
   flags: Record<string, unknown>;
   env: NodeJS.ProcessEnv;
+  /** The selected context: it replaces the stack state (callers pass no state under a context). */
+  context?: ContextTargets;
   /** The stack's state file (only its endpoints and secrets are read): lib/ knows nothing of src/stack. */
   state?: { endpoints: Record<string, string>; secrets?: Record<string, string> };
 }
 
-/** The one place endpoints are resolved: flag > environment > state > default. */
+/** The address a context gives for an endpoint. */
+function contextAddress(name: EndpointName, context: ContextTargets): string | undefined {
+  if (name === 'kafka') return context.kafka?.brokers;
+  return context[name]?.url;
+}
+
+/** What a context section is called in the config file, for messages. */
+const CONTEXT_FIELD: Record<EndpointName, string> = {
+  database: 'database.url',
+  kafka: 'kafka.bootstrap-servers',
+  connect: 'connect.url',
+  elasticsearch: 'elasticsearch.url',
+  tracking: 'tracking.url',
+  auditing: 'auditing.url',
+};
+
+/**
+ * The one place endpoints are resolved: flag > environment > context > state > default. Under a
+ * context neither the state nor the default is used (environments never mix): an endpoint the
+ * context does not name, and no flag or variable gives, is a usage error naming the context.
+ */
 export function resolveEndpoint(name: EndpointName, input: ResolveInput): ResolvedEndpoint {
   const spec = ENDPOINTS[name];
   const flag = input.flags[spec.option];
   if (typeof flag === 'string' && flag !== '') return { value: flag, source: 'flag' };
   const fromEnv = input.env[spec.env];
   if (fromEnv) return { value: fromEnv, source: 'env' };
+  if (input.context) {
+    const fromContext = contextAddress(name, input.context);
+    if (fromContext) return { value: fromContext, source: 'context' };
+    throw new UsageError(
+      `Context "${input.context.name}" names no ${name} endpoint (${CONTEXT_FIELD[name]}), and neither ${spec.flag} nor ${spec.env} gives one.`,
+      {
+        hint: `Add it with \`outboxctl context create ${input.context.name} --force …\` (or edit the config file), or pass ${spec.flag}.`,
+      },
+    );
+  }
   const fromState = input.state?.endpoints[name];
   if (fromState) return { value: fromState, source: 'state' };
   return { value: spec.fallback, source: 'default' };
+}
+
+/**
+ * Kafka as the clients take it: the bootstrap servers by resolveEndpoint's precedence, TLS and SASL
+ * from the context (a flag or variable that overrides only the address keeps the context's auth, as
+ * kcat does); the SASL password is read now.
+ */
+export function resolveKafkaTarget(input: ResolveInput): KafkaTarget {
+  const brokers = resolveEndpoint('kafka', input).value!;
+  const kafka = input.context?.kafka;
+  if (!kafka) return { brokers };
+  return {
+    brokers,
+    ...(kafka.tls ? { tls: { ...kafka.tls } } : {}),
+    ...(kafka.sasl ? { sasl: { mechanism: kafka.sasl.mechanism, username: kafka.sasl.username, password: kafka.sasl.password.read() } } : {}),
+  };
+}
+
+export type HttpEndpointName = 'connect' | 'elasticsearch' | 'tracking' | 'auditing';
+
+/**
+ * An HTTP endpoint as the clients take it: the URL by resolveEndpoint's precedence, TLS, basic auth
+ * and the API key from the context (kept when a flag overrides only the URL); for the tracking and
+ * auditing servers the bearer token by resolveToken's precedence. Secrets are read now.
+ */
+export function resolveHttpTarget(name: HttpEndpointName, input: ResolveInput): HttpTarget {
+  const url = resolveEndpoint(name, input).value!;
+  const endpoint = input.context?.[name];
+  const target: HttpTarget = { url };
+  if (endpoint?.tls) target.tls = { ...endpoint.tls };
+  if (endpoint?.basic) target.basic = { username: endpoint.basic.username, password: endpoint.basic.password.read() };
+  if (endpoint?.apiKey) target.apiKey = endpoint.apiKey.read();
+  if (name === 'tracking' || name === 'auditing') {
+    const token = resolveToken(input, name).value;
+    if (token) target.token = token;
+  }
+  return target;
+}
+
+/**
+ * The database URL a client connects with: resolveEndpoint's, with the context's password put into
+ * it when the URL carries none of its own (read now). Print it only through redactUrl.
+ */
+export function resolveDatabaseUrl(input: ResolveInput): ResolvedEndpoint {
+  const resolved = resolveEndpoint('database', input);
+  const password = input.context?.database?.password;
+  if (!resolved.value || !password) return resolved;
+  let url: URL;
+  try {
+    url = new URL(resolved.value);
+  } catch {
+    return resolved;
+  }
+  if (url.password) return resolved;
+  url.password = encodeURIComponent(password.read());
+  return { value: url.toString(), source: resolved.source };
 }
 
 export const TOKEN_ENV = 'OUTBOXCTL_TOKEN';
@@ -44,18 +168,18 @@ export const TOKEN_HINT = `Give the server's token with --token or ${TOKEN_ENV} 
 
 export interface ResolvedToken {
   value: string | undefined;
-  source: 'flag' | 'env' | 'state' | 'none';
+  source: 'flag' | 'env' | 'context' | 'state' | 'none';
 }
 
 /** What an `Authorization: Bearer` header can carry: visible ASCII, no spaces. */
 const TOKEN_TEXT = /^[\x21-\x7e]{1,4096}$/;
 
 /**
- * The bearer token for the tracking and auditing servers: `--token` > OUTBOXCTL_TOKEN > the stack
- * state's `secrets.token` > none (the servers take only the first two). A token a header cannot
- * carry is a usage error naming where it came from.
+ * The bearer token for the tracking and auditing servers: `--token` > OUTBOXCTL_TOKEN > the
+ * context's token for `server` (read now) > the stack state's `secrets.token` > none (the servers
+ * take only the first two). A token a header cannot carry is a usage error naming where it came from.
  */
-export function resolveToken(input: ResolveInput): ResolvedToken {
+export function resolveToken(input: ResolveInput, server?: 'tracking' | 'auditing'): ResolvedToken {
   const check = (value: string, where: string, source: ResolvedToken['source']): ResolvedToken => {
     if (TOKEN_TEXT.test(value)) return { value, source };
     throw new UsageError(`${where} is not a token an Authorization header can carry.`, {
@@ -70,6 +194,12 @@ export function resolveToken(input: ResolveInput): ResolvedToken {
   }
   const fromEnv = input.env[TOKEN_ENV];
   if (fromEnv) return check(fromEnv, TOKEN_ENV, 'env');
+  if (input.context) {
+    const secret = server ? input.context[server]?.token : undefined;
+    if (secret) return check(secret.read(), `The token of context "${input.context.name}" for ${server} (${secret.display})`, 'context');
+    // Under a context the stack's token is not the remote servers'.
+    return { value: undefined, source: 'none' };
+  }
   const fromState = input.state?.secrets?.token;
   if (fromState) return check(fromState, "The stack state's secrets.token", 'state');
   return { value: undefined, source: 'none' };

@@ -4,6 +4,7 @@ import { type BulkItem, type BulkOperation, isTransient, reasonOf, type SearchCl
 import { type Clock, systemClock } from '../lib/clock.js';
 import { UserError } from '../lib/errors.js';
 import { retry } from '../lib/retry.js';
+import type { KafkaTarget } from '../lib/targets.js';
 import { ES_SINK_CLASS, type SinkConfig } from './config.js';
 import { type ErrorStage, type Planned, planRecord } from './documents.js';
 import { LagProbe, type SinkLag } from './lag.js';
@@ -35,7 +36,8 @@ export interface SinkStats {
 
 export interface SinkOptions {
   config: SinkConfig;
-  bootstrap: string;
+  /** The brokers, with TLS and SASL when a context gives them. */
+  bootstrap: string | KafkaTarget;
   search: SearchClient;
   /** Index of the current-state projection (one document per parcel), or none. */
   projectionIndex?: string;
@@ -88,6 +90,20 @@ export function isRetryable(error: unknown): boolean {
   const e = error as { code?: string; cause?: { meta?: { statusCode?: number } } };
   if (e.code === 'SEARCH_UNREACHABLE' || e.code === 'SEARCH_FAILED') return true;
   return e.code === 'SEARCH_REJECTED' && (e.cause?.meta?.statusCode ?? 0) >= 500;
+}
+
+/**
+ * A consumer error a new consumer would meet again (denied by the cluster's ACLs, refused
+ * credentials): the sink fails, like Connect's task. Anything else kafkajs gives up on (a membership
+ * that ended, a coordinator that moved) is met by a new consumer that rejoins.
+ */
+export function isFatalKafkaError(error: unknown): boolean {
+  let e = error as { name?: string; type?: string; cause?: unknown } | undefined;
+  for (let depth = 0; e && depth < 5; depth++, e = e.cause as typeof e) {
+    if (/AUTHORIZATION_FAILED|SASL_AUTHENTICATION_FAILED|UNSUPPORTED_SASL_MECHANISM|ILLEGAL_SASL_STATE/.test(e.type ?? '')) return true;
+    if (e.name === 'KafkaJSSASLAuthenticationError') return true;
+  }
+  return false;
 }
 
 class SinkFailed extends Error {}
@@ -217,7 +233,8 @@ export class EmbeddedSink {
         this.options.log('info', `sink RUNNING again (lag ${lag})`);
       this.reported = state;
     }
-    if (!this.restarting && shouldRestartConsumer(activity, now)) void this.restartConsumer(now);
+    if (!this.restarting && shouldRestartConsumer(activity, now))
+      void this.restartConsumer(`made no progress for ${((now - this.lastProgressAt) / 1000).toFixed(1)}s with ${this.lag?.latest?.total} record(s) waiting`);
   }
 
   /** Creates, subscribes and runs a consumer; `joined` resolves once it has its first assignment. */
@@ -254,7 +271,13 @@ export class EmbeddedSink {
     });
     consumer.on(consumer.events.CRASH, (e) => {
       if (!current()) return;
-      if (!e.payload.restart) return this.markFailed(e.payload.error);
+      if (!e.payload.restart) {
+        // kafkajs gives up on a consumer whose membership ended (a session lost during a long
+        // outage of the engine, say): like Connect's task after a failed commit, a new one rejoins.
+        if (isFatalKafkaError(e.payload.error)) return this.markFailed(e.payload.error);
+        if (!this.restarting) void this.restartConsumer(`stopped (${e.payload.error.message})`);
+        return;
+      }
       // kafkajs restarts as a new member; the old one could not leave if its broker is gone.
       this.joining = true;
       this.options.log('warn', `sink consumer crashed (${e.payload.error.message}); kafkajs restarts it`);
@@ -292,15 +315,12 @@ export class EmbeddedSink {
   }
 
   /** The watchdog: a consumer without progress while Kafka answers and records wait is replaced by a new one. */
-  private async restartConsumer(now: number): Promise<void> {
+  private async restartConsumer(why: string): Promise<void> {
     this.restarting = true;
     const old = this.consumer;
     const oldMember = this.memberId;
     this.counters.consumerRestarts++;
-    this.options.log(
-      'warn',
-      `sink consumer made no progress for ${((now - this.lastProgressAt) / 1000).toFixed(1)}s with ${this.lag?.latest?.total} record(s) waiting; restarting it`,
-    );
+    this.options.log('warn', `sink consumer ${why}; restarting it`);
     this.consumer = undefined;
     this.memberId = undefined;
     try {
@@ -338,7 +358,11 @@ export class EmbeddedSink {
   private markFailed(error: unknown): void {
     this.counters.state = 'FAILED';
     this.counters.lastError = error instanceof Error ? error.message : String(error);
-    this.consumer?.pause(this.options.config.topics.map((topic) => ({ topic })));
+    try {
+      this.consumer?.pause(this.options.config.topics.map((topic) => ({ topic })));
+    } catch {
+      // A consumer kafkajs stopped after a crash has nothing to pause (and throws: it must not end the process).
+    }
     this.options.log('error', `sink failed: ${this.counters.lastError} (nothing after the last indexed batch is committed; restart the sink once fixed)`);
   }
 
@@ -380,29 +404,36 @@ export class EmbeddedSink {
   /** Sends the operations until the engine took every one, with backoff and no deadline: the sink never skips ahead. */
   private async index(ops: Operation[], failures: Failure[], heartbeat: () => Promise<void>): Promise<void> {
     let pending = ops;
-    await retry(
-      async (attempt) => {
-        if (attempt > 1) await heartbeat();
-        pending = await this.send(pending, failures);
-        if (pending.length > 0) throw new NotTaken();
-      },
-      {
-        deadlineMs: Infinity,
-        initialDelayMs: this.options.config.retryBackoffMs,
-        factor: 2,
-        maxDelayMs: MAX_BACKOFF_MS,
-        signal: this.stopper.signal,
-        retryable: (error) => error instanceof NotTaken,
-        onRetry: (attempt) => {
-          this.counters.state = 'RETRYING';
-          if ((attempt - 1) % 10 === 0)
-            this.options.log(
-              'warn',
-              `Elasticsearch is not taking ${pending.length} operation(s) (${this.counters.lastError ?? 'HTTP 429/5xx'}); retrying every ≤${Math.round(MAX_BACKOFF_MS / 1000)}s without skipping ahead`,
-            );
+    // The group must not lose this member while the engine is away: one bulk attempt alone may take
+    // the search client's whole deadline (15 s), longer than the session (10 s).
+    const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_INTERVAL_MS);
+    try {
+      await retry(
+        async (attempt) => {
+          if (attempt > 1) await heartbeat();
+          pending = await this.send(pending, failures);
+          if (pending.length > 0) throw new NotTaken();
         },
-      },
-    );
+        {
+          deadlineMs: Infinity,
+          initialDelayMs: this.options.config.retryBackoffMs,
+          factor: 2,
+          maxDelayMs: MAX_BACKOFF_MS,
+          signal: this.stopper.signal,
+          retryable: (error) => error instanceof NotTaken,
+          onRetry: (attempt) => {
+            this.counters.state = 'RETRYING';
+            if ((attempt - 1) % 10 === 0)
+              this.options.log(
+                'warn',
+                `Elasticsearch is not taking ${pending.length} operation(s) (${this.counters.lastError ?? 'HTTP 429/5xx'}); retrying every ≤${Math.round(MAX_BACKOFF_MS / 1000)}s without skipping ahead`,
+              );
+          },
+        },
+      );
+    } finally {
+      clearInterval(beat);
+    }
   }
 
   /** One bulk request; returns the operations to send again and fails the sink on a refusal. */

@@ -1,4 +1,4 @@
-import type { EndpointName } from '../lib/config.js';
+import type { HttpTarget, KafkaTarget } from '../lib/targets.js';
 import type { Parcel } from '../servers/tracking/parcel.js';
 import type { ServiceName } from '../stack/components/types.js';
 import type { StackPaths } from '../stack/paths.js';
@@ -12,9 +12,29 @@ export interface SeenEvent extends OutboxEvent {
   version: number | null;
 }
 
-/** What the steps share: the stack, the deadline, and what each step found for the next. */
+/** How smoke reaches each system of the pipeline, with its auth (tokens included). */
+export interface SmokeTargets {
+  kafka?: KafkaTarget;
+  connect?: HttpTarget;
+  elasticsearch?: HttpTarget;
+  tracking?: HttpTarget;
+  auditing?: HttpTarget;
+}
+
+/** A search-engine document the run left behind. */
+export interface LeftDocument {
+  index: string;
+  id: string;
+}
+
+/** What the steps share: the stack or the context, the deadline, and what each step found for the next. */
 export interface SmokeContext {
   paths: StackPaths;
+  /**
+   * Set when smoke runs against a deployed pipeline through a context: then nothing is started or
+   * stopped, no local stack state is read, and `targets` are resolved before the first step.
+   */
+  external?: { context: string };
   env: NodeJS.ProcessEnv;
   cwd: string;
   runtime: RuntimeChoice;
@@ -23,13 +43,12 @@ export interface SmokeContext {
   signal: AbortSignal;
   /** A word no other parcel holds: the update puts it into the contents, `/parcels?q=` finds it. */
   token: string;
-  /** `--token` as given; with OUTBOXCTL_TOKEN and the stack's state it decides `authToken`. */
+  /** `--token` as given; with OUTBOXCTL_TOKEN and the stack's state it decides the targets' tokens. */
   tokenFlag?: string;
-  /** The bearer token sent to the tracking and auditing servers, resolved by the stack step. */
-  authToken?: string;
   upEvents: UpEvents;
   warn(message: string): void;
-  endpoints: Partial<Record<EndpointName, string>>;
+  /** Filled by the stack step from the stack's endpoints, or given whole under a context. */
+  targets: SmokeTargets;
   /** Services the stack step started, with the id of each instance (stopped again unless --keep). */
   started: { service: ServiceName; key: string }[];
   /** `/stats` before the parcel was written; the stats step expects one more of each. */
@@ -39,6 +58,8 @@ export interface SmokeContext {
   created?: Parcel;
   updated?: Parcel;
   events: SeenEvent[];
+  /** The documents the steps saw in the search engine: what the run's parcel left there. */
+  documents: LeftDocument[];
 }
 
 /** The counts of `/stats` that smoke compares. */
@@ -66,3 +87,7 @@ export class StepFailure extends Error {
 
 /** Milliseconds left before the run's deadline. */
 export const remainingMs = (ctx: Pick<SmokeContext, 'deadline'>): number => Math.max(0, ctx.deadline - Date.now());
+
+/** What the run works on, for messages: `stack "default"` or `context "staging"`. */
+export const pipelineLabel = (ctx: Pick<SmokeContext, 'paths' | 'external'>): string =>
+  ctx.external ? `context "${ctx.external.context}"` : `stack "${ctx.paths.name}"`;

@@ -1,8 +1,6 @@
-import type { ConnectorStatus } from '../clients/connect.js';
+import type { ConnectorInfo, ConnectorStatus } from '../clients/connect.js';
 import { failureOf } from '../connectors/status.js';
-import { stackStatus } from '../stack/lifecycle.js';
-import { readState } from '../stack/state.js';
-import { SINK_FILE, SOURCE_FILE, stackConnector } from '../stack/tasks.js';
+import { OUTBOX_TOPIC } from '../stack/tasks.js';
 import type { SmokeContext } from './context.js';
 
 /** Why a connector does not move records, as one clause; `undefined` when it looks healthy. */
@@ -18,26 +16,80 @@ export function connectorProblem(name: string, status: ConnectorStatus | undefin
   return idle ? `task ${idle.id} of connector ${name} is ${idle.state}` : undefined;
 }
 
+/** Whether a sink connector's `topics` / `topics.regex` take `topic`. */
+function readsTopic(info: ConnectorInfo | undefined, topic: string): boolean {
+  const config = info?.config ?? {};
+  if (config.topics?.split(',').some((t) => t.trim() === topic)) return true;
+  try {
+    return config['topics.regex'] !== undefined && new RegExp(`^(?:${config['topics.regex']})$`).test(topic);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The connectors of a deployed pipeline's Connect that play `role`, as a clause: which is not
+ * RUNNING, or that all are. Pure: `connectors` is `GET /connectors?expand=status&expand=info`.
+ */
+export function externalConnectorsClause(
+  connectors: Record<string, { status?: ConnectorStatus; info?: ConnectorInfo }>,
+  role: 'source' | 'sink',
+  connectUrl: string,
+): string {
+  const type = (c: { status?: ConnectorStatus; info?: ConnectorInfo }) => c.info?.type ?? c.status?.type;
+  const ours = Object.entries(connectors).filter(([, c]) => type(c) === role && (role === 'source' || readsTopic(c.info, OUTBOX_TOPIC)));
+  if (ours.length === 0)
+    return role === 'source'
+      ? `Kafka Connect at ${connectUrl} runs no source connector`
+      : `no sink connector on Kafka Connect at ${connectUrl} reads ${OUTBOX_TOPIC} (a sink outside Connect writes the search engine: see its logs)`;
+  const problems = ours.map(([name, c]) => connectorProblem(name, c.status)).filter((p): p is string => p !== undefined);
+  if (problems.length > 0) return problems.join('; ');
+  return `the ${role} connector${ours.length === 1 ? '' : 's'} ${ours.map(([name]) => name).join(', ')} on Kafka Connect at ${connectUrl} ${ours.length === 1 ? 'is' : 'are'} RUNNING`;
+}
+
+/** Under a context: what the context's Connect says of its connectors (no local state is read). */
+async function externalClause(ctx: SmokeContext, role: 'source' | 'sink'): Promise<string> {
+  const connect = ctx.targets.connect;
+  if (!connect) return `context "${ctx.external!.context}" names no Kafka Connect to ask about its ${role} connector`;
+  const { ConnectClient } = await import('../clients/connect.js');
+  const client = new ConnectClient(connect, { deadlineMs: 5_000 });
+  try {
+    return externalConnectorsClause(await client.list(), role, client.url);
+  } catch (error) {
+    return `Kafka Connect at ${client.url} does not answer (${(error as Error).message.replace(/\.$/, '')})`;
+  }
+}
+
 /** The state of the stack's connector defined by `file`, as a clause. */
 async function connectorClause(ctx: SmokeContext, file: string, role: string): Promise<string> {
+  const { stackConnector } = await import('../stack/tasks.js');
   const name = (await stackConnector(ctx, file).catch(() => undefined))?.name ?? file;
-  if (!ctx.endpoints.connect) return `Kafka Connect does not run in stack "${ctx.paths.name}", so the ${role} ${name} does not either`;
+  const connect = ctx.targets.connect;
+  if (!connect) return `Kafka Connect does not run in stack "${ctx.paths.name}", so the ${role} ${name} does not either`;
   const { ConnectClient } = await import('../clients/connect.js');
   try {
-    const status = await new ConnectClient(ctx.endpoints.connect, { deadlineMs: 5_000 }).status(name);
+    const status = await new ConnectClient(connect, { deadlineMs: 5_000 }).status(name);
     return connectorProblem(name, status) ?? `the ${role} ${name} is RUNNING; look for errors with \`outboxctl logs connect\``;
   } catch (error) {
-    return `Kafka Connect at ${ctx.endpoints.connect} does not answer (${(error as Error).message.replace(/\.$/, '')})`;
+    return `Kafka Connect at ${connect.url} does not answer (${(error as Error).message.replace(/\.$/, '')})`;
   }
 }
 
 /** Why records do not reach parcel.outbox: the source connector's state. */
-export function diagnoseSource(ctx: SmokeContext): Promise<string> {
+export async function diagnoseSource(ctx: SmokeContext): Promise<string> {
+  if (ctx.external) return externalClause(ctx, 'source');
+  const { SOURCE_FILE } = await import('../stack/tasks.js');
   return connectorClause(ctx, SOURCE_FILE, 'source connector');
 }
 
 /** Why events do not reach Elasticsearch: the embedded sink service, or Connect's sink connector. */
 export async function diagnoseSink(ctx: SmokeContext): Promise<string> {
+  if (ctx.external) return externalClause(ctx, 'sink');
+  const [{ readState }, { stackStatus }, { SINK_FILE }] = await Promise.all([
+    import('../stack/state.js'),
+    import('../stack/lifecycle.js'),
+    import('../stack/tasks.js'),
+  ]);
   const state = await readState(ctx.paths);
   if (state?.sink === 'connect') return connectorClause(ctx, SINK_FILE, 'sink connector');
   const sink = (await stackStatus(ctx.paths)).services.find((s) => s.name === 'sink');

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { writeFileAtomic } from '../lib/atomic-write.js';
 import { EnvironmentError, UsageError, UserError } from '../lib/errors.js';
 
-export const SMOKE_REPORT_SCHEMA_VERSION = 1;
+/** 2: `stack` may be null, with `context` and `documents`. */
+export const SMOKE_REPORT_SCHEMA_VERSION = 2;
 
 export type StepStatus = 'passed' | 'failed' | 'skipped';
 
@@ -22,14 +23,19 @@ export interface StepResult {
 
 export interface SmokeReport {
   schemaVersion: number;
-  stack: string;
+  /** The local stack the run used; null under a context. */
+  stack: string | null;
+  /** The context whose deployed pipeline the run used; null on a local stack. */
+  context: string | null;
   startedAt: string;
   seconds: number;
   passed: boolean;
   steps: StepResult[];
-  /** The parcel and events the run wrote, for looking them up afterwards. */
+  /** The parcel and events the run wrote, for looking them up afterwards (and all it leaves behind). */
   parcelId: string | null;
   eventIds: string[];
+  /** The search-engine documents of that parcel the run saw: its events (id = event id) and its projection. */
+  documents: { index: string; id: string }[];
   /** What smoke started and stopped again (empty when it used a running stack or --keep). */
   stoppedAfter: string[];
 }
@@ -66,7 +72,12 @@ export async function renderJunit(report: SmokeReport): Promise<string> {
     '@_timestamp': report.startedAt,
     '@_hostname': os.hostname(),
     properties: {
-      property: [{ '@_name': 'stack', '@_value': report.stack }, ...(report.parcelId ? [{ '@_name': 'parcelId', '@_value': report.parcelId }] : [])],
+      property: [
+        report.context === null ? { '@_name': 'stack', '@_value': report.stack } : { '@_name': 'context', '@_value': report.context },
+        ...(report.parcelId ? [{ '@_name': 'parcelId', '@_value': report.parcelId }] : []),
+        ...(report.eventIds.length > 0 ? [{ '@_name': 'eventIds', '@_value': report.eventIds.join(',') }] : []),
+        ...(report.documents.length > 0 ? [{ '@_name': 'documents', '@_value': report.documents.map((d) => `${d.index}/${d.id}`).join(',') }] : []),
+      ],
     },
     testcase: report.steps.map((s) => ({
       '@_name': s.name,
@@ -124,4 +135,16 @@ export async function writeReport(file: string, report: SmokeReport): Promise<vo
   } catch (error) {
     throw new EnvironmentError('REPORT_WRITE', `Cannot write the report ${file}: ${(error as Error).message}.`, { cause: error });
   }
+}
+
+/**
+ * What the run's parcel left behind, as one line (undefined when no parcel was written): its row,
+ * its events on parcel.outbox and the search-engine documents the steps saw.
+ */
+export function leftBehind(report: Pick<SmokeReport, 'parcelId' | 'eventIds' | 'documents'>): string | undefined {
+  if (!report.parcelId) return undefined;
+  const parts = [`parcel ${report.parcelId} (its row)`];
+  if (report.eventIds.length > 0) parts.push(`events ${report.eventIds.join(', ')} on parcel.outbox`);
+  if (report.documents.length > 0) parts.push(`documents ${report.documents.map((d) => `${d.index}/${d.id}`).join(', ')}`);
+  return `left behind: ${parts.join('; ')}.`;
 }

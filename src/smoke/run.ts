@@ -3,7 +3,7 @@ import { CliError } from '../lib/errors.js';
 import { onInterrupt } from '../lib/interrupt.js';
 import type { StackPaths } from '../stack/paths.js';
 import type { RuntimeChoice, UpEvents } from '../stack/up.js';
-import { type SmokeContext, type SmokeStep, StepFailure } from './context.js';
+import { type SmokeContext, type SmokeStep, type SmokeTargets, StepFailure } from './context.js';
 import { SMOKE_REPORT_SCHEMA_VERSION, type SmokeReport, type StepResult, writeReport } from './report.js';
 
 export interface SmokeEvents {
@@ -87,11 +87,16 @@ export interface SmokeOptions {
   events?: SmokeEvents;
   /** `--token`, if given. */
   token?: string;
+  /**
+   * A deployed pipeline reached through a context, its targets already resolved (auth included):
+   * then the steps start and stop nothing and read no local stack state.
+   */
+  context?: { name: string; targets: SmokeTargets };
 }
 
 /**
- * `outboxctl smoke`: the steps against the stack, the report, then what the run started is
- * stopped again (unless `keep`). Ctrl-C ends the step under way, writes the report and tears down.
+ * `outboxctl smoke`: the steps against the stack (or a context's pipeline), the report, then what
+ * the run started is stopped again (unless `keep`). Ctrl-C ends the step under way, writes the report and tears down.
  */
 export async function smoke(options: SmokeOptions): Promise<SmokeReport> {
   const startedAt = new Date();
@@ -105,6 +110,7 @@ export async function smoke(options: SmokeOptions): Promise<SmokeReport> {
   });
   const ctx: SmokeContext = {
     paths: options.paths,
+    ...(options.context ? { external: { context: options.context.name } } : {}),
     env: options.env,
     cwd: options.cwd,
     runtime: options.runtime,
@@ -114,9 +120,10 @@ export async function smoke(options: SmokeOptions): Promise<SmokeReport> {
     tokenFlag: options.token,
     upEvents: options.upEvents,
     warn: (m) => options.events?.onWarning?.(m),
-    endpoints: {},
+    targets: options.context?.targets ?? {},
     started: [],
     events: [],
+    documents: [],
   };
   try {
     const steps = await runSteps(options.steps, ctx, options.events);
@@ -128,13 +135,15 @@ export async function smoke(options: SmokeOptions): Promise<SmokeReport> {
     }
     const report: SmokeReport = {
       schemaVersion: SMOKE_REPORT_SCHEMA_VERSION,
-      stack: options.paths.name,
+      stack: options.context ? null : options.paths.name,
+      context: options.context?.name ?? null,
       startedAt: startedAt.toISOString(),
       seconds: (performance.now() - begin) / 1000,
       passed: steps.every((s) => s.status === 'passed'),
       steps,
       parcelId: ctx.created?.id ?? null,
       eventIds: ctx.events.map((e) => e.eventId),
+      documents: ctx.documents,
       stoppedAfter,
     };
     if (options.reportFile) await writeReport(options.reportFile, report);

@@ -1,9 +1,10 @@
 import { CliError } from '../lib/errors.js';
-import { EVENTS_INDEX } from '../servers/auditing/queries.js';
+import type { HttpTarget, KafkaTarget } from '../lib/targets.js';
+import { EVENTS_INDEX, PARCELS_INDEX } from '../servers/auditing/queries.js';
 import type { Parcel } from '../servers/tracking/parcel.js';
 import { ReadinessTimeout, waitFor } from '../stack/readiness.js';
 import { OUTBOX_TOPIC } from '../stack/tasks.js';
-import { remainingMs, type SeenEvent, type SmokeContext, type SmokeStep, type StatsCounts, StepFailure } from './context.js';
+import { pipelineLabel, remainingMs, type SeenEvent, type SmokeContext, type SmokeStep, type SmokeTargets, type StatsCounts, StepFailure } from './context.js';
 import { diagnoseSink, diagnoseSource } from './diagnose.js';
 
 /** The seed's sample request. */
@@ -13,11 +14,28 @@ const UPDATED_STATUS = 'in_transit';
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const short = (id: string) => id.slice(0, 8);
 
-function endpoint(ctx: SmokeContext, name: 'kafka' | 'tracking' | 'elasticsearch' | 'auditing'): string {
-  const url = ctx.endpoints[name];
-  if (!url) throw new StepFailure(`stack "${ctx.paths.name}" has no ${name} endpoint: that service is not running (start it with \`outboxctl up\`).`);
-  return url;
+/** The target a step needs; a missing one fails the step naming the stack or the context. */
+function target<K extends keyof SmokeTargets>(ctx: SmokeContext, name: K): NonNullable<SmokeTargets[K]> {
+  const found = ctx.targets[name];
+  if (found) return found as NonNullable<SmokeTargets[K]>;
+  if (ctx.external) throw new StepFailure(`context "${ctx.external.context}" names no ${name} endpoint.`);
+  throw new StepFailure(`stack "${ctx.paths.name}" has no ${name} endpoint: that service is not running (start it with \`outboxctl up\`).`);
 }
+
+/** What to do about a 401 or 403 from the tracking or auditing server, as a clause. */
+export function tokenFix(ctx: Pick<SmokeContext, 'paths' | 'external' | 'tokenFlag' | 'env'>, server: 'tracking' | 'auditing'): string {
+  if (ctx.tokenFlag !== undefined || ctx.env.OUTBOXCTL_TOKEN) {
+    const where = ctx.tokenFlag !== undefined ? '--token' : 'OUTBOXCTL_TOKEN';
+    return `the token given with ${where} is not the ${server} server's; give that one (or leave ${where} out)`;
+  }
+  if (ctx.external) {
+    const name = ctx.external.context;
+    return `give context "${name}" the ${server} server's token (\`outboxctl context create ${name} --force … --${server}-token env:VAR\`), or pass --token`;
+  }
+  return "give the server's token with --token or OUTBOXCTL_TOKEN (a stack started with `up --token` records it for outboxctl)";
+}
+
+const refused = (status: number) => status === 401 || status === 403;
 
 const need = <T>(value: T | undefined, what: string): T => {
   if (value === undefined) throw new StepFailure(`${what} is missing: an earlier step did not record it.`);
@@ -60,14 +78,23 @@ async function until<T>(ctx: SmokeContext, probe: () => Promise<T>, diagnose?: (
   }
 }
 
-/** GET on the auditing server: the JSON of a 200, else an error with the problem's detail. */
+/**
+ * GET on the auditing server: the JSON of a 200, else an error with the problem's detail; a 401 or
+ * 403 is final (a StepFailure with the fix): waiting does not change a token.
+ */
 async function auditing<T>(ctx: SmokeContext, path: string): Promise<T> {
-  const url = `${endpoint(ctx, 'auditing').replace(/\/$/, '')}${path}`;
+  const server = target(ctx, 'auditing');
+  const url = `${server.url.replace(/\/$/, '')}${path}`;
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (ctx.authToken) headers.authorization = `Bearer ${ctx.authToken}`;
+  if (server.token) headers.authorization = `Bearer ${server.token}`;
   const response = await fetch(url, { signal: AbortSignal.timeout(5_000), headers });
   const body = (await response.json().catch(() => undefined)) as (T & { detail?: string }) | undefined;
-  if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}${body?.detail ? ` (${body.detail.replace(/\.$/, '')})` : ''}`);
+  const detail = body?.detail ? ` (${body.detail.replace(/\.$/, '')})` : '';
+  if (refused(response.status))
+    throw new StepFailure(
+      `the auditing server at ${server.url} answered GET ${path.split('?')[0]} with ${response.status}${detail}: ${tokenFix(ctx, 'auditing')}.`,
+    );
+  if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}${detail}`);
   return body as T;
 }
 
@@ -82,6 +109,42 @@ async function statsCounts(ctx: SmokeContext): Promise<StatsCounts> {
   return { byType: s.events.byType, byStatus: s.parcels.byStatus };
 }
 
+/** Endpoints of the local stack as targets; its one token goes to both servers. */
+function stackTargets(endpoints: Record<string, string>, token: string | undefined): SmokeTargets {
+  const http = (url: string | undefined): HttpTarget | undefined => (url ? { url } : undefined);
+  const withToken = (url: string | undefined): HttpTarget | undefined => (url ? { url, ...(token ? { token } : {}) } : undefined);
+  const kafka: KafkaTarget | undefined = endpoints.kafka ? { brokers: endpoints.kafka } : undefined;
+  return {
+    kafka,
+    connect: http(endpoints.connect),
+    elasticsearch: http(endpoints.elasticsearch),
+    tracking: withToken(endpoints.tracking),
+    auditing: withToken(endpoints.auditing),
+  };
+}
+
+/**
+ * What both first steps end with: parcel.outbox exists (only looked up, never created), its end
+ * offsets, and the counts of `GET /stats` before the parcel is written.
+ */
+async function notePipeline(ctx: SmokeContext): Promise<string> {
+  const { KafkaAdmin } = await import('../clients/kafka.js');
+  const admin = await KafkaAdmin.connect(target(ctx, 'kafka'));
+  try {
+    await admin.requireTopic(OUTBOX_TOPIC);
+    ctx.startOffsets = new Map((await admin.watermarks(OUTBOX_TOPIC)).map((w) => [w.partition, w.high]));
+  } finally {
+    await admin.close().catch(() => undefined);
+  }
+  ctx.baseline = await statsCounts(ctx).catch((error: Error) => {
+    // A refused token fails now, before the parcel is written: nothing is left behind for it.
+    if (error instanceof StepFailure) throw error;
+    ctx.warn(`the auditing server did not answer GET /stats at the start (${error.message}); the auditing-stats step will fail`);
+    return undefined;
+  });
+  return `${OUTBOX_TOPIC} ends at ${[...ctx.startOffsets].map(([p, o]) => `${p}:${o}`).join(', ')}`;
+}
+
 const stack: SmokeStep = {
   name: 'stack',
   title: 'bring the stack up, or use the running one, and note the end of parcel.outbox',
@@ -90,6 +153,7 @@ const stack: SmokeStep = {
     const state = await readState(ctx.paths);
     const running = await runningServices(state);
     let summary: string;
+    let endpoints: Record<string, string>;
     if (running.length === 0) {
       const { up } = await import('../stack/up.js');
       const result = await up({
@@ -103,38 +167,47 @@ const stack: SmokeStep = {
         signal: ctx.signal,
       });
       ctx.started = result.started.map((s) => ({ service: s.service, key: s.key }));
-      ctx.endpoints = result.endpoints;
+      endpoints = result.endpoints;
       summary = `started ${ctx.started.length} services of stack "${ctx.paths.name}" (${result.runtime})`;
     } else {
       const { stackStatus } = await import('../stack/lifecycle.js');
       const notReady = (await stackStatus(ctx.paths)).services.filter((s) => s.state !== 'ready');
-      ctx.endpoints = state!.endpoints;
+      endpoints = state!.endpoints;
       if (notReady.length > 0)
         ctx.warn(`stack "${ctx.paths.name}" runs without ${notReady.map((s) => `${s.name} (${s.state})`).join(', ')}; smoke uses it as it is`);
       summary = `using the running stack "${ctx.paths.name}"${notReady.length ? ` (not ready: ${notReady.map((s) => s.name).join(', ')})` : ''}`;
     }
     const { resolveToken } = await import('../lib/config.js');
     // After up: a stack it started records its token only then.
-    ctx.authToken = resolveToken({ flags: { token: ctx.tokenFlag }, env: ctx.env, state: await readState(ctx.paths) }).value;
-    const { KafkaAdmin } = await import('../clients/kafka.js');
-    const admin = await KafkaAdmin.connect(endpoint(ctx, 'kafka'));
-    try {
-      await admin.requireTopic(OUTBOX_TOPIC);
-      ctx.startOffsets = new Map((await admin.watermarks(OUTBOX_TOPIC)).map((w) => [w.partition, w.high]));
-    } finally {
-      await admin.close().catch(() => undefined);
-    }
-    ctx.baseline = await statsCounts(ctx).catch((error: Error) => {
-      ctx.warn(`the auditing server did not answer GET /stats at the start (${error.message}); the auditing-stats step will fail`);
-      return undefined;
-    });
-    return `${summary}; ${OUTBOX_TOPIC} ends at ${[...ctx.startOffsets].map(([p, o]) => `${p}:${o}`).join(', ')}`;
+    const token = resolveToken({ flags: { token: ctx.tokenFlag }, env: ctx.env, state: await readState(ctx.paths) }).value;
+    ctx.targets = stackTargets(endpoints, token);
+    return `${summary}; ${await notePipeline(ctx)}`;
+  },
+};
+
+/**
+ * The first step under a context: the deployed pipeline is used as it is (its targets were
+ * resolved before the run); nothing is started, no local state is read.
+ */
+const externalPipeline: SmokeStep = {
+  name: 'stack',
+  title: 'use the external pipeline of the context as it is (nothing started), and note the end of parcel.outbox',
+  async run(ctx) {
+    return `external pipeline (${pipelineLabel(ctx)}), nothing started; ${await notePipeline(ctx)}`;
   },
 };
 
 async function trackingClient(ctx: SmokeContext) {
   const { TrackingClient } = await import('../clients/tracking.js');
-  return new TrackingClient(endpoint(ctx, 'tracking'), { token: ctx.authToken });
+  const server = target(ctx, 'tracking');
+  return new TrackingClient(server.url, { token: server.token });
+}
+
+/** A refused token from the tracking server as a StepFailure with the fix; anything else as it was. */
+function trackingRefusal(ctx: SmokeContext, error: unknown): never {
+  if (error instanceof CliError && (error.code === 'UNAUTHORIZED' || error.code === 'HTTP_401' || error.code === 'HTTP_403'))
+    throw new StepFailure(`${error.message.replace(/\.$/, '')}: ${tokenFix(ctx, 'tracking')}.`);
+  throw error;
 }
 
 function expectParcel(parcel: Parcel, want: { version: number; status: string; contents: string }, what: string): void {
@@ -147,7 +220,7 @@ const createParcel: SmokeStep = {
   name: 'create-parcel',
   title: `POST /api/parcel {"contents":"${SAMPLE_CONTENTS}"} (the seed's sample request)`,
   async run(ctx) {
-    const parcel = await (await trackingClient(ctx)).create(SAMPLE_CONTENTS);
+    const parcel = await (await trackingClient(ctx)).create(SAMPLE_CONTENTS).catch((e: unknown) => trackingRefusal(ctx, e));
     expectParcel(parcel, { version: 1, status: 'registered', contents: SAMPLE_CONTENTS }, 'POST /api/parcel');
     ctx.created = parcel;
     return `parcel ${parcel.id}, version 1, registered`;
@@ -160,7 +233,7 @@ const updateParcel: SmokeStep = {
   async run(ctx) {
     const id = need(ctx.created, 'the created parcel').id;
     const contents = `${SAMPLE_CONTENTS}, checked by outboxctl smoke ${ctx.token}`;
-    const parcel = await (await trackingClient(ctx)).update(id, { status: UPDATED_STATUS, contents });
+    const parcel = await (await trackingClient(ctx)).update(id, { status: UPDATED_STATUS, contents }).catch((e: unknown) => trackingRefusal(ctx, e));
     expectParcel(parcel, { version: 2, status: UPDATED_STATUS, contents }, `PUT /api/parcel/${id}`);
     ctx.updated = parcel;
     return `parcel ${short(id)} at version 2, ${UPDATED_STATUS}`;
@@ -171,7 +244,8 @@ const updateParcel: SmokeStep = {
 async function readRecords(ctx: SmokeContext, key: string): Promise<{ events: SeenEvent[]; scanned: number }> {
   const [{ PartitionReader }, { unwrapOutbox }] = await Promise.all([import('../clients/kafka-reader.js'), import('../tail/outbox.js')]);
   const positions = new Map(need(ctx.startOffsets, 'the end offsets of parcel.outbox'));
-  const reader = await PartitionReader.open(endpoint(ctx, 'kafka'), OUTBOX_TOPIC);
+  // A reader without a consumer group: the run leaves no committed offsets behind.
+  const reader = await PartitionReader.open(target(ctx, 'kafka'), OUTBOX_TOPIC);
   const events: SeenEvent[] = [];
   let scanned = 0;
   // A plain timer: Node 20 can collect an AbortSignal.timeout() held only by AbortSignal.any().
@@ -237,8 +311,8 @@ const elasticsearchEvents: SmokeStep = {
   async run(ctx) {
     const events = readEvents(ctx);
     const { SearchClient } = await import('../clients/search.js');
-    const url = endpoint(ctx, 'elasticsearch');
-    const client = await until(ctx, () => SearchClient.connect(url, { deadlineMs: 5_000 }));
+    const engine = target(ctx, 'elasticsearch');
+    const client = await until(ctx, () => SearchClient.connect(engine, { deadlineMs: 5_000 }));
     try {
       await until(
         ctx,
@@ -265,6 +339,7 @@ const elasticsearchEvents: SmokeStep = {
     } finally {
       await client.close();
     }
+    ctx.documents.push(...events.map((e) => ({ index: EVENTS_INDEX, id: e.eventId })));
     return `documents ${events.map((e) => short(e.eventId)).join('…, ')}… in ${EVENTS_INDEX}`;
   },
 };
@@ -290,6 +365,8 @@ const auditingParcels: SmokeStep = {
       },
       () => diagnoseSink(ctx),
     );
+    // The auditing server lists parcels from the projection index, whose document id is the parcel id.
+    ctx.documents.push({ index: PARCELS_INDEX, id: found.id });
     return `parcel ${short(found.id)} at version ${found.version}, ${found.status}, found by a word of its contents`;
   },
 };
@@ -357,14 +434,10 @@ const auditingStats: SmokeStep = {
   },
 };
 
+const FLOW: readonly SmokeStep[] = [createParcel, updateParcel, kafkaRecords, elasticsearchEvents, auditingParcels, auditingHistory, auditingStats];
+
 /** The seed's flow, in order; each step needs what the ones before it found. */
-export const SMOKE_STEPS: readonly SmokeStep[] = [
-  stack,
-  createParcel,
-  updateParcel,
-  kafkaRecords,
-  elasticsearchEvents,
-  auditingParcels,
-  auditingHistory,
-  auditingStats,
-];
+export const SMOKE_STEPS: readonly SmokeStep[] = [stack, ...FLOW];
+
+/** The same flow against a deployed pipeline (`--context`): its first step starts nothing. */
+export const CONTEXT_SMOKE_STEPS: readonly SmokeStep[] = [externalPipeline, ...FLOW];

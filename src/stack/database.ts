@@ -1,5 +1,5 @@
 import { connectPg, type PgClient, withPg } from '../clients/pg.js';
-import { redactUrl, resolveEndpoint } from '../lib/config.js';
+import { type ContextTargets, redactUrl, resolveDatabaseUrl, resolveEndpoint } from '../lib/config.js';
 import { onInterrupt } from '../lib/interrupt.js';
 import type { Output } from '../lib/output.js';
 import type { StackPaths } from './paths.js';
@@ -9,7 +9,7 @@ import { readState, withStackLock } from './state.js';
 
 export interface DatabaseTarget {
   url: string;
-  /** `external` for --database-url / DATABASE_URL, `stack` for the stack's own PostgreSQL. */
+  /** `external` for --database-url / DATABASE_URL or a context's, `stack` for the stack's own PostgreSQL. */
   kind: 'external' | 'stack';
   /** True when the stack's PostgreSQL was started for this command only. */
   temporary: boolean;
@@ -20,11 +20,14 @@ export interface DatabaseRequest {
   env: NodeJS.ProcessEnv;
   paths: StackPaths;
   out: Output;
+  /** The selected context: its database (or the flag's), never the stack's. */
+  context?: ContextTargets;
 }
 
-/** The database named by flag/env, or the stack's PostgreSQL when it is already running. */
+/** The database named by flag/env or the context, or the stack's PostgreSQL when it is already running. */
 async function runningDatabase(req: DatabaseRequest): Promise<DatabaseTarget | undefined> {
-  const external = resolveEndpoint('database', { flags: req.flags, env: req.env });
+  // Under a context there is no stack to fall back on: resolution names the context when it has no database.
+  const external = resolveDatabaseUrl({ flags: req.flags, env: req.env, ...(req.context ? { context: req.context } : {}) });
   if (external.value) return { url: external.value, kind: 'external', temporary: false };
   const state = await readState(req.paths);
   const fromState = resolveEndpoint('database', { flags: {}, env: {}, state });

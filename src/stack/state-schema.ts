@@ -42,6 +42,7 @@ const stackState = z.object({
   secrets: z.record(z.string(), z.string()),
   tasks: z.record(z.string(), z.string()).optional(),
   sink: z.enum(['connect', 'embedded']).optional(),
+  searchEngine: z.enum(['elasticsearch', 'opensearch']).optional(),
 });
 
 /** Validates a (migrated) state document; on failure, the first problem as "where: what". */

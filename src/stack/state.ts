@@ -10,6 +10,9 @@ export const STATE_SCHEMA_VERSION = 2;
 
 export type RuntimeName = 'native' | 'docker';
 
+/** What runs as service `elasticsearch` (`up --search-engine`); its data is that engine's. */
+export type SearchEngineName = 'elasticsearch' | 'opensearch';
+
 interface ServiceCommon {
   /** Address it binds. */
   host?: string;
@@ -64,6 +67,8 @@ export interface StackState {
   tasks?: Record<string, string>;
   /** Who runs the Elasticsearch sink. */
   sink?: 'connect' | 'embedded';
+  /** The engine service `elasticsearch` runs, recorded by the first `up` that chose one; absent: Elasticsearch. */
+  searchEngine?: SearchEngineName;
 }
 
 export function emptyState(stack: string, now = new Date()): StackState {

@@ -1,6 +1,7 @@
 import type { EndpointName } from '../lib/config.js';
 import { UsageError, UserError } from '../lib/errors.js';
 import { interruptible } from '../lib/interrupt.js';
+import { checkSearchEngineRuntime, resolveSearchEngine, searchEngineComponent } from './components/elasticsearch.js';
 import { enableStackToken, TOKEN_SERVICES } from './components/embedded.js';
 import { availableServices, component, withDependencies } from './components/index.js';
 import type { Component, Endpoints, ServiceName } from './components/types.js';
@@ -23,7 +24,17 @@ import {
   startService,
   stopService,
 } from './service.js';
-import { emptyState, type RuntimeName, readState, recordedEngine, type ServiceState, type StackState, updateState, withStackLock } from './state.js';
+import {
+  emptyState,
+  type RuntimeName,
+  readState,
+  recordedEngine,
+  type SearchEngineName,
+  type ServiceState,
+  type StackState,
+  updateState,
+  withStackLock,
+} from './state.js';
 import { runTask } from './tasks.js';
 
 const RUNTIMES = ['auto', 'native', 'docker'] as const;
@@ -64,6 +75,8 @@ export interface UpOptions {
   events?: UpEvents;
   /** `auto`: Connect's plugin when the running worker has it, else the embedded sink. */
   sink?: SinkMode | 'auto';
+  /** `--search-engine`: what runs as service elasticsearch; default: what the stack records, else Elasticsearch. */
+  searchEngine?: SearchEngineName;
   /** Partitions of parcel.outbox when `up` creates it (1 when not given); an existing topic keeps its own. */
   partitions?: number;
   /** Where a project's ./kafka-connectors/ is looked for. */
@@ -77,6 +90,8 @@ export interface UpResult {
   runtime: RuntimeName;
   steps: Step[];
   sink: SinkMode;
+  /** The engine service elasticsearch runs (recorded in the stack's state). */
+  searchEngine: SearchEngineName;
   alreadyReady: boolean;
   /** What this run started, with the runtime-neutral id of each instance (`pid 1234`). */
   started: { service: ServiceName; seconds: number; id: string; key: string; pid: number | null }[];
@@ -183,6 +198,7 @@ export async function up(input: UpOptions): Promise<UpResult> {
     runtime: 'native',
     steps: [],
     sink: 'embedded',
+    searchEngine: 'elasticsearch',
     alreadyReady: false,
     started: [],
     replacedPorts: [],
@@ -206,7 +222,12 @@ export async function up(input: UpOptions): Promise<UpResult> {
       options = { ...options, env };
     }
     const newStack = !state.runtime;
-    result.runtime = await resolveRuntime(options.runtime, env, paths.name, state.runtime);
+    // The stack keeps its engine; a new one asking for OpenSearch gets the runtime that can run it.
+    result.searchEngine = resolveSearchEngine(options.searchEngine, state, paths.name);
+    options = { ...options, searchEngine: result.searchEngine };
+    const runtimeChoice = newStack && options.runtime === 'auto' && result.searchEngine === 'opensearch' ? 'native' : options.runtime;
+    result.runtime = await resolveRuntime(runtimeChoice, env, paths.name, state.runtime);
+    checkSearchEngineRuntime(result.searchEngine, result.runtime, paths.name);
     const runtimes = new Map<RuntimeName, Runtime>();
     for (const c of services.map(component)) {
       const name = componentRuntime(result.runtime, c);
@@ -232,7 +253,7 @@ export async function up(input: UpOptions): Promise<UpResult> {
     const steps = planUp({ services, ready, done: doneTasks, sink, partitions: options.partitions });
     result.steps = steps;
     events?.onPlan?.(steps);
-    const toStart = steps.flatMap((s) => (s.kind === 'service' && s.action === 'start' ? [component(s.service)] : []));
+    const toStart = steps.flatMap((s) => (s.kind === 'service' && s.action === 'start' ? [componentToStart(s.service, options)] : []));
     if (options.dryRun) return result;
     if (steps.every((s) => s.kind === 'service' && s.action === 'keep')) {
       result.alreadyReady = true;
@@ -251,6 +272,7 @@ export async function up(input: UpOptions): Promise<UpResult> {
       if (components.length) Object.assign(artifacts, await runtime.provision(components, { env, paths, onProgress }));
     await updateState(paths, (st) => {
       st.runtime ??= result.runtime;
+      if (input.searchEngine || services.includes('elasticsearch')) st.searchEngine ??= result.searchEngine;
     });
 
     // Endpoints as the host reaches them (for the tasks and the result), and as peers reach them (for
@@ -308,6 +330,10 @@ export async function up(input: UpOptions): Promise<UpResult> {
   });
 }
 
+/** The component a start runs: service elasticsearch's is the chosen engine's (same ports and probe, another launch). */
+const componentToStart = (name: ServiceName, options: UpOptions): Component =>
+  name === 'elasticsearch' ? searchEngineComponent(options.searchEngine ?? 'elasticsearch') : component(name);
+
 /** What the steps of one `up` share while they run. */
 interface StepRun {
   options: UpOptions;
@@ -341,7 +367,7 @@ async function runStep(step: Step, run: StepRun, signal: AbortSignal): Promise<v
 
 async function startStep(name: ServiceName, run: StepRun, signal: AbortSignal, onProgress: (message: string) => void): Promise<void> {
   const { paths, env, waitTimeoutMs } = run.options;
-  const c = component(name);
+  const c = componentToStart(name, run.options);
   const runtime = run.runtimeFor(c);
   // A container reaches its peers on the stack's network; a host process where the host does.
   const endpoints = runtime.name === 'docker' ? run.peers : run.endpoints;

@@ -84,7 +84,7 @@ async function tailPartitions(admin: KafkaAdmin, options: TailOptions, printer: 
   const byTime = spec.kind === 'since' ? await admin.offsetsForTime(options.topic, spec.timestampMs) : undefined;
   const positions = startPositions(spec, watermarks, byTime);
   if (options.count === 0) return;
-  const reader = await PartitionReader.open(admin.bootstrap, options.topic);
+  const reader = await PartitionReader.open(admin.target, options.topic);
   const stop = () => void reader.close();
   options.signal.addEventListener('abort', stop);
   try {

@@ -144,12 +144,14 @@ export async function sendLines(
 }
 
 /** Writes the records of `request` (reading `input` unless it has a value) with an idempotent producer; resolves with how many Kafka took. */
-export async function produce(admin: Pick<KafkaAdmin, 'requireTopic' | 'bootstrap'>, request: ProduceRequest, input: NodeJS.ReadableStream): Promise<number> {
+export async function produce(admin: Pick<KafkaAdmin, 'requireTopic' | 'target'>, request: ProduceRequest, input: NodeJS.ReadableStream): Promise<number> {
   const { topic, headers, partition } = request;
   await admin.requireTopic(topic);
-  const { kafkaClient } = await import('../clients/kafka.js');
-  const producer = kafkaClient(admin.bootstrap, 'outboxctl-produce').producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 5 });
-  await producer.connect();
+  const { kafkaClient, kafkaConnectionError } = await import('../clients/kafka.js');
+  const producer = kafkaClient(admin.target, 'outboxctl-produce').producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 5 });
+  await producer.connect().catch(async (error: unknown) => {
+    throw await kafkaConnectionError(admin.target, error);
+  });
   try {
     const send: SendBatch = async (batch) => {
       await producer.send({ topic, acks: -1, messages: batch.map((m) => ({ key: m.key, value: m.value, headers, partition })) });

@@ -362,13 +362,13 @@ export async function verifyPipeline(options: VerifyOptions): Promise<VerifyRepo
   return withPg(
     targets.databaseUrl,
     async (pg) => {
-      const admin = await KafkaAdmin.connect(targets.bootstrap);
+      const admin = await KafkaAdmin.connect(targets.kafka);
       let reader: PartitionReader | undefined;
       let search: SearchClient | undefined;
       try {
         await admin.requireTopic(targets.topic);
-        reader = await PartitionReader.open(targets.bootstrap, targets.topic);
-        search = await SearchClient.connect(targets.elasticsearchUrl, { deadlineMs: 15_000 });
+        reader = await PartitionReader.open(targets.kafka, targets.topic);
+        search = await SearchClient.connect(targets.elasticsearch, { deadlineMs: 15_000 });
         const verifier = new Verifier(options, pg, admin, reader, search);
         const r = await verifier.firstPass();
         const settledMs = await verifier.settle(r);

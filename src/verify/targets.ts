@@ -2,18 +2,19 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { connectorDir } from '../connectors/files.js';
 import { debeziumSlotName } from '../connectors/variables.js';
-import { resolveEndpoint } from '../lib/config.js';
+import { type ContextTargets, resolveDatabaseUrl, resolveHttpTarget, resolveKafkaTarget } from '../lib/config.js';
 import { UserError } from '../lib/errors.js';
+import type { HttpTarget, KafkaTarget } from '../lib/targets.js';
 import { PARCELS_INDEX } from '../sink/index-templates.js';
 import type { StackPaths } from '../stack/paths.js';
-import { readState } from '../stack/state.js';
 import { OUTBOX_TOPIC, SINK_FILE } from '../stack/tasks.js';
 
 /** Where verify reads each stage, and the names it reads them by. */
 export interface VerifyTargets {
+  /** With a context's password in it: print it only through redactUrl. */
   databaseUrl: string;
-  bootstrap: string;
-  elasticsearchUrl: string;
+  kafka: KafkaTarget;
+  elasticsearch: HttpTarget;
   topic: string;
   eventsIndex: string;
   parcelsIndex: string;
@@ -28,6 +29,8 @@ export interface TargetRequest {
   env: NodeJS.ProcessEnv;
   paths: StackPaths;
   cwd: string;
+  /** The selected context; when left out, the one the flags (`--context`) and the environment select. */
+  context?: ContextTargets | null;
 }
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -44,15 +47,18 @@ async function sinkGroup(cwd: string): Promise<string> {
 }
 
 /**
- * Endpoints as every command resolves them (flag > env > the stack's state > default), and the
+ * Endpoints as every command resolves them (flag > env > context > the stack's state > default), and the
  * names: --topic (parcel.outbox), --events-index (the sink's: the topic in lower case),
  * --parcels-index, --group (the sink file's `connect-<name>`), --slot (the stack's own slot; for
  * a database named by flag or env, the database's only logical slot).
  */
 export async function resolveTargets(req: TargetRequest): Promise<VerifyTargets> {
-  const state = await readState(req.paths);
-  const input = { flags: req.flags, env: req.env, state };
-  const database = resolveEndpoint('database', input);
+  const context = req.context === undefined ? await (await import('../contexts/load.js')).loadSelectedContext(req.flags, req.env) : (req.context ?? undefined);
+  // Under a context the stack's state is not read: environments never mix.
+  const input = context
+    ? { flags: req.flags, env: req.env, context }
+    : { flags: req.flags, env: req.env, state: await (await import('../stack/state.js')).readState(req.paths) };
+  const database = resolveDatabaseUrl(input);
   if (!database.value) {
     throw new UserError('NO_DATABASE', 'There is no database to verify: the stack has no PostgreSQL and neither --database-url nor DATABASE_URL is set.', {
       hint: 'Start the stack (`outboxctl up`), or name the database of an external one with --database-url.',
@@ -61,8 +67,8 @@ export async function resolveTargets(req: TargetRequest): Promise<VerifyTargets>
   const topic = text(req.flags.topic) ?? OUTBOX_TOPIC;
   return {
     databaseUrl: database.value,
-    bootstrap: resolveEndpoint('kafka', input).value!,
-    elasticsearchUrl: resolveEndpoint('elasticsearch', input).value!,
+    kafka: resolveKafkaTarget(input),
+    elasticsearch: resolveHttpTarget('elasticsearch', input),
     topic,
     eventsIndex: text(req.flags.eventsIndex) ?? topic.toLowerCase(),
     parcelsIndex: text(req.flags.parcelsIndex) ?? PARCELS_INDEX,

@@ -17,6 +17,7 @@ vi.mock('../../src/clients/kafka.js', async (importOriginal) => {
   const real = await importOriginal<typeof import('../../src/clients/kafka.js')>();
   const fakeAdmin = {
     bootstrap: FAKE,
+    target: { brokers: FAKE },
     close: async () => undefined,
     requireTopic: async () => undefined,
   };
@@ -25,10 +26,12 @@ vi.mock('../../src/clients/kafka.js', async (importOriginal) => {
     disconnect: async () => undefined,
     send: async (record: (typeof broker.sends)[number]) => void broker.sends.push(record),
   };
+  type Target = Parameters<typeof real.kafkaClient>[0];
+  const isFake = (target: Target) => (typeof target === 'string' ? target : target.brokers) === FAKE;
   return {
     ...real,
-    KafkaAdmin: { connect: async (bootstrap: string) => (bootstrap === FAKE ? fakeAdmin : real.KafkaAdmin.connect(bootstrap)) },
-    kafkaClient: (bootstrap: string, clientId?: string) => (bootstrap === FAKE ? { producer: () => producer } : real.kafkaClient(bootstrap, clientId)),
+    KafkaAdmin: { connect: async (target: Target) => (isFake(target) ? fakeAdmin : real.KafkaAdmin.connect(target)) },
+    kafkaClient: (target: Target, clientId?: string) => (isFake(target) ? { producer: () => producer } : real.kafkaClient(target, clientId)),
   };
 });
 

@@ -157,4 +157,33 @@ describe('the embedded sink under broker and sink faults (issue 15)', () => {
     expect(group.exitCode, group.all).toBe(0);
     expect((JSON.parse(group.stdout) as { members: unknown[] }).members).toHaveLength(1);
   });
+
+  it('the engine away for 35 s while records wait: the sink stays the one member of its group, alive, and indexes them once it is back', async () => {
+    const members = async () => {
+      const g = await outboxctl(['group', 'describe', 'connect-elasticsearch-sink', '--json']);
+      expect(g.exitCode, g.all).toBe(0);
+      return (JSON.parse(g.stdout) as { members: { memberId: string }[] }).members.map((m) => m.memberId);
+    };
+    const before = await createParcels(1, 'before the outage');
+    await eventually('the parcel before the outage is indexed', Date.now(), 60_000, () => readModel(before), caughtUp);
+    const member = await members();
+    expect(member).toHaveLength(1);
+    expect((await outboxctl(['stop', 'elasticsearch'])).exitCode).toBe(0);
+    const during = await createParcels(3, 'while the engine is away');
+    // Each bulk attempt takes the search client's 15 s deadline: without heartbeats in between, the
+    // session (10 s) ends, and the consumer kafkajs then gave up on took the sink process down with it.
+    await sleep(35_000);
+    const away = await health();
+    expect(away?.body.state).toBe('RETRYING');
+    expect(await members()).toEqual(member);
+    const up = await outboxctl(['up', '--services', 'elasticsearch']);
+    expect(up.exitCode, up.all).toBe(0);
+    await eventually('the read model catches up', Date.now(), 60_000, () => readModel([...before, ...during]), caughtUp);
+    const state = await nativeStackState(home);
+    const status = JSON.parse((await outboxctl(['status', '--json'])).stdout) as { services: { name: string; state: string }[] };
+    const why = (await outboxctl(['logs', 'sink', '--tail', '40'])).stdout;
+    expect(status.services.find((x) => x.name === 'sink')?.state, why).toBe('ready');
+    expect(state.services.sink?.pid).toBeGreaterThan(0);
+    expect(await members(), why).toEqual(member);
+  }, 300_000);
 });

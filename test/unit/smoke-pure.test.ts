@@ -4,26 +4,30 @@ import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { type SmokeContext, type SmokeStep, StepFailure } from '../../src/smoke/context.js';
-import { connectorProblem } from '../../src/smoke/diagnose.js';
-import { checkReportFile, renderJunit, reportFormat, type SmokeReport, writeReport } from '../../src/smoke/report.js';
+import { connectorProblem, externalConnectorsClause } from '../../src/smoke/diagnose.js';
+import { checkReportFile, leftBehind, renderJunit, reportFormat, type SmokeReport, writeReport } from '../../src/smoke/report.js';
 import { runSteps } from '../../src/smoke/run.js';
+import { tokenFix } from '../../src/smoke/steps.js';
 
 const step = (name: string, run: SmokeStep['run']): SmokeStep => ({ name, title: `the ${name} step`, run });
 const context = (overrides: Partial<SmokeContext> = {}) =>
   ({ signal: new AbortController().signal, deadline: Date.now() + 60_000, ...overrides }) as SmokeContext;
 const ctx = context();
 
-function report(steps: SmokeReport['steps']): SmokeReport {
+function report(steps: SmokeReport['steps'], overrides: Partial<SmokeReport> = {}): SmokeReport {
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     stack: 'default',
+    context: null,
     startedAt: '2026-11-26T10:00:00.000Z',
     seconds: 3.5,
     passed: steps.every((s) => s.status === 'passed'),
     steps,
     parcelId: 'p-1',
     eventIds: [],
+    documents: [],
     stoppedAfter: [],
+    ...overrides,
   };
 }
 
@@ -158,6 +162,38 @@ describe('smoke reports', () => {
     expect(() => reportFormat('smoke.txt')).toThrow(/must end in \.json .* or \.xml/);
   });
 
+  it('under a context the JUnit properties name the context, the parcel, its events and documents, and no stack', async () => {
+    const xml = await renderJunit(
+      report([{ name: 'stack', title: 'stack', status: 'passed', seconds: 1, message: 'external pipeline' }], {
+        stack: null,
+        context: 'staging',
+        eventIds: ['e-1', 'e-2'],
+        documents: [
+          { index: 'parcel.outbox', id: 'e-1' },
+          { index: 'parcels', id: 'p-1' },
+        ],
+      }),
+    );
+    const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => name === 'property' }).parse(xml);
+    const properties = Object.fromEntries((parsed.testsuites.testsuite.properties.property as { name: string; value: string }[]).map((p) => [p.name, p.value]));
+    expect(properties).toEqual({ context: 'staging', parcelId: 'p-1', eventIds: 'e-1,e-2', documents: 'parcel.outbox/e-1,parcels/p-1' });
+  });
+
+  it('names what the run left behind, and nothing when it wrote no parcel', () => {
+    expect(
+      leftBehind({
+        parcelId: 'p-1',
+        eventIds: ['e-1', 'e-2'],
+        documents: [
+          { index: 'parcel.outbox', id: 'e-1' },
+          { index: 'parcels', id: 'p-1' },
+        ],
+      }),
+    ).toBe('left behind: parcel p-1 (its row); events e-1, e-2 on parcel.outbox; documents parcel.outbox/e-1, parcels/p-1.');
+    expect(leftBehind({ parcelId: 'p-1', eventIds: [], documents: [] })).toBe('left behind: parcel p-1 (its row).');
+    expect(leftBehind({ parcelId: null, eventIds: [], documents: [] })).toBeUndefined();
+  });
+
   it('writes the report whole, leaving no temporary file', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'smoke-report-'));
     const file = path.join(dir, 'smoke.json');
@@ -187,5 +223,52 @@ describe('smoke diagnosis of a connector', () => {
     expect(connectorProblem('src', status('RUNNING', []))).toBe('connector src has no task');
     expect(connectorProblem('src', status('RUNNING', [{ state: 'UNASSIGNED' }]))).toBe('task 0 of connector src is UNASSIGNED');
     expect(connectorProblem('src', status('RUNNING', [{ state: 'RUNNING' }]))).toBeUndefined();
+  });
+});
+
+describe('smoke diagnosis of a deployed pipeline (its Connect, no local state)', () => {
+  const running = (name: string, type: string) => ({
+    name,
+    type,
+    connector: { state: 'RUNNING', worker_id: 'w' },
+    tasks: [{ id: 0, state: 'RUNNING', worker_id: 'w' }],
+  });
+  const info = (name: string, type: string, config: Record<string, string> = {}) => ({ name, type, config, tasks: [] });
+  const url = 'https://connect.example:8083';
+
+  it('names the source connector that is not RUNNING, or says they all run', () => {
+    const paused = { ...running('pg-source', 'source'), connector: { state: 'PAUSED', worker_id: 'w' } };
+    expect(externalConnectorsClause({ 'pg-source': { status: paused, info: info('pg-source', 'source') } }, 'source', url)).toBe(
+      'connector pg-source is PAUSED; resume it with `outboxctl connectors resume pg-source`',
+    );
+    expect(externalConnectorsClause({ 'pg-source': { status: running('pg-source', 'source'), info: info('pg-source', 'source') } }, 'source', url)).toBe(
+      `the source connector pg-source on Kafka Connect at ${url} is RUNNING`,
+    );
+    expect(externalConnectorsClause({}, 'source', url)).toBe(`Kafka Connect at ${url} runs no source connector`);
+  });
+
+  it('looks only at sink connectors that read parcel.outbox (by topics or topics.regex)', () => {
+    const connectors = {
+      other: { status: { ...running('other', 'sink'), connector: { state: 'FAILED', worker_id: 'w' } }, info: info('other', 'sink', { topics: 'orders' }) },
+      es: { status: running('es', 'sink'), info: info('es', 'sink', { 'topics.regex': 'parcel\\..*' }) },
+    };
+    expect(externalConnectorsClause(connectors, 'sink', url)).toBe(`the sink connector es on Kafka Connect at ${url} is RUNNING`);
+    expect(externalConnectorsClause({ other: connectors.other }, 'sink', url)).toBe(
+      `no sink connector on Kafka Connect at ${url} reads parcel.outbox (a sink outside Connect writes the search engine: see its logs)`,
+    );
+  });
+});
+
+describe('smoke: what to do about a refused token', () => {
+  const base = { paths: { name: 'default' } as SmokeContext['paths'], env: {} };
+  it('names where the token came from and how to fix it', () => {
+    expect(tokenFix({ ...base, external: { context: 'staging' } }, 'auditing')).toBe(
+      'give context "staging" the auditing server\'s token (`outboxctl context create staging --force … --auditing-token env:VAR`), or pass --token',
+    );
+    expect(tokenFix({ ...base, external: { context: 'staging' }, tokenFlag: 'x' }, 'tracking')).toBe(
+      "the token given with --token is not the tracking server's; give that one (or leave --token out)",
+    );
+    expect(tokenFix({ ...base, env: { OUTBOXCTL_TOKEN: 'x' } }, 'auditing')).toMatch(/^the token given with OUTBOXCTL_TOKEN is not the auditing server's/);
+    expect(tokenFix(base, 'auditing')).toMatch(/--token or OUTBOXCTL_TOKEN \(a stack started with `up --token` records it/);
   });
 });

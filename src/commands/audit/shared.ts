@@ -1,13 +1,12 @@
-import { resolveEndpoint, resolveToken } from '../../lib/config.js';
+import { resolveHttpTarget } from '../../lib/config.js';
 import { type Column, renderTable } from '../../lib/table.js';
-import { readState } from '../../stack/state.js';
-import type { CommandContext } from '../context.js';
+import { type CommandContext, resolveInputOf } from '../context.js';
 
-/** GET on the auditing server the flags, the environment or the stack state point at; a problem answer becomes one sentence, exit 1. */
+/** GET on the auditing server the flags, the environment, the context or the stack state point at; a problem answer becomes one sentence, exit 1. */
 export async function auditGet<T>(ctx: CommandContext, path: string, params: Record<string, unknown> = {}): Promise<T> {
-  const input = { flags: ctx.flags, env: ctx.io.env, state: await readState(ctx.stack) };
+  const target = resolveHttpTarget('auditing', await resolveInputOf(ctx));
   const { AuditingClient } = await import('../../clients/auditing.js');
-  return new AuditingClient(resolveEndpoint('auditing', input).value!, { token: resolveToken(input).value }).get<T>(path, params);
+  return new AuditingClient(target).get<T>(path, params);
 }
 
 /** A page of the auditing server's `/parcels` or `/events`. */

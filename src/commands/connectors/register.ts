@@ -1,10 +1,9 @@
-import { readState } from '../../stack/state.js';
-import type { CommandContext } from '../context.js';
+import { type CommandContext, stackStateOf } from '../context.js';
 import { connectClient, loadSpecs, waitTimeout } from './shared.js';
 
 export default async function run(ctx: CommandContext, ...files: string[]): Promise<void> {
   const waitTimeoutMs = waitTimeout(ctx);
-  const state = await readState(ctx.stack);
+  const state = await stackStateOf(ctx);
   const specs = await loadSpecs(ctx, files, state);
   const client = await connectClient(ctx, state);
   const [{ registerConnectors }, { formatChange, maskChange }, { shortStatus }] = await Promise.all([

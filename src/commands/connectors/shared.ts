@@ -1,28 +1,52 @@
 import type { ConnectClient } from '../../clients/connect.js';
 import type { ConnectorSpec } from '../../connectors/spec.js';
-import { resolveEndpoint } from '../../lib/config.js';
+import { resolveHttpTarget } from '../../lib/config.js';
 import { parseDuration } from '../../lib/duration.js';
 import { UserError } from '../../lib/errors.js';
 import { type Column, renderTable } from '../../lib/table.js';
-import { readState, type StackState } from '../../stack/state.js';
-import type { CommandContext } from '../context.js';
+import type { StackState } from '../../stack/state.js';
+import { type CommandContext, stackStateOf } from '../context.js';
 
-/** A client of the stack's Kafka Connect, or of --connect-url / KAFKA_CONNECT_URL. */
+/**
+ * A client of Kafka Connect: --connect-url / KAFKA_CONNECT_URL, the context's (with its basic auth
+ * and CA) or the stack's. `state`: the stack state the caller already read (none under a context).
+ */
 export async function connectClient(ctx: CommandContext, state?: StackState): Promise<ConnectClient> {
-  const resolved = state ?? (await readState(ctx.stack));
-  const url = resolveEndpoint('connect', { flags: ctx.flags, env: ctx.io.env, state: resolved }).value!;
+  const input = ctx.context
+    ? { flags: ctx.flags, env: ctx.io.env, context: ctx.context }
+    : { flags: ctx.flags, env: ctx.io.env, state: state ?? (await stackStateOf(ctx)) };
+  const target = resolveHttpTarget('connect', input);
   const { ConnectClient } = await import('../../clients/connect.js');
-  return new ConnectClient(url);
+  return new ConnectClient(target);
 }
 
-/** Connector files (default: the connector directory), read and rendered with the stack's variables. */
+/**
+ * Connector files (default: the connector directory), read and rendered with the stack's variables;
+ * under a context only the environment's (and the context's endpoints) fill `${VAR}`.
+ */
 export async function loadSpecs(ctx: CommandContext, files: string[], state: StackState | undefined): Promise<ConnectorSpec[]> {
   const [{ defaultConnectorFiles, loadConnectorFiles }, { connectorVariables }] = await Promise.all([
     import('../../connectors/files.js'),
     import('../../connectors/variables.js'),
   ]);
   const paths = files.length ? files : await defaultConnectorFiles(ctx.io.cwd);
-  return loadConnectorFiles(paths, ctx.io.cwd, connectorVariables(ctx.stack.name, state, ctx.io.env, 'connect'));
+  return loadConnectorFiles(paths, ctx.io.cwd, connectorVariables(ctx.stack.name, state, contextEnv(ctx), 'connect'));
+}
+
+/**
+ * The environment a context's connector files are rendered with: the context's Kafka,
+ * Elasticsearch and database addresses as the variables the packaged files use, unless set.
+ */
+export function contextEnv(ctx: CommandContext): NodeJS.ProcessEnv {
+  const context = ctx.context;
+  if (!context) return ctx.io.env;
+  const fromContext: Record<string, string | undefined> = {
+    KAFKA_BOOTSTRAP_SERVERS: context.kafka?.brokers,
+    ELASTICSEARCH_URL: context.elasticsearch?.url,
+    DATABASE_URL: context.database?.url,
+  };
+  const defined = Object.fromEntries(Object.entries(fromContext).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  return { ...defined, ...ctx.io.env };
 }
 
 /** Runs `fn`; Connect's 404 for the connector becomes one sentence naming it. */

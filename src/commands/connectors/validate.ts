@@ -1,9 +1,8 @@
-import { readState } from '../../stack/state.js';
-import type { CommandContext } from '../context.js';
+import { type CommandContext, stackStateOf } from '../context.js';
 import { connectClient, loadSpecs } from './shared.js';
 
 export default async function run(ctx: CommandContext, file: string): Promise<number> {
-  const state = await readState(ctx.stack);
+  const state = await stackStateOf(ctx);
   const [spec] = await loadSpecs(ctx, [file], state);
   const client = await connectClient(ctx, state);
   const [{ fieldErrors, findPlugin }, { fieldErrorLines, missingPluginError }] = await Promise.all([

@@ -2,7 +2,7 @@ import type { PgClient } from '../../clients/pg.js';
 import { redactUrl } from '../../lib/config.js';
 import type { EngineOptions } from '../../migrations/engine.js';
 import { defaultLocation, normalizeLocation } from '../../migrations/scripts.js';
-import { type DatabaseTarget, withDatabase } from '../../stack/database.js';
+import { type DatabaseRequest, type DatabaseTarget, withDatabase } from '../../stack/database.js';
 import type { CommandContext } from '../context.js';
 
 /** The packaged migrations first (unless --no-default-locations), then every `--locations` entry. */
@@ -15,8 +15,13 @@ export function engineOptions(ctx: CommandContext): EngineOptions {
   };
 }
 
+/** What the database helpers take: the flags, the environment, the stack and, when one is selected, the context. */
+export function databaseRequest(ctx: CommandContext): DatabaseRequest {
+  return { flags: ctx.flags, env: ctx.io.env, paths: ctx.stack, out: ctx.out, ...(ctx.context ? { context: ctx.context } : {}) };
+}
+
 export function onDatabase<T>(ctx: CommandContext, fn: (client: PgClient, target: DatabaseTarget) => Promise<T>): Promise<T> {
-  return withDatabase({ flags: ctx.flags, env: ctx.io.env, paths: ctx.stack, out: ctx.out }, fn);
+  return withDatabase(databaseRequest(ctx), fn);
 }
 
 export function describeTarget(target: DatabaseTarget): string {

@@ -1,14 +1,12 @@
 import { TrackingClient } from '../../clients/tracking.js';
-import { resolveEndpoint, resolveToken } from '../../lib/config.js';
+import { resolveHttpTarget } from '../../lib/config.js';
 import { renderTable } from '../../lib/table.js';
 import type { Parcel } from '../../servers/tracking/parcel.js';
-import { readState } from '../../stack/state.js';
-import type { CommandContext } from '../context.js';
+import { type CommandContext, resolveInputOf } from '../context.js';
 
+/** The tracking server: --tracking-url / TRACKING_URL, the context's or the stack's, with the token resolveToken finds. */
 export async function trackingClient(ctx: CommandContext): Promise<TrackingClient> {
-  const state = await readState(ctx.stack);
-  const input = { flags: ctx.flags, env: ctx.io.env, state };
-  return new TrackingClient(resolveEndpoint('tracking', input).value!, { token: resolveToken(input).value });
+  return new TrackingClient(resolveHttpTarget('tracking', await resolveInputOf(ctx)));
 }
 
 const clip = (text: string, max = 40) => (text.length > max ? `${text.slice(0, max - 1)}…` : text).replace(/\s+/g, ' ');

@@ -5,7 +5,7 @@ import { migrate } from '../../migrations/engine.js';
 import { createTrackingServer } from '../../servers/tracking/app.js';
 import { leaseDatabase } from '../../stack/database.js';
 import type { CommandContext } from '../context.js';
-import { engineOptions } from '../db/shared.js';
+import { databaseRequest, engineOptions } from '../db/shared.js';
 import { listening, parsePort } from './listen.js';
 import { recordForegroundServer } from './record.js';
 
@@ -18,7 +18,7 @@ export default async function run(ctx: CommandContext): Promise<void> {
   // A server takes its token from the flag or the environment only: the state's is for the clients.
   const token = resolveToken({ flags, env: ctx.io.env }).value;
 
-  const db = await leaseDatabase({ flags, env: ctx.io.env, paths: ctx.stack, out });
+  const db = await leaseDatabase(databaseRequest(ctx));
   let server: Awaited<ReturnType<typeof createTrackingServer>>;
   try {
     if (flags.migrate !== false) {
@@ -31,7 +31,8 @@ export default async function run(ctx: CommandContext): Promise<void> {
     throw error;
   }
   const url = server.url;
-  const forget = await recordForegroundServer(ctx, 'tracking', host, url);
+  // A server started for a context is not the local stack's: its state file is not touched.
+  const forget = ctx.context ? async () => undefined : await recordForegroundServer(ctx, 'tracking', host, url);
   const shutdown = async () => {
     await server.close();
     await forget();

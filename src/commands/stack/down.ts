@@ -1,7 +1,8 @@
 import { type DownResult, down } from '../../stack/lifecycle.js';
-import type { CommandContext } from '../context.js';
+import { type CommandContext, refuseOnContext } from '../context.js';
 
 export default async function run(ctx: CommandContext): Promise<void> {
+  refuseOnContext(ctx, 'down');
   const volumes = ctx.flags.volumes === true;
   const result = await down(ctx.stack, {
     volumes,

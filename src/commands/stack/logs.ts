@@ -2,11 +2,12 @@ import { UsageError } from '../../lib/errors.js';
 import { availableServices, parseServices } from '../../stack/components/index.js';
 import type { ServiceName } from '../../stack/components/types.js';
 import { followServiceLogs, serviceLogs } from '../../stack/logs.js';
-import type { CommandContext } from '../context.js';
+import { type CommandContext, refuseOnContext } from '../context.js';
 
 const COLORS = ['cyan', 'magenta', 'yellow', 'green', 'blue', 'red', 'white'] as const;
 
 export default async function run(ctx: CommandContext, ...names: string[]): Promise<void> {
+  refuseOnContext(ctx, 'logs');
   const services: ServiceName[] = names.length ? parseServices(names.join(','))! : availableServices();
   const tailRaw = ctx.flags.tail;
   const tail = tailRaw === undefined ? undefined : Number(tailRaw);

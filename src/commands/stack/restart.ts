@@ -1,9 +1,10 @@
 import { up } from '../../stack/up.js';
 import { plainUpEvents } from '../../ui/plain-progress.js';
-import type { CommandContext } from '../context.js';
+import { type CommandContext, refuseOnContext } from '../context.js';
 import { serviceArgs } from './service-list.js';
 
 export default async function run(ctx: CommandContext, ...names: string[]): Promise<void> {
+  refuseOnContext(ctx, 'restart');
   const services = serviceArgs(names, 'restart');
   // The whole restart, as the user waits for it: stopping, starting, readiness and the tasks after it
   // (each `started[].seconds` is only its start up to ready).

@@ -1,9 +1,10 @@
 import { stopServices } from '../../stack/lifecycle.js';
 import { withStackLock } from '../../stack/state.js';
-import type { CommandContext } from '../context.js';
+import { type CommandContext, refuseOnContext } from '../context.js';
 import { serviceArgs } from './service-list.js';
 
 export default async function run(ctx: CommandContext, ...names: string[]): Promise<void> {
+  refuseOnContext(ctx, 'stop');
   const services = serviceArgs(names, 'stop');
   const reports = await withStackLock(ctx.stack, {}, () => stopServices(ctx.stack, services));
   if (ctx.json) {

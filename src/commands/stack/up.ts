@@ -2,11 +2,12 @@ import { redactUrl } from '../../lib/config.js';
 import { parseDuration } from '../../lib/duration.js';
 import { UsageError } from '../../lib/errors.js';
 import { renderTable } from '../../lib/table.js';
+import { parseSearchEngine } from '../../stack/components/elasticsearch.js';
 import { parseServices } from '../../stack/components/index.js';
 import { numberSteps } from '../../stack/plan.js';
 import { parseRuntimeChoice, type UpEvents, type UpResult, up, withImageOverrides } from '../../stack/up.js';
 import { plainUpEvents } from '../../ui/plain-progress.js';
-import type { CommandContext } from '../context.js';
+import { type CommandContext, refuseOnContext } from '../context.js';
 
 /** ink on an interactive terminal; plain lines on pipes, in CI and with --json. */
 async function progressFor(ctx: CommandContext): Promise<{ events: UpEvents; done(): void }> {
@@ -17,11 +18,13 @@ async function progressFor(ctx: CommandContext): Promise<{ events: UpEvents; don
 }
 
 export default async function run(ctx: CommandContext): Promise<void> {
+  refuseOnContext(ctx, 'up');
   const { flags, out } = ctx;
   const runtime = parseRuntimeChoice(flags.runtime);
   const waitTimeoutMs = parseDuration(String(flags.waitTimeout ?? '180s'), '--wait-timeout');
   const services = parseServices(flags.services as string | undefined);
   const dryRun = flags.dryRun === true;
+  const searchEngine = parseSearchEngine(flags.searchEngine);
   const sink = String(flags.sink ?? 'auto');
   if (!['auto', 'connect', 'embedded'].includes(sink)) throw new UsageError(`--sink "${sink}" is not one of auto, connect, embedded.`);
   const partitions = flags.partitions === undefined ? undefined : Number(flags.partitions);
@@ -42,6 +45,7 @@ export default async function run(ctx: CommandContext): Promise<void> {
       dryRun,
       sink: sink as 'auto' | 'connect' | 'embedded',
       partitions,
+      searchEngine,
       cwd: ctx.io.cwd,
       events: progress.events,
     });

@@ -41,7 +41,7 @@ export default async function run(ctx: CommandContext, topic: string): Promise<v
   try {
     const { printed } = await withKafkaAdmin(ctx, async (admin) => {
       const [{ tail }, { kafkaClient }] = await Promise.all([import('../../tail/run.js'), import('../../clients/kafka.js')]);
-      return tail(admin, kafkaClient(admin.bootstrap, 'outboxctl-tail'), { ...options, signal: controller.signal });
+      return tail(admin, kafkaClient(admin.target, 'outboxctl-tail'), { ...options, signal: controller.signal });
     });
     if (ctx.io.stderr.isTTY) ctx.out.info(`Processed a total of ${printed} record${printed === 1 ? '' : 's'}.`);
   } finally {
