@@ -2,7 +2,8 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../lib/errors.js';
 import { SASL_MECHANISMS, type SaslMechanism } from '../lib/targets.js';
-import { CONTEXT_NAME, contextSchema, firstIssue, LOCAL, type StoredContext } from './schema.js';
+import { CONTEXT_NAME, LOCAL } from './names.js';
+import { contextSchema, firstIssue, type StoredContext } from './schema.js';
 import { parseSecretRef } from './secret.js';
 
 /** The config file's field each `context create` flag sets: the schema's problems are told by flag. */

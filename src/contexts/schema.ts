@@ -1,13 +1,11 @@
 import { z } from 'zod';
 import { SASL_MECHANISMS } from '../lib/targets.js';
+import { CONTEXT_NAME, LOCAL } from './names.js';
 import { parseSecretRef } from './secret.js';
 
 // The config file's schema (docs/contexts.md). Keys are kebab-case, as kcctl's and rpk's files;
 // every object is strict, so a misspelt key is an error on its line rather than silently ignored.
 
-/** `local` is not a context: it means the local stack. */
-export const LOCAL = 'local';
-export const CONTEXT_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 export const CONFIG_VERSION = 1;
 
 const isUrl = (text: string, protocols: string[]): boolean => {

@@ -1,5 +1,5 @@
 import { UsageError } from '../lib/errors.js';
-import { LOCAL } from './schema.js';
+import { LOCAL } from './names.js';
 
 export const CONTEXT_ENV = 'OUTBOXCTL_CONTEXT';
 

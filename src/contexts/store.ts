@@ -59,7 +59,7 @@ function keyOffset(doc: Document, keys: (string | number)[]): number | undefined
 
 const invalid = (message: string) =>
   new UserError('CONTEXT_CONFIG_INVALID', message, {
-    hint: 'Fix the file by hand (docs/contexts.md describes it), or `outboxctl context delete` / `context create --force` the context.',
+    hint: 'Fix the file by hand (docs/contexts.md describes it); `--context local` works on the local stack meanwhile.',
   });
 
 /** Reads the config file; one that does not exist is an empty config. */

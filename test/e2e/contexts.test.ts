@@ -141,6 +141,9 @@ describe('outboxctl context create|use|list|show|delete', () => {
       expect(oneSentence(r.stderr)).toBe(`error: ${box.config} line 7: contexts.s.kafka.sasl.mechanism is not one of plain, scram-sha-256, scram-sha-512.`);
       expect(r.stderr).not.toContain('Hand-Pw-1');
     }
+    // --context local never reads the file: the local stack's own answer.
+    const local = await run(box, ['--context', 'local', 'status']);
+    expect(oneSentence(local.stderr)).toMatch(/^error: There is no stack "default" under /);
   });
 });
 

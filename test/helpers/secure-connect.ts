@@ -66,6 +66,8 @@ export interface AuthConnectOptions {
   tlsPort?: number;
   /** Default `outboxctl-auth-connect-<port>`; the internal topics are named after it. */
   groupId?: string;
+  /** Of the internal topics (default 1, the stack's template); a cluster with min.insync.replicas=2 needs 3. */
+  replicationFactor?: number;
   /** Default 512. */
   heapMb?: number;
   /** Default 180 s (a worker on a busy two-core machine). */
@@ -163,6 +165,7 @@ export async function startAuthConnect(options: AuthConnectOptions): Promise<Aut
       `config.storage.topic=_${groupId}-configs`,
       `offset.storage.topic=_${groupId}-offsets`,
       `status.storage.topic=_${groupId}-status`,
+      ...(options.replicationFactor ? ['config', 'offset', 'status'].map((store) => `${store}.storage.replication.factor=${options.replicationFactor}`) : []),
       `rest.extension.classes=${EXTENSION_CLASS}`,
       ...tlsLines,
       ...workerClientProperties(options.clientProperties ?? {}),

@@ -45,6 +45,8 @@ export interface SslPostgresOptions {
   startTimeoutMs?: number;
   /** false: the same server with ssl=off and every role by password over plain TCP ("a server without SSL"). Default true. */
   ssl?: boolean;
+  /** More server settings, `NAME=VALUE` each (as postgresComponent.settings: `wal_level=logical` for Debezium). */
+  settings?: readonly string[];
 }
 
 const SUPERUSER = 'postgres';
@@ -109,6 +111,7 @@ export async function startSslPostgres(options: SslPostgresOptions): Promise<Ssl
     ...(ssl ? ['-c', 'ssl=on', '-c', 'ssl_cert_file=server.crt', '-c', 'ssl_key_file=server.key', '-c', 'ssl_ca_file=root.crt'] : ['-c', 'ssl=off']),
     '-c',
     'max_connections=40',
+    ...(options.settings ?? []).flatMap((setting) => ['-c', setting]),
   ]);
   const out = openSync(logFile, 'a');
   let child: ChildProcess;

@@ -4,7 +4,7 @@ import type { CommandContext } from '../context.js';
 export default async function run(ctx: CommandContext, name: string): Promise<void> {
   const [{ edit, updateConfig }, { LOCAL }, { noSuchContext }] = await Promise.all([
     import('../../contexts/store.js'),
-    import('../../contexts/schema.js'),
+    import('../../contexts/names.js'),
     import('../../contexts/select.js'),
   ]);
   const file = await updateConfig(ctx.io.env, (config) => {

@@ -3,6 +3,7 @@ import { reasonOf, SearchClient } from '../../clients/search.js';
 import { redactUrl } from '../../lib/config.js';
 import { CliError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/logger.js';
+import { type HttpTarget, httpTarget } from '../../lib/targets.js';
 import { clientErrorProblem, requireBearerToken, sendProblem as send } from '../http.js';
 import { parcelIdProblem } from '../tracking/parcel.js';
 import { problem } from '../tracking/problem.js';
@@ -23,14 +24,17 @@ import {
 
 const log = createLogger('auditing');
 
-export interface AuditingServerOptions {
-  elasticsearchUrl: string;
+export type AuditingServerOptions = {
   host?: string;
   /** 0 picks a free port (tests). */
   port?: number;
   /** Every route but /health wants `Authorization: Bearer <token>`; none: open. */
   token?: string;
-}
+} & (
+  | { elasticsearchUrl: string }
+  /** The search engine with its TLS and auth (a context's: a CA file, basic auth, an API key). */
+  | { elasticsearch: HttpTarget }
+);
 
 export interface AuditingServer {
   url: string;
@@ -80,10 +84,13 @@ async function withinDeadline<T>(url: string, deadlineMs: number, fn: () => Prom
 /** Connects on first use (and again after a failure), so the server starts while the engine is still down. */
 class Engine {
   private client?: Promise<SearchClient>;
-  constructor(private readonly url: string) {}
+  private readonly url: string;
+  constructor(private readonly target: HttpTarget) {
+    this.url = target.url;
+  }
 
   private get(): Promise<SearchClient> {
-    this.client ??= withinDeadline(this.url, CONNECT_DEADLINE_MS, () => SearchClient.connect(this.url, { deadlineMs: CONNECT_DEADLINE_MS })).then((c) =>
+    this.client ??= withinDeadline(this.url, CONNECT_DEADLINE_MS, () => SearchClient.connect(this.target, { deadlineMs: CONNECT_DEADLINE_MS })).then((c) =>
       c.withOptions({ deadlineMs: QUERY_DEADLINE_MS }),
     );
     this.client.catch(() => (this.client = undefined));
@@ -98,10 +105,12 @@ class Engine {
 }
 
 /** Builds the Fastify app of the auditing server: structured Elasticsearch queries from validated parameters. */
-export function buildAuditingApp(elasticsearchUrl: string, options: { token?: string } = {}): FastifyInstance {
+export function buildAuditingApp(elasticsearch: string | HttpTarget, options: { token?: string } = {}): FastifyInstance {
   const app = Fastify({ logger: false, return503OnClosing: true, clientErrorHandler: clientErrorProblem });
   if (options.token !== undefined) requireBearerToken(app, options.token);
-  const engine = new Engine(elasticsearchUrl.replace(/\/$/, ''));
+  const target = httpTarget(elasticsearch);
+  const elasticsearchUrl = redactUrl(target.url);
+  const engine = new Engine({ ...target, url: target.url.replace(/\/$/, '') });
   // An index that does not exist yet (no event indexed so far) reads as empty.
   const search = <T>(index: string, body: Record<string, unknown>) =>
     engine.use((client) => client.search<T>(index, { ...body, ignore_unavailable: true, allow_no_indices: true }));
@@ -131,7 +140,7 @@ export function buildAuditingApp(elasticsearchUrl: string, options: { token?: st
       const [client, health] = await engine.use(async (c) => [c, await c.health()] as const);
       return { status: 'ok', engine: { url: redactUrl(client.url), ...client.engine, cluster: health.status } };
     } catch (error) {
-      return reply.code(503).send({ status: 'unavailable', engine: { url: redactUrl(elasticsearchUrl), error: (error as Error).message } });
+      return reply.code(503).send({ status: 'unavailable', engine: { url: elasticsearchUrl, error: (error as Error).message } });
     }
   });
 
@@ -184,7 +193,7 @@ export function buildAuditingApp(elasticsearchUrl: string, options: { token?: st
 
 /** Starts the auditing server; `close()` stops it. */
 export async function createAuditingServer(options: AuditingServerOptions): Promise<AuditingServer> {
-  const app = buildAuditingApp(options.elasticsearchUrl, { token: options.token });
+  const app = buildAuditingApp('elasticsearch' in options ? options.elasticsearch : options.elasticsearchUrl, { token: options.token });
   const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 5000 });
   return { url: address.replace('localhost', '127.0.0.1'), close: () => app.close() };
 }
