@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withPg } from '../../src/clients/pg.js';
 import { SearchClient } from '../../src/clients/search.js';
-import { ensureDebeziumRole, postgresComponent } from '../../src/stack/components/postgres.js';
+import { DEBEZIUM_ROLE, ensureDebeziumRole, postgresComponent } from '../../src/stack/components/postgres.js';
+import { freePort } from '../../src/stack/ports.js';
 import { DLQ_TOPIC, OUTBOX_TOPIC, SOURCE_FILE } from '../../src/stack/tasks.js';
 import { makeTestCertificates, type TestCertificates } from '../helpers/certs.js';
 import { BIN, ROOT } from '../helpers/cli.js';
@@ -60,17 +61,6 @@ let search: SearchClient;
 const servers: { name: string; process: ResultPromise; output: () => string }[] = [];
 let trackingUrl: string;
 let auditingUrl: string;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** What this machine's environment must not add: endpoint variables would override the context. */
 const ENDPOINT_VARS = [
@@ -232,9 +222,10 @@ async function startSearch(): Promise<TlsProxy> {
 }
 
 /** The cluster, then Connect joining it over SASL_SSL. */
-async function startKafkaAndConnect(): Promise<[SecureKafka, AuthConnect]> {
+async function startKafkaAndConnect(): Promise<void> {
   const cluster = await startSecureKafka({ dir: path.join(dir, 'kafka') });
-  const worker = await startAuthConnect({
+  kafka = cluster;
+  connect = await startAuthConnect({
     dir: path.join(dir, 'connect'),
     bootstrap: cluster.saslSsl,
     username: CONNECT_USER,
@@ -249,7 +240,6 @@ async function startKafkaAndConnect(): Promise<[SecureKafka, AuthConnect]> {
       'ssl.truststore.location': cluster.certs.caCert,
     },
   });
-  return [cluster, worker];
 }
 
 /** The client home's entries: none, as long as nothing of a local stack was written. */
@@ -265,15 +255,13 @@ beforeAll(async () => {
   certs = await makeTestCertificates(path.join(dir, 'certs'));
 
   // The slow parts side by side: three brokers then Connect, Elasticsearch then its proxy, PostgreSQL.
-  const [[cluster, worker], searchProxy, database] = await Promise.all([
+  // All settled before a failure is thrown, so afterAll stops whatever did start.
+  const started = await Promise.allSettled([
     startKafkaAndConnect(),
-    startSearch(),
-    startSslPostgres({ dir: path.join(dir, 'postgres'), certs, settings: postgresComponent.settings }),
+    startSearch().then((p) => (proxy = p)),
+    startSslPostgres({ dir: path.join(dir, 'postgres'), certs, settings: postgresComponent.settings }).then((p) => (postgres = p)),
   ]);
-  kafka = cluster;
-  connect = worker;
-  proxy = searchProxy;
-  postgres = database;
+  for (const s of started) if (s.status === 'rejected') throw s.reason;
   search = await SearchClient.connect(proxy.target, { deadlineMs: 30_000 });
 
   trackingUrl = `http://127.0.0.1:${await freePort()}`;
@@ -421,6 +409,26 @@ describe('a secure pipeline (SASL_SSL Kafka, basic-auth Connect, TLS search prox
     expect(auditText.stdout).toContain(parcel.id);
 
     expect(await clientHomeEntries()).toEqual([]);
+  });
+
+  it('Debezium and the tracking server reach PostgreSQL over TLS; the servers took every setting from the context without a warning', async () => {
+    // A request just before: the tracking server's pool holds its connection open while we look.
+    expect((await json<Parcel>(['--context', CONTEXT, 'parcel', 'get', parcel.id])).version).toBe(2);
+    const sessions = await withPg(postgres.url({ who: 'superuser', params: { sslmode: 'verify-full', sslrootcert: certs.caCert } }), async (client) => {
+      const { rows } = await client.query<{ usename: string; backend_type: string; ssl: boolean }>(
+        'SELECT a.usename, a.backend_type, s.ssl FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE a.usename = ANY($1)',
+        [[DEBEZIUM_ROLE, postgres.role.username]],
+      );
+      return rows;
+    });
+    // Debezium's replication stream is a walsender of its role; the tracking server's pool is the role's.
+    expect(sessions).toContainEqual({ usename: DEBEZIUM_ROLE, backend_type: 'walsender', ssl: true });
+    expect(sessions.some((s) => s.usename === postgres.role.username)).toBe(true);
+    expect(sessions.every((s) => s.ssl)).toBe(true);
+    for (const server of servers) expect(server.output(), server.name).not.toMatch(/warning/i);
+    expect(servers.find((s) => s.name === 'auditing')!.output()).toContain(
+      `(Elasticsearch ${proxy.url} with basic auth as ${proxy.username}, bearer token required)`,
+    );
   });
 
   it('smoke --context passes every step, and verify --context finds the pipeline consistent', async () => {

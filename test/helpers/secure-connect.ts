@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
@@ -11,6 +10,7 @@ import { type ArtifactSet, resolveArtifactSet } from '../../src/stack/artifacts.
 import { CONNECT_PLUGINS, DEBEZIUM_POSTGRES_CLASS } from '../../src/stack/components/connect.js';
 import { javaArgs, kafkaArtifacts } from '../../src/stack/components/jvm.js';
 import { KAFKA_VERSION } from '../../src/stack/components/versions.js';
+import { freePort } from '../../src/stack/ports.js';
 import type { TestCertificates } from './certs.js';
 
 /** Kafka's own REST extension for basic auth (`connect-basic-auth-extension`), of the stack's Kafka version. */
@@ -72,17 +72,6 @@ export interface AuthConnectOptions {
   heapMb?: number;
   /** Default 180 s (a worker on a busy two-core machine). */
   startTimeoutMs?: number;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** `key=value` lines for the worker and its connectors' clients. */

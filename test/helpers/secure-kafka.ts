@@ -2,7 +2,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describeBrokers } from '../../src/clients/kafka.js';
@@ -11,6 +10,7 @@ import type { KafkaTarget } from '../../src/lib/targets.js';
 import { resolveArtifactSet } from '../../src/stack/artifacts.js';
 import { javaArgs, kafkaArtifacts } from '../../src/stack/components/jvm.js';
 import { kafkaClusterId } from '../../src/stack/components/kafka.js';
+import { freePort } from '../../src/stack/ports.js';
 import { makeTestCertificates, type TestCertificates } from './certs.js';
 
 /** A KRaft cluster of combined broker+controller nodes with a SASL_SSL (SCRAM-SHA-512) listener each. */
@@ -55,17 +55,6 @@ interface NodePorts {
   plain: number;
   saslSsl: number;
   controller: number;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A PEM file as one Java properties value (escaped newlines). */

@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { freePort } from '../../src/stack/ports.js';
 import { asUnprivileged, initCluster, postgresBinaries } from '../../src/stack/runtimes/native/embedded-postgres.js';
 import { makeTestCertificates, type TestCertificates } from './certs.js';
 
@@ -54,17 +54,6 @@ const SUPERUSER_PASSWORD = 'ssl-postgres-superuser';
 const ROLE = 'outbox_app';
 const ROLE_PASSWORD = 'ssl-postgres-app';
 const CLIENT_CERT_ROLE = 'outboxctl-client';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const HBA = `# Written by test/helpers/ssl-postgres.ts
 local all all trust

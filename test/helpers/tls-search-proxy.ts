@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import tls from 'node:tls';
 import { execa } from 'execa';
 import type { HttpTarget } from '../../src/lib/targets.js';
+import { freePort } from '../../src/stack/ports.js';
 import { makeTestCertificates, type TestCertificates } from './certs.js';
 
 /**
@@ -45,17 +45,6 @@ export interface TlsProxyOptions {
   port?: number;
   /** Mutual TLS: refuse clients without a certificate of certs.caCert (nginx's `ssl_verify_client on`). */
   requireClientCert?: boolean;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Where Debian puts nginx; PATH may lack /usr/sbin for a non-root shell. */
