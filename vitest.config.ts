@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 const shared = {
+  // The local stack, whatever current-context the developer's config file names: a suite that
+  // means a context passes --context or its own OUTBOXCTL_CONTEXT (test/helpers/cli.ts does the same).
+  env: { OUTBOXCTL_CONTEXT: 'local' },
   testTimeout: 120_000,
   hookTimeout: 180_000,
   pool: 'forks' as const,

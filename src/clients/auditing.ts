@@ -6,6 +6,19 @@ import { unreachableError } from '../lib/network-errors.js';
 import { type HttpTarget, httpTarget } from '../lib/targets.js';
 import { tlsMaterial, withoutCredentials } from '../lib/tls-errors.js';
 
+/** A 4xx or 5xx answer of the tracking or auditing server, with its status and the problem's detail. */
+export class ServerAnswerError extends UserError {
+  constructor(
+    code: string,
+    message: string,
+    readonly status: number,
+    readonly detail: string | undefined,
+    options: { hint?: string } = {},
+  ) {
+    super(code, message, options);
+  }
+}
+
 /** Typed client of the auditing server's read API; every failure becomes one sentence. */
 export class AuditingClient {
   private readonly http: AxiosInstance;
@@ -13,15 +26,18 @@ export class AuditingClient {
   /** The server's URL without credentials: safe to print. */
   readonly baseUrl: string;
 
-  /** `target.token` (or `options.token`): sent as `Authorization: Bearer` (see resolveToken in lib/config.ts); an https URL uses `target.tls`. */
-  constructor(target: string | HttpTarget, options: { token?: string } = {}) {
+  /**
+   * `target.token` (or `options.token`): sent as `Authorization: Bearer` (see resolveToken in
+   * lib/config.ts); an https URL uses `target.tls`. `timeoutMs` bounds each request (default 15 s).
+   */
+  constructor(target: string | HttpTarget, options: { token?: string; timeoutMs?: number } = {}) {
     const t = httpTarget(target);
     this.baseUrl = withoutCredentials(t.url);
     const token = options.token ?? t.token;
     const headers = token ? { Authorization: `Bearer ${token}` } : {};
     this.http = axios.create({
       baseURL: this.baseUrl,
-      timeout: 15_000,
+      timeout: options.timeoutMs ?? 15_000,
       validateStatus: () => true,
       headers,
       ...httpsAgentOf(this.baseUrl, t, 'the auditing server'),
@@ -44,10 +60,17 @@ export class AuditingClient {
       );
     }
     if (response.status >= 400) {
-      const detail = (response.data as { detail?: string } | undefined)?.detail ?? `HTTP ${response.status}`;
-      throw new UserError('AUDITING_REFUSED', `The auditing server answered ${response.status}: ${detail.replace(/\.$/, '')}.`, {
-        hint: response.status === 401 ? TOKEN_HINT : undefined,
-      });
+      const given = (response.data as { detail?: unknown } | undefined)?.detail;
+      const problem = typeof given === 'string' && given ? given.replace(/\.$/, '') : undefined;
+      throw new ServerAnswerError(
+        'AUDITING_REFUSED',
+        `The auditing server answered ${response.status}: ${problem ?? `HTTP ${response.status}`}.`,
+        response.status,
+        problem,
+        {
+          hint: response.status === 401 ? TOKEN_HINT : undefined,
+        },
+      );
     }
     return response.data;
   }

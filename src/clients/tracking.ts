@@ -1,10 +1,9 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { TOKEN_HINT } from '../lib/config.js';
-import { UserError } from '../lib/errors.js';
 import { unreachableError } from '../lib/network-errors.js';
 import { type HttpTarget, httpTarget } from '../lib/targets.js';
 import { withoutCredentials } from '../lib/tls-errors.js';
-import { httpsAgentOf } from './auditing.js';
+import { httpsAgentOf, ServerAnswerError } from './auditing.js';
 import type { Parcel } from './tracking-api.js';
 
 interface ProblemBody {
@@ -54,9 +53,13 @@ export class TrackingClient {
       const body = (typeof response.data === 'object' && response.data ? response.data : {}) as ProblemBody;
       const detail = body.detail ?? `HTTP ${response.status}`;
       const code = body.type?.split(':').pop()?.toUpperCase().replace(/-/g, '_') ?? `HTTP_${response.status}`;
-      throw new UserError(code, `The tracking server answered ${response.status} ${body.title ?? ''}: ${detail.replace(/\.$/, '')}.`.replace('  ', ' '), {
-        hint: response.status === 412 ? 'Get the parcel again and retry with its current version.' : response.status === 401 ? TOKEN_HINT : undefined,
-      });
+      throw new ServerAnswerError(
+        code,
+        `The tracking server answered ${response.status} ${body.title ?? ''}: ${detail.replace(/\.$/, '')}.`.replace('  ', ' '),
+        response.status,
+        body.detail?.replace(/\.$/, ''),
+        { hint: response.status === 412 ? 'Get the parcel again and retry with its current version.' : response.status === 401 ? TOKEN_HINT : undefined },
+      );
     }
     return response as AxiosResponse<T>;
   }

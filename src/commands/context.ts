@@ -23,11 +23,17 @@ export interface CreateOptions {
   selectContext?: boolean;
 }
 
-/** Builds a command's context; a context named by flag, env or the config file that does not exist is a UsageError. */
+/**
+ * Builds a command's context; a context named by flag, env or the config file that does not exist is
+ * a UsageError. A server `up` started (`--managed`) belongs to its stack: it never selects a context,
+ * whatever the config file's current-context or the environment say.
+ */
 export async function createContext(io: Io, flags: Record<string, unknown>, options: CreateOptions = {}): Promise<CommandContext> {
   const json = flags.json === true;
   const name = resolveStackName(typeof flags.stack === 'string' ? flags.stack : undefined, io.env);
-  const context = options.selectContext === false ? undefined : await (await import('../contexts/load.js')).loadSelectedContext(flags, io.env);
+  const managed = flags.managed !== undefined && flags.managed !== false;
+  const select = options.selectContext !== false && !managed;
+  const context = select ? await (await import('../contexts/load.js')).loadSelectedContext(flags, io.env) : undefined;
   return {
     io,
     out: new Output(io, json),
@@ -46,9 +52,12 @@ export async function stackStateOf(ctx: CommandContext): Promise<StackState | un
   return readState(ctx.stack);
 }
 
-/** What endpoint resolution takes for this command: its flags, the environment, the context or the stack's state. */
-export async function resolveInputOf(ctx: CommandContext): Promise<ResolveInput> {
-  return { flags: ctx.flags, env: ctx.io.env, ...(ctx.context ? { context: ctx.context } : { state: await stackStateOf(ctx) }) };
+/**
+ * What endpoint resolution takes for this command: its flags, the environment, the context or the
+ * stack's state (`state`: one the caller already read, not read again; ignored under a context).
+ */
+export async function resolveInputOf(ctx: CommandContext, state?: StackState): Promise<ResolveInput> {
+  return { flags: ctx.flags, env: ctx.io.env, ...(ctx.context ? { context: ctx.context } : { state: state ?? (await stackStateOf(ctx)) }) };
 }
 
 /** What each process command does to the local stack, for its refusal on a context. */

@@ -8,7 +8,13 @@ import type { CommandContext } from './context.js';
 export default async function run(ctx: CommandContext): Promise<number> {
   const window = parseWindow(ctx.flags, new Date());
   const settleMs = parseSettle(ctx.flags.settle);
-  const targets = await resolveTargets({ flags: ctx.flags, env: ctx.io.env, paths: ctx.stack, cwd: ctx.io.cwd });
+  const targets = await resolveTargets({
+    flags: ctx.flags,
+    env: ctx.io.env,
+    paths: ctx.stack,
+    cwd: ctx.io.cwd,
+    ...(ctx.context ? { context: ctx.context } : {}),
+  });
   const report = await verifyPipeline({ targets, window, settleMs, progress: (m) => ctx.out.info(m) });
   ctx.out.print(report, () => renderReport(report));
   return report.consistent ? 0 : 1;

@@ -1,8 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
-import path from 'node:path';
+import { urlCarriesPassword } from '../lib/config.js';
 import { UsageError } from '../lib/errors.js';
 import { SASL_MECHANISMS, type SaslMechanism } from '../lib/targets.js';
 import { CONTEXT_NAME, LOCAL } from './names.js';
+import { resolvePath } from './paths.js';
 import { contextSchema, firstIssue, type StoredContext } from './schema.js';
 import { parseSecretRef } from './secret.js';
 
@@ -48,13 +49,15 @@ const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : un
 
 /**
  * The context `context create` stores: every flag checked (one sentence naming it), file paths made
- * absolute and checked to exist (a `file:` secret is read only when used), literal secrets warned about.
+ * absolute as the loader reads them (`~/` is the home directory of `env`, a relative path is
+ * relative to `cwd`) and checked to exist (a `file:` secret is read only when used), literal
+ * secrets warned about.
  */
-export function contextFromFlags(flags: Record<string, unknown>, cwd: string): FromFlags {
+export function contextFromFlags(flags: Record<string, unknown>, cwd: string, env: NodeJS.ProcessEnv = process.env): FromFlags {
   const warnings: string[] = [];
   const pemFile = (flag: string, value: string | undefined) => {
     if (value === undefined) return undefined;
-    const file = path.resolve(cwd, value);
+    const file = resolvePath(value, cwd, env);
     if (!existsSync(file)) throw new UsageError(`${flag} names ${file}, which does not exist.`, { hint: 'Give the path of a PEM file.' });
     if (!statSync(file).isFile()) throw new UsageError(`${flag} names ${file}, which is not a file.`, { hint: 'Give the path of a PEM file.' });
     return file;
@@ -64,7 +67,7 @@ export function contextFromFlags(flags: Record<string, unknown>, cwd: string): F
     const ref = parseSecretRef(value, flag);
     if (ref.kind === 'literal') warnings.push(`${flag} is stored as a literal in the config file; prefer env:VAR or file:PATH.`);
     // file: is kept as given but made absolute: the config file's directory is not where it was typed.
-    return ref.kind === 'file' ? `file:${path.resolve(cwd, ref.path)}` : value;
+    return ref.kind === 'file' ? `file:${resolvePath(ref.path, cwd, env)}` : value;
   };
   const needs = (flag: string, given: unknown, other: string) => {
     if (given !== undefined) throw new UsageError(`${flag} needs ${other}.`, { hint: `Give ${other} too, or leave ${flag} out.` });
@@ -145,7 +148,7 @@ export function contextFromFlags(flags: Record<string, unknown>, cwd: string): F
   const databasePassword = secret('--database-password', text(f.databasePassword));
   if (databaseUrl === undefined) needs('--database-password', databasePassword, '--database-url');
   else {
-    if (urlPassword(databaseUrl))
+    if (urlCarriesPassword(databaseUrl))
       warnings.push('--database-url carries a password, stored as a literal in the config file; prefer --database-password env:VAR or file:PATH.');
     context.database = { url: databaseUrl, ...(databasePassword !== undefined ? { password: databasePassword } : {}) };
   }
@@ -156,7 +159,7 @@ export function contextFromFlags(flags: Record<string, unknown>, cwd: string): F
     else context[server] = { url, ...(token !== undefined ? { token } : {}) };
   }
   for (const name of ['connect', 'elasticsearch'] as const) {
-    if (context[name]?.url && urlPassword(context[name].url))
+    if (context[name]?.url && urlCarriesPassword(context[name].url))
       warnings.push(`--${name}-url carries a password, stored as a literal in the config file; prefer --${name}-password env:VAR or file:PATH.`);
   }
 
@@ -172,12 +175,4 @@ export function contextFromFlags(flags: Record<string, unknown>, cwd: string): F
     });
   }
   return { context, warnings };
-}
-
-function urlPassword(url: string): boolean {
-  try {
-    return new URL(url).password !== '';
-  } catch {
-    return false;
-  }
 }

@@ -1,5 +1,6 @@
 import {
   type ContextTargets,
+  contextOverriddenBy,
   type EndpointName,
   type ResolveInput,
   redactUrl,
@@ -7,6 +8,7 @@ import {
   resolveEndpoint,
   resolveHttpTarget,
   resolveKafkaTarget,
+  urlCarriesPassword,
 } from '../lib/config.js';
 import { toCliError, UserError } from '../lib/errors.js';
 import { httpAuthLabel, kafkaSecurityLabel } from '../lib/targets.js';
@@ -45,7 +47,7 @@ export async function probeContext(context: ContextTargets, input: Omit<ResolveI
 async function probeOne(name: EndpointName, input: ResolveInput): Promise<EndpointProbe> {
   const begin = performance.now();
   const address = displayAddress(name, input);
-  const auth = authLabel(name, input.context!);
+  const auth = authLabel(name, input);
   try {
     const run = prober(name, input);
     const version = await withTimeout(run(), PROBE_TIMEOUT_MS, `${name} at ${address} did not answer within ${PROBE_TIMEOUT_MS / 1000}s.`);
@@ -64,7 +66,11 @@ function displayAddress(name: EndpointName, input: ResolveInput): string {
 }
 
 /** How an endpoint authenticates, from the context alone: no secret is read to say so. */
-function authLabel(name: EndpointName, context: ContextTargets): string {
+function authLabel(name: EndpointName, input: ResolveInput): string {
+  // An address from the environment gets none of the context's TLS settings or credentials.
+  const override = contextOverriddenBy(name, input);
+  if (override) return `none from the context (${override} overrides its address)`;
+  const context = input.context!;
   if (name === 'kafka') {
     const k = context.kafka!;
     return kafkaSecurityLabel({
@@ -75,7 +81,7 @@ function authLabel(name: EndpointName, context: ContextTargets): string {
   }
   if (name === 'database') {
     const secret = context.database?.password;
-    return secret ? `password (${secret.display})` : /\/\/[^/@]*:[^/@]*@/.test(context.database!.url) ? 'password in the URL' : 'no password';
+    return secret ? `password (${secret.display})` : urlCarriesPassword(context.database!.url) ? 'password in the URL' : 'no password';
   }
   const e = context[name]!;
   const label = httpAuthLabel({

@@ -106,13 +106,28 @@ export function resolveEndpoint(name: EndpointName, input: ResolveInput): Resolv
 }
 
 /**
+ * The variable that gives an endpoint's address instead of the selected context, if one does: a
+ * context's TLS settings and credentials go only to the address the context names or a flag gives
+ * (an explicit choice); an address from the shell's environment gets none of them, so a stray
+ * KAFKA_BOOTSTRAP_SERVERS never receives prod's SASL password.
+ */
+export function contextOverriddenBy(name: EndpointName, input: ResolveInput): string | undefined {
+  if (!input.context) return undefined;
+  const spec = ENDPOINTS[name];
+  const flag = input.flags[spec.option];
+  if (typeof flag === 'string' && flag !== '') return undefined;
+  return input.env[spec.env] ? spec.env : undefined;
+}
+
+/**
  * Kafka as the clients take it: the bootstrap servers by resolveEndpoint's precedence, TLS and SASL
- * from the context (a flag or variable that overrides only the address keeps the context's auth, as
- * kcat does); the SASL password is read now.
+ * from the context when the address is the context's or a flag's (a --bootstrap-server that
+ * overrides only the address keeps the context's auth, as kcat does; KAFKA_BOOTSTRAP_SERVERS gets
+ * none of it); the SASL password is read now.
  */
 export function resolveKafkaTarget(input: ResolveInput): KafkaTarget {
   const brokers = resolveEndpoint('kafka', input).value!;
-  const kafka = input.context?.kafka;
+  const kafka = contextOverriddenBy('kafka', input) ? undefined : input.context?.kafka;
   if (!kafka) return { brokers };
   return {
     brokers,
@@ -125,12 +140,13 @@ export type HttpEndpointName = 'connect' | 'elasticsearch' | 'tracking' | 'audit
 
 /**
  * An HTTP endpoint as the clients take it: the URL by resolveEndpoint's precedence, TLS, basic auth
- * and the API key from the context (kept when a flag overrides only the URL); for the tracking and
- * auditing servers the bearer token by resolveToken's precedence. Secrets are read now.
+ * and the API key from the context (kept when a flag overrides only the URL, dropped when a
+ * variable does: contextOverriddenBy); for the tracking and auditing servers the bearer token by
+ * resolveToken's precedence. Secrets are read now.
  */
 export function resolveHttpTarget(name: HttpEndpointName, input: ResolveInput): HttpTarget {
   const url = resolveEndpoint(name, input).value!;
-  const endpoint = input.context?.[name];
+  const endpoint = contextOverriddenBy(name, input) ? undefined : input.context?.[name];
   const target: HttpTarget = { url };
   if (endpoint?.tls) target.tls = { ...endpoint.tls };
   if (endpoint?.basic) target.basic = { username: endpoint.basic.username, password: endpoint.basic.password.read() };
@@ -144,11 +160,12 @@ export function resolveHttpTarget(name: HttpEndpointName, input: ResolveInput): 
 
 /**
  * The database URL a client connects with: resolveEndpoint's, with the context's password put into
- * it when the URL carries none of its own (read now). Print it only through redactUrl.
+ * it (read now) when the URL is the context's or --database-url's and carries none of its own;
+ * never into DATABASE_URL (contextOverriddenBy). Print it only through redactUrl.
  */
 export function resolveDatabaseUrl(input: ResolveInput): ResolvedEndpoint {
   const resolved = resolveEndpoint('database', input);
-  const password = input.context?.database?.password;
+  const password = contextOverriddenBy('database', input) ? undefined : input.context?.database?.password;
   if (!resolved.value || !password) return resolved;
   let url: URL;
   try {
@@ -156,7 +173,7 @@ export function resolveDatabaseUrl(input: ResolveInput): ResolvedEndpoint {
   } catch {
     return resolved;
   }
-  if (url.password) return resolved;
+  if (url.password || url.searchParams.has('password')) return resolved;
   url.password = encodeURIComponent(password.read());
   return { value: url.toString(), source: resolved.source };
 }
@@ -176,8 +193,8 @@ const TOKEN_TEXT = /^[\x21-\x7e]{1,4096}$/;
 
 /**
  * The bearer token for the tracking and auditing servers: `--token` > OUTBOXCTL_TOKEN > the
- * context's token for `server` (read now) > the stack state's `secrets.token` > none (the servers
- * take only the first two). A token a header cannot carry is a usage error naming where it came from.
+ * context's token for `server` (read now; not when TRACKING_URL / AUDITING_URL overrides the
+ * context's address) > the stack state's `secrets.token` > none (the servers take only the first two). A token a header cannot carry is a usage error naming where it came from.
  */
 export function resolveToken(input: ResolveInput, server?: 'tracking' | 'auditing'): ResolvedToken {
   const check = (value: string, where: string, source: ResolvedToken['source']): ResolvedToken => {
@@ -195,7 +212,7 @@ export function resolveToken(input: ResolveInput, server?: 'tracking' | 'auditin
   const fromEnv = input.env[TOKEN_ENV];
   if (fromEnv) return check(fromEnv, TOKEN_ENV, 'env');
   if (input.context) {
-    const secret = server ? input.context[server]?.token : undefined;
+    const secret = server && !contextOverriddenBy(server, input) ? input.context[server]?.token : undefined;
     if (secret) return check(secret.read(), `The token of context "${input.context.name}" for ${server} (${secret.display})`, 'context');
     // Under a context the stack's token is not the remote servers'.
     return { value: undefined, source: 'none' };
@@ -205,14 +222,60 @@ export function resolveToken(input: ResolveInput, server?: 'tracking' | 'auditin
   return { value: undefined, source: 'none' };
 }
 
-/** A URL safe to print: the password replaced by `****`. */
+/** Query parameters that hold a secret: pg-connection-string takes the password (and the key's) from the query too. */
+const QUERY_SECRETS = new Set(['password', 'sslpassword']);
+
+/** A query string (without `?`) with the value of every secret parameter replaced by `****`; the rest as it was. */
+function redactQuery(query: string): string {
+  return query
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq < 0) return pair;
+      const rawKey = pair.slice(0, eq);
+      let key = rawKey;
+      try {
+        key = decodeURIComponent(rawKey.replace(/\+/g, ' '));
+      } catch {
+        // Malformed escapes: the key as written.
+      }
+      return QUERY_SECRETS.has(key.toLowerCase()) && eq < pair.length - 1 ? `${rawKey}=****` : pair;
+    })
+    .join('&');
+}
+
+/** Whether a URL carries a password: in its userinfo, or as a `password` / `sslpassword` query parameter. */
+export function urlCarriesPassword(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.password !== '' || [...parsed.searchParams].some(([key, value]) => QUERY_SECRETS.has(key.toLowerCase()) && value !== '');
+  } catch {
+    return false;
+  }
+}
+
+/** A URL safe to print: the userinfo password and `password` / `sslpassword` query parameters replaced by `****`. */
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
-    if (!parsed.password) return url;
-    parsed.password = '****';
-    return parsed.toString();
+    let changed = false;
+    if (parsed.password) {
+      parsed.password = '****';
+      changed = true;
+    }
+    const query = parsed.search.slice(1);
+    const redacted = redactQuery(query);
+    if (redacted !== query) {
+      parsed.search = `?${redacted}`;
+      changed = true;
+    }
+    return changed ? parsed.toString() : url;
   } catch {
-    return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:****@');
+    const withoutUserinfo = url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:****@');
+    const at = withoutUserinfo.indexOf('?');
+    if (at < 0) return withoutUserinfo;
+    const hash = withoutUserinfo.indexOf('#', at);
+    const end = hash < 0 ? withoutUserinfo.length : hash;
+    return `${withoutUserinfo.slice(0, at + 1)}${redactQuery(withoutUserinfo.slice(at + 1, end))}${withoutUserinfo.slice(end)}`;
   }
 }

@@ -60,3 +60,33 @@ export function healthStatus(state: SinkState, kafkaReachable: boolean): 200 | 5
   if (state === 'RUNNING' || state === 'RETRYING') return 200;
   return state === 'STALLED' && !kafkaReachable ? 200 : 503;
 }
+
+/** A consumer kafkajs stopped without restarting it is restarted after 1 s, doubling up to 30 s. */
+export const CRASH_RESTART_INITIAL_MS = 1_000;
+export const CRASH_RESTART_MAX_MS = 30_000;
+/** This many consecutive crashes of one error type with no join in between fail the sink. */
+export const CRASH_GIVE_UP_AFTER = 10;
+
+/** Consecutive consumer crashes since the last join: the error type of the latest and how often it came in a row. */
+export interface CrashStreak {
+  type: string;
+  count: number;
+}
+
+/**
+ * Pure: the streak after a crash of `type`. A join in between resets it (the caller forgets the
+ * streak); another error type starts a new one.
+ */
+export function nextCrashStreak(streak: CrashStreak | undefined, type: string): CrashStreak {
+  return streak?.type === type ? { type, count: streak.count + 1 } : { type, count: 1 };
+}
+
+/** Pure: how long to wait before restarting the consumer after the `count`-th crash in a row (1 s, 2 s, 4 s, … ≤30 s). */
+export function crashRestartDelayMs(count: number, initialMs = CRASH_RESTART_INITIAL_MS, maxMs = CRASH_RESTART_MAX_MS): number {
+  return Math.min(maxMs, initialMs * 2 ** Math.max(0, Math.min(count - 1, 30)));
+}
+
+/** Pure: the sink fails instead of restarting once one error type crashed the consumer this often in a row. */
+export function shouldGiveUpAfterCrash(streak: CrashStreak, giveUpAfter = CRASH_GIVE_UP_AFTER): boolean {
+  return streak.count >= giveUpAfter;
+}

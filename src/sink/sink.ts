@@ -1,14 +1,31 @@
-import { KafkaAdmin, type KafkaClient, type KafkaConsumer, type KafkaHeaders, type KafkaProducer, kafkaClient } from '../clients/kafka.js';
+import {
+  KafkaAdmin,
+  type KafkaClient,
+  type KafkaConsumer,
+  type KafkaHeaders,
+  type KafkaProducer,
+  kafkaClient,
+  kafkaConnectionError,
+} from '../clients/kafka.js';
 import { type KafkaRecord, toKafkaRecord } from '../clients/kafka-reader.js';
 import { type BulkItem, type BulkOperation, isTransient, reasonOf, type SearchClient } from '../clients/search.js';
 import { type Clock, systemClock } from '../lib/clock.js';
-import { UserError } from '../lib/errors.js';
+import { CliError, EnvironmentError, UserError } from '../lib/errors.js';
 import { retry } from '../lib/retry.js';
-import type { KafkaTarget } from '../lib/targets.js';
+import { type KafkaTarget, kafkaTarget } from '../lib/targets.js';
 import { ES_SINK_CLASS, type SinkConfig } from './config.js';
 import { type ErrorStage, type Planned, planRecord } from './documents.js';
 import { LagProbe, type SinkLag } from './lag.js';
-import { type ConsumerActivity, reportedState, type SinkState, shouldRestartConsumer } from './liveness.js';
+import {
+  type ConsumerActivity,
+  type CrashStreak,
+  crashRestartDelayMs,
+  nextCrashStreak,
+  reportedState,
+  type SinkState,
+  shouldGiveUpAfterCrash,
+  shouldRestartConsumer,
+} from './liveness.js';
 import { leaveForDeadMember, readMemberId, writeMemberId } from './membership.js';
 
 export type { SinkState } from './liveness.js';
@@ -44,6 +61,8 @@ export interface SinkOptions {
   /** Where the group member id is kept, so that a restarted sink can leave for a killed one. */
   memberFile?: string;
   clock?: Clock;
+  /** How long start() waits for the first assignment (default 60 s). */
+  joinDeadlineMs?: number;
   /** 'debug' lines are kafkajs' own (lost connections, retries): for DEBUG=outboxctl:*, not for the log. */
   log(level: 'info' | 'warn' | 'error' | 'debug', message: string): void;
 }
@@ -74,6 +93,8 @@ const TICK_MS = 1_000;
 const DISCONNECT_TIMEOUT_MS = 5_000;
 /** A dead member's session is over by then on a coordinator that is up (it restarts on a coordinator's load). */
 const LEAVE_DEADLINE_MS = 120_000;
+/** start() gives up when the consumer has not joined its group by then. */
+const JOIN_DEADLINE_MS = 60_000;
 
 /** Errors Confluent's connector treats as a malformed document (dead-lettered); any other item error fails the sink. */
 const MALFORMED = new Set([
@@ -108,6 +129,23 @@ export function isFatalKafkaError(error: unknown): boolean {
 
 class SinkFailed extends Error {}
 
+/** The consumer crashed with one error too often in a row without joining in between. */
+class ConsumerGaveUp extends Error {}
+
+/** What kind of error crashed a consumer: the first Kafka error type in its chain, else its name. */
+function crashType(error: unknown): string {
+  let e = error as { name?: string; type?: string; cause?: unknown } | undefined;
+  for (let depth = 0; e && depth < 5; depth++, e = e.cause as typeof e) if (e.type) return e.type;
+  return (error as { name?: string } | undefined)?.name ?? 'Error';
+}
+
+/** The broker denied an operation (ACLs): one of the fatal errors that are not about the connection. */
+function authorizationType(error: unknown): string | undefined {
+  let e = error as { type?: string; cause?: unknown } | undefined;
+  for (let depth = 0; e && depth < 5; depth++, e = e.cause as typeof e) if (/AUTHORIZATION_FAILED/.test(e.type ?? '')) return e.type;
+  return undefined;
+}
+
 /** Some operations of a bulk request were not taken (429/5xx items, or the request failed): send them again. */
 class NotTaken extends Error {}
 
@@ -129,6 +167,11 @@ export class EmbeddedSink {
   private joining = true;
   private writing = false;
   private restarting = false;
+  /** Until the first assignment: settles start()'s wait (rejected when the sink fails before it). */
+  private firstJoin?: { resolve(): void; reject(error: unknown): void };
+  /** Consecutive crashes kafkajs did not restart, since the last join. */
+  private crashStreak?: CrashStreak;
+  private crashTimer?: NodeJS.Timeout;
   private lastFetchAt?: number;
   private lastProgressAt: number;
   private reported: SinkState = 'STARTING';
@@ -163,34 +206,106 @@ export class EmbeddedSink {
     };
   }
 
-  /** Joins the group and starts consuming; resolves once the first assignment arrived. */
+  /**
+   * Joins the group and starts consuming; resolves once the first assignment arrived. Rejects with
+   * one sentence (a CliError) when Kafka refuses the connection, the sink fails before it joined,
+   * or it has not joined within the deadline; the sink is stopped then.
+   */
   async start(): Promise<void> {
     const { config, bootstrap } = this.options;
     const kafka = kafkaClient(bootstrap, `outboxctl-sink-${config.name}`, { log: (_level, message) => this.options.log('debug', message) });
     this.kafka = kafka;
-    if (config.dlqTopic) {
-      const admin = kafka.admin();
-      await admin.connect();
-      const topics = await admin.listTopics().finally(() => admin.disconnect());
-      if (!topics.includes(config.dlqTopic)) {
-        throw new UserError(
-          'SINK_DLQ_MISSING',
-          `The dead-letter topic "${config.dlqTopic}" of connector "${config.name}" does not exist; the sink did not start.`,
-          { hint: `Create it: \`outboxctl topic create ${config.dlqTopic}\`.` },
+    const joined = new Promise<void>((resolve, reject) => {
+      this.firstJoin = { resolve, reject };
+    });
+    // Settled before start() waits for it (a crash during the connects): not an unhandled rejection.
+    joined.catch(() => undefined);
+    let deadline: NodeJS.Timeout | undefined;
+    try {
+      if (config.dlqTopic) await this.connectDeadLetters(kafka);
+      // A killed predecessor is still a member until its session ends: leave for it while this one joins.
+      const previous = this.options.memberFile ? await readMemberId(this.options.memberFile).catch(() => undefined) : undefined;
+      if (previous) this.leaveFor(previous, 'the previous sink process');
+      this.lag = new LagProbe(() => KafkaAdmin.connect(bootstrap), config.groupId, config.topics, this.clock);
+      this.ticker = setInterval(() => this.tick(), TICK_MS);
+      this.ticker.unref();
+      await this.startConsumer();
+      const deadlineMs = this.options.joinDeadlineMs ?? JOIN_DEADLINE_MS;
+      const timedOut = new Promise<never>((_resolve, reject) => {
+        deadline = setTimeout(
+          () =>
+            reject(
+              new EnvironmentError(
+                'SINK_JOIN_TIMEOUT',
+                `Kafka at ${kafkaTarget(bootstrap).brokers} did not let the sink join group ${config.groupId} within ${Math.round(deadlineMs / 1000)}s.`,
+                {
+                  hint: `Is the group coordinator up, or another member of ${config.groupId} holding up the rebalance? \`outboxctl group describe ${config.groupId}\` shows its members.`,
+                },
+              ),
+            ),
+          deadlineMs,
         );
-      }
-      this.producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
-      await this.producer.connect();
+      });
+      await Promise.race([joined, timedOut]);
+    } catch (error) {
+      this.firstJoin = undefined;
+      const failure = await this.startError(error);
+      this.counters.state = 'FAILED';
+      this.counters.lastError = failure.message;
+      await this.stop();
+      throw failure;
+    } finally {
+      clearTimeout(deadline);
     }
-    // A killed predecessor is still a member until its session ends: leave for it while this one joins.
-    const previous = this.options.memberFile ? await readMemberId(this.options.memberFile).catch(() => undefined) : undefined;
-    if (previous) this.leaveFor(previous, 'the previous sink process');
-    this.lag = new LagProbe(() => KafkaAdmin.connect(bootstrap), config.groupId, config.topics, this.clock);
-    this.ticker = setInterval(() => this.tick(), TICK_MS);
-    this.ticker.unref();
-    await (await this.startConsumer()).joined;
     if (this.counters.state === 'STARTING') this.counters.state = 'RUNNING';
     this.options.log('info', `sink ${config.name} consuming ${config.topics.join(', ')} as group ${config.groupId} into ${this.options.search.url}`);
+  }
+
+  /** Checks that the dead-letter topic exists and connects its producer; Kafka refusing the connection is one sentence. */
+  private async connectDeadLetters(kafka: KafkaClient): Promise<void> {
+    const { config, bootstrap } = this.options;
+    const admin = kafka.admin();
+    let topics: string[];
+    try {
+      await admin.connect();
+      topics = await admin.listTopics();
+    } catch (error) {
+      throw await kafkaConnectionError(bootstrap, error);
+    } finally {
+      await bounded(admin.disconnect());
+    }
+    if (!topics.includes(config.dlqTopic!)) {
+      throw new UserError(
+        'SINK_DLQ_MISSING',
+        `The dead-letter topic "${config.dlqTopic}" of connector "${config.name}" does not exist; the sink did not start.`,
+        { hint: `Create it: \`outboxctl topic create ${config.dlqTopic}\`.` },
+      );
+    }
+    this.producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+    try {
+      await this.producer.connect();
+    } catch (error) {
+      throw await kafkaConnectionError(bootstrap, error);
+    }
+  }
+
+  /** Why start() failed, as one sentence. */
+  private async startError(error: unknown): Promise<CliError> {
+    if (error instanceof CliError) return error;
+    const { config, bootstrap } = this.options;
+    const at = `Kafka at ${kafkaTarget(bootstrap).brokers}`;
+    const denied = authorizationType(error);
+    if (denied)
+      return new UserError('SINK_DENIED', `${at} denied the sink of connector "${config.name}" (group ${config.groupId}): ${denied}.`, {
+        hint: `Grant the user Read on group ${config.groupId} and on ${config.topics.join(', ')}${config.dlqTopic ? `, and Write on ${config.dlqTopic}` : ''}.`,
+        cause: error,
+      });
+    if (error instanceof ConsumerGaveUp)
+      return new EnvironmentError('SINK_CONSUMER_FAILED', `${at}: ${error.message.replace(/\.$/, '')}.`, {
+        hint: "Run it again with DEBUG=outboxctl:* for kafkajs' own lines.",
+        cause: error,
+      });
+    return kafkaConnectionError(bootstrap, error);
   }
 
   private get stopping(): boolean {
@@ -200,6 +315,7 @@ export class EmbeddedSink {
   async stop(): Promise<void> {
     this.stopper.abort(new SinkFailed('stopping'));
     clearInterval(this.ticker);
+    clearTimeout(this.crashTimer);
     await bounded(this.consumer?.disconnect());
     await bounded(this.producer?.disconnect());
     await this.lag?.close();
@@ -237,8 +353,8 @@ export class EmbeddedSink {
       void this.restartConsumer(`made no progress for ${((now - this.lastProgressAt) / 1000).toFixed(1)}s with ${this.lag?.latest?.total} record(s) waiting`);
   }
 
-  /** Creates, subscribes and runs a consumer; `joined` resolves once it has its first assignment. */
-  private async startConsumer(): Promise<{ joined: Promise<void> }> {
+  /** Creates, subscribes and runs a consumer; its first assignment settles start()'s wait. */
+  private async startConsumer(): Promise<void> {
     const { config } = this.options;
     const consumer = this.kafka!.consumer({
       groupId: config.groupId,
@@ -252,15 +368,15 @@ export class EmbeddedSink {
     this.lastProgressAt = this.clock.now();
     // Events of a consumer the watchdog replaced are of no concern any more.
     const current = () => this.consumer === consumer && !this.stopping;
-    const joined = new Promise<void>((resolve) =>
-      consumer.on(consumer.events.GROUP_JOIN, (e) => {
-        if (!current()) return;
-        this.joining = false;
-        this.lastProgressAt = this.clock.now();
-        this.rememberMember(e.payload.memberId);
-        resolve();
-      }),
-    );
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      if (!current()) return;
+      this.joining = false;
+      this.lastProgressAt = this.clock.now();
+      this.crashStreak = undefined;
+      this.rememberMember(e.payload.memberId);
+      this.firstJoin?.resolve();
+      this.firstJoin = undefined;
+    });
     consumer.on(consumer.events.FETCH, () => {
       if (!current()) return;
       this.lastFetchAt = this.clock.now();
@@ -271,20 +387,21 @@ export class EmbeddedSink {
     });
     consumer.on(consumer.events.CRASH, (e) => {
       if (!current()) return;
-      if (!e.payload.restart) {
-        // kafkajs gives up on a consumer whose membership ended (a session lost during a long
-        // outage of the engine, say): like Connect's task after a failed commit, a new one rejoins.
-        if (isFatalKafkaError(e.payload.error)) return this.markFailed(e.payload.error);
-        if (!this.restarting) void this.restartConsumer(`stopped (${e.payload.error.message})`);
-        return;
-      }
+      if (isFatalKafkaError(e.payload.error)) return this.markFailed(e.payload.error);
+      // kafkajs gives up on a consumer whose membership ended (a session lost during a long
+      // outage of the engine, say): like Connect's task after a failed commit, a new one rejoins.
+      if (!e.payload.restart) return this.consumerStopped(e.payload.error);
       // kafkajs restarts as a new member; the old one could not leave if its broker is gone.
       this.joining = true;
       this.options.log('warn', `sink consumer crashed (${e.payload.error.message}); kafkajs restarts it`);
       if (this.memberId) this.leaveFor(this.memberId, 'the crashed consumer');
       this.memberId = undefined;
     });
-    await consumer.connect();
+    try {
+      await consumer.connect();
+    } catch (error) {
+      throw await kafkaConnectionError(this.options.bootstrap, error);
+    }
     // Connect's sink consumers start at the earliest offset when the group has none.
     for (const topic of config.topics) await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
@@ -311,7 +428,38 @@ export class EmbeddedSink {
         }
       },
     });
-    return { joined };
+  }
+
+  /**
+   * A consumer kafkajs stopped for good: restarted after a backoff (1 s doubling to 30 s, from
+   * scratch after a join), and the sink fails once one error type did it CRASH_GIVE_UP_AFTER times
+   * in a row without a join: a persistent error must not loop forever.
+   */
+  private consumerStopped(error: unknown): void {
+    if (this.stopping || this.counters.state === 'FAILED') return;
+    if (isFatalKafkaError(error)) {
+      this.markFailed(error);
+      return;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    const streak = nextCrashStreak(this.crashStreak, crashType(error));
+    this.crashStreak = streak;
+    if (shouldGiveUpAfterCrash(streak)) {
+      this.markFailed(
+        new ConsumerGaveUp(`the sink's consumer (group ${this.options.config.groupId}) stopped ${streak.count} times in a row without joining (${message})`),
+      );
+      return;
+    }
+    const delayMs = crashRestartDelayMs(streak.count);
+    // The watchdog must not restart it meanwhile.
+    this.restarting = true;
+    clearTimeout(this.crashTimer);
+    this.options.log('warn', `sink consumer stopped (${message}); restarting it in ${delayMs / 1000}s (${streak.count} in a row)`);
+    this.crashTimer = setTimeout(() => {
+      this.crashTimer = undefined;
+      this.restarting = false;
+      if (!this.stopping && this.counters.state !== 'FAILED') void this.restartConsumer(`stopped (${message})`);
+    }, delayMs);
   }
 
   /** The watchdog: a consumer without progress while Kafka answers and records wait is replaced by a new one. */
@@ -323,16 +471,25 @@ export class EmbeddedSink {
     this.options.log('warn', `sink consumer ${why}; restarting it`);
     this.consumer = undefined;
     this.memberId = undefined;
+    let failure: unknown;
     try {
       await bounded(old?.disconnect());
       if (oldMember) this.leaveFor(oldMember, 'the replaced consumer');
       if (!this.stopping) await this.startConsumer();
     } catch (error) {
-      this.options.log('warn', `sink consumer restart failed (${(error as Error).message}); trying again`);
-      this.lastProgressAt = this.clock.now();
+      failure = error ?? new Error('consumer restart failed');
     } finally {
-      this.restarting = false;
+      // A crash of the new consumer meanwhile scheduled its own restart: the watchdog still waits for it.
+      this.restarting = this.crashTimer !== undefined;
     }
+    if (failure === undefined) return;
+    this.options.log('warn', `sink consumer restart failed (${(failure as Error).message})`);
+    this.lastProgressAt = this.clock.now();
+    // A consumer that could not start is a stopped one: the same backoff, the same limit.
+    const started = this.consumer as KafkaConsumer | undefined;
+    this.consumer = undefined;
+    void bounded(started?.disconnect());
+    this.consumerStopped(failure);
   }
 
   private rememberMember(memberId: string): void {
@@ -358,10 +515,18 @@ export class EmbeddedSink {
   private markFailed(error: unknown): void {
     this.counters.state = 'FAILED';
     this.counters.lastError = error instanceof Error ? error.message : String(error);
+    clearTimeout(this.crashTimer);
     try {
       this.consumer?.pause(this.options.config.topics.map((topic) => ({ topic })));
     } catch {
       // A consumer kafkajs stopped after a crash has nothing to pause (and throws: it must not end the process).
+    }
+    const waiting = this.firstJoin;
+    if (waiting) {
+      // Before the first join start() is still waiting: it reports the failure, as one sentence.
+      this.firstJoin = undefined;
+      waiting.reject(error);
+      return;
     }
     this.options.log('error', `sink failed: ${this.counters.lastError} (nothing after the last indexed batch is committed; restart the sink once fixed)`);
   }

@@ -1,5 +1,6 @@
 import type { ConnectorInfo, ConnectorStatus } from '../clients/connect.js';
 import { failureOf } from '../connectors/status.js';
+import { redactUrl } from '../lib/config.js';
 import { OUTBOX_TOPIC } from '../stack/tasks.js';
 import type { SmokeContext } from './context.js';
 
@@ -54,9 +55,9 @@ async function externalClause(ctx: SmokeContext, role: 'source' | 'sink'): Promi
   const { ConnectClient } = await import('../clients/connect.js');
   const client = new ConnectClient(connect, { deadlineMs: 5_000 });
   try {
-    return externalConnectorsClause(await client.list(), role, client.url);
+    return externalConnectorsClause(await client.list(), role, redactUrl(client.url));
   } catch (error) {
-    return `Kafka Connect at ${client.url} does not answer (${(error as Error).message.replace(/\.$/, '')})`;
+    return `Kafka Connect at ${redactUrl(client.url)} does not answer (${(error as Error).message.replace(/\.$/, '')})`;
   }
 }
 
@@ -71,7 +72,7 @@ async function connectorClause(ctx: SmokeContext, file: string, role: string): P
     const status = await new ConnectClient(connect, { deadlineMs: 5_000 }).status(name);
     return connectorProblem(name, status) ?? `the ${role} ${name} is RUNNING; look for errors with \`outboxctl logs connect\``;
   } catch (error) {
-    return `Kafka Connect at ${connect.url} does not answer (${(error as Error).message.replace(/\.$/, '')})`;
+    return `Kafka Connect at ${redactUrl(connect.url)} does not answer (${(error as Error).message.replace(/\.$/, '')})`;
   }
 }
 

@@ -4,6 +4,7 @@ import { onInterrupt } from '../lib/interrupt.js';
 import type { StackPaths } from '../stack/paths.js';
 import type { RuntimeChoice, UpEvents } from '../stack/up.js';
 import { type SmokeContext, type SmokeStep, type SmokeTargets, StepFailure } from './context.js';
+import { redactUrls } from './redact.js';
 import { SMOKE_REPORT_SCHEMA_VERSION, type SmokeReport, type StepResult, writeReport } from './report.js';
 
 export interface SmokeEvents {
@@ -43,7 +44,7 @@ export async function runSteps(steps: readonly SmokeStep[], ctx: SmokeContext, e
       events.onStepStart?.(step, index, steps.length);
       const begin = performance.now();
       try {
-        const message = await step.run(ctx);
+        const message = redactUrls(await step.run(ctx));
         result = { name: step.name, title: step.title, status: 'passed', seconds: (performance.now() - begin) / 1000, message };
       } catch (error) {
         result = {
@@ -51,7 +52,7 @@ export async function runSteps(steps: readonly SmokeStep[], ctx: SmokeContext, e
           title: step.title,
           status: 'failed',
           seconds: (performance.now() - begin) / 1000,
-          message: failureMessage(error),
+          message: redactUrls(failureMessage(error)),
           failure: failureKind(error),
         };
         failed = result;
@@ -119,7 +120,8 @@ export async function smoke(options: SmokeOptions): Promise<SmokeReport> {
     token: `smoke${randomBytes(5).toString('hex')}`,
     tokenFlag: options.token,
     upEvents: options.upEvents,
-    warn: (m) => options.events?.onWarning?.(m),
+    // Every sentence of the run goes out without the password of a URL in it.
+    warn: (m) => options.events?.onWarning?.(redactUrls(m)),
     targets: options.context?.targets ?? {},
     started: [],
     events: [],
@@ -176,7 +178,7 @@ async function teardown(ctx: SmokeContext, events: SmokeEvents | undefined): Pro
       return (await stopServices(ctx.paths, ours)).filter((r) => r.result === 'stopped' || r.result === 'killed').map((r) => r.service);
     });
   } catch (error) {
-    events?.onWarning?.(`could not stop everything smoke started: ${(error as Error).message}`);
+    events?.onWarning?.(redactUrls(`could not stop everything smoke started: ${(error as Error).message}`));
     return [];
   }
 }

@@ -1,3 +1,5 @@
+import type { AuditingClient } from '../clients/auditing.js';
+import { redactUrl, resolveToken } from '../lib/config.js';
 import { CliError } from '../lib/errors.js';
 import type { HttpTarget, KafkaTarget } from '../lib/targets.js';
 import { EVENTS_INDEX, PARCELS_INDEX } from '../servers/auditing/queries.js';
@@ -78,24 +80,39 @@ async function until<T>(ctx: SmokeContext, probe: () => Promise<T>, diagnose?: (
   }
 }
 
+/** One auditing client per target (its token and TLS material read once), for every GET of the run. */
+const auditingClients = new WeakMap<HttpTarget, AuditingClient>();
+
+async function auditingClient(ctx: SmokeContext): Promise<AuditingClient> {
+  const server = target(ctx, 'auditing');
+  let client = auditingClients.get(server);
+  if (!client) {
+    const { AuditingClient } = await import('../clients/auditing.js');
+    // The whole target: its bearer token, and for https its TLS options; each GET is cut off after 5 s.
+    client = new AuditingClient(server, { timeoutMs: 5_000 });
+    auditingClients.set(server, client);
+  }
+  return client;
+}
+
 /**
  * GET on the auditing server: the JSON of a 200, else an error with the problem's detail; a 401 or
- * 403 is final (a StepFailure with the fix): waiting does not change a token.
+ * 403 is final (a StepFailure with the fix): waiting does not change a token. Any other answer,
+ * or none, is an Error a wait tries again.
  */
 async function auditing<T>(ctx: SmokeContext, path: string): Promise<T> {
-  const server = target(ctx, 'auditing');
-  const url = `${server.url.replace(/\/$/, '')}${path}`;
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (server.token) headers.authorization = `Bearer ${server.token}`;
-  const response = await fetch(url, { signal: AbortSignal.timeout(5_000), headers });
-  const body = (await response.json().catch(() => undefined)) as (T & { detail?: string }) | undefined;
-  const detail = body?.detail ? ` (${body.detail.replace(/\.$/, '')})` : '';
-  if (refused(response.status))
-    throw new StepFailure(
-      `the auditing server at ${server.url} answered GET ${path.split('?')[0]} with ${response.status}${detail}: ${tokenFix(ctx, 'auditing')}.`,
-    );
-  if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}${detail}`);
-  return body as T;
+  const [client, { ServerAnswerError }] = await Promise.all([auditingClient(ctx), import('../clients/auditing.js')]);
+  try {
+    return await client.get<T>(path);
+  } catch (error) {
+    if (!(error instanceof ServerAnswerError)) throw error;
+    const detail = error.detail ? ` (${error.detail})` : '';
+    if (refused(error.status))
+      throw new StepFailure(
+        `the auditing server at ${redactUrl(client.baseUrl)} answered GET ${path.split('?')[0]} with ${error.status}${detail}: ${tokenFix(ctx, 'auditing')}.`,
+      );
+    throw new Error(`GET ${path} answered ${error.status}${detail}`);
+  }
 }
 
 interface Stats {
@@ -137,8 +154,8 @@ async function notePipeline(ctx: SmokeContext): Promise<string> {
     await admin.close().catch(() => undefined);
   }
   ctx.baseline = await statsCounts(ctx).catch((error: Error) => {
-    // A refused token fails now, before the parcel is written: nothing is left behind for it.
-    if (error instanceof StepFailure) throw error;
+    // A refused token (or TLS files that cannot be read) fails now, before the parcel is written: nothing is left behind for it.
+    if (error instanceof StepFailure || (error instanceof CliError && error.kind === 'user')) throw error;
     ctx.warn(`the auditing server did not answer GET /stats at the start (${error.message}); the auditing-stats step will fail`);
     return undefined;
   });
@@ -177,7 +194,6 @@ const stack: SmokeStep = {
         ctx.warn(`stack "${ctx.paths.name}" runs without ${notReady.map((s) => `${s.name} (${s.state})`).join(', ')}; smoke uses it as it is`);
       summary = `using the running stack "${ctx.paths.name}"${notReady.length ? ` (not ready: ${notReady.map((s) => s.name).join(', ')})` : ''}`;
     }
-    const { resolveToken } = await import('../lib/config.js');
     // After up: a stack it started records its token only then.
     const token = resolveToken({ flags: { token: ctx.tokenFlag }, env: ctx.env, state: await readState(ctx.paths) }).value;
     ctx.targets = stackTargets(endpoints, token);
@@ -197,15 +213,19 @@ const externalPipeline: SmokeStep = {
   },
 };
 
+/** The tracking server's client for the whole target: its bearer token, and for https its TLS options. */
 async function trackingClient(ctx: SmokeContext) {
   const { TrackingClient } = await import('../clients/tracking.js');
-  const server = target(ctx, 'tracking');
-  return new TrackingClient(server.url, { token: server.token });
+  return new TrackingClient(target(ctx, 'tracking'));
 }
 
 /** A refused token from the tracking server as a StepFailure with the fix; anything else as it was. */
 function trackingRefusal(ctx: SmokeContext, error: unknown): never {
-  if (error instanceof CliError && (error.code === 'UNAUTHORIZED' || error.code === 'HTTP_401' || error.code === 'HTTP_403'))
+  const status = (error as { status?: unknown } | null)?.status;
+  if (
+    error instanceof CliError &&
+    ((typeof status === 'number' && refused(status)) || error.code === 'UNAUTHORIZED' || error.code === 'HTTP_401' || error.code === 'HTTP_403')
+  )
     throw new StepFailure(`${error.message.replace(/\.$/, '')}: ${tokenFix(ctx, 'tracking')}.`);
   throw error;
 }

@@ -29,8 +29,8 @@ export interface TargetRequest {
   env: NodeJS.ProcessEnv;
   paths: StackPaths;
   cwd: string;
-  /** The selected context; when left out, the one the flags (`--context`) and the environment select. */
-  context?: ContextTargets | null;
+  /** The selected context (the command's: createContext selected it); none, the local stack. */
+  context?: ContextTargets;
 }
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -53,7 +53,7 @@ async function sinkGroup(cwd: string): Promise<string> {
  * a database named by flag or env, the database's only logical slot).
  */
 export async function resolveTargets(req: TargetRequest): Promise<VerifyTargets> {
-  const context = req.context === undefined ? await (await import('../contexts/load.js')).loadSelectedContext(req.flags, req.env) : (req.context ?? undefined);
+  const { context } = req;
   // Under a context the stack's state is not read: environments never mix.
   const input = context
     ? { flags: req.flags, env: req.env, context }

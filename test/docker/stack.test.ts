@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerComponent } from '../../src/stack/components/index.js';
 import type { Component, ServiceName } from '../../src/stack/components/types.js';
 import { connectEngine, labelFilter } from '../../src/stack/runtimes/docker/engine.js';
-import { BIN, cli, ROOT } from '../helpers/cli.js';
+import { BIN, cli, LOCAL_CONTEXT_ENV, ROOT } from '../helpers/cli.js';
 import { fakeComponent } from '../helpers/fake-component.js';
 import { connectorAnswers, roleFacts } from '../helpers/least-privilege.js';
 import { stackState } from '../helpers/state.js';
@@ -53,6 +53,7 @@ describe('outboxctl up --runtime docker', () => {
     env = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
+      ...LOCAL_CONTEXT_ENV,
       NO_COLOR: '1',
       CI: '1',
       DOCKER_HOST: host,
@@ -231,7 +232,7 @@ describe('the runtime a stack gets', () => {
     const home = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-docker-auto-'));
     const plan = async (extra: NodeJS.ProcessEnv, stack: string) => {
       const r = await execa(BIN, ['up', '--dry-run', '--json', '--stack', stack], {
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, OUTBOXCTL_HOME: home, ...extra },
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...LOCAL_CONTEXT_ENV, OUTBOXCTL_HOME: home, ...extra },
         extendEnv: false,
         reject: false,
       });
@@ -242,7 +243,7 @@ describe('the runtime a stack gets', () => {
     expect(await plan({ DOCKER_HOST: `unix://${home}/no-engine.sock` }, 'fresh')).toBe('native');
     // A native stack (started for real: its PostgreSQL) keeps its runtime when an engine answers.
     const native = await execa(BIN, ['up', '--services', 'postgres', '--runtime', 'native', '--stack', 'old'], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, OUTBOXCTL_HOME: home },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...LOCAL_CONTEXT_ENV, OUTBOXCTL_HOME: home },
       extendEnv: false,
       reject: false,
     });
@@ -250,7 +251,7 @@ describe('the runtime a stack gets', () => {
     try {
       expect(await plan({ DOCKER_HOST: host }, 'old')).toBe('native');
       const refused = await execa(BIN, ['up', '--runtime', 'docker', '--stack', 'old'], {
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, OUTBOXCTL_HOME: home, DOCKER_HOST: host },
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...LOCAL_CONTEXT_ENV, OUTBOXCTL_HOME: home, DOCKER_HOST: host },
         extendEnv: false,
         reject: false,
       });
@@ -258,7 +259,7 @@ describe('the runtime a stack gets', () => {
       expect(refused.stderr).toContain('Stack "old" was created with the native runtime, so --runtime docker cannot start it.');
     } finally {
       await execa(BIN, ['down', '--volumes', '--stack', 'old'], {
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, OUTBOXCTL_HOME: home },
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...LOCAL_CONTEXT_ENV, OUTBOXCTL_HOME: home },
         reject: false,
       });
     }
@@ -278,7 +279,13 @@ describe('errors a Docker user meets: one sentence, exit 1, nothing of the run l
     expect((await docker.listNetworks({ filters: labelFilter(stack) })).length).toBe(0);
     expect(((await docker.listVolumes({ filters: labelFilter(stack) })).Volumes ?? []).length).toBe(0);
   };
-  const base = (home: string): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: process.env.HOME, OUTBOXCTL_HOME: home, NO_COLOR: '1' });
+  const base = (home: string): NodeJS.ProcessEnv => ({
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    ...LOCAL_CONTEXT_ENV,
+    OUTBOXCTL_HOME: home,
+    NO_COLOR: '1',
+  });
 
   it('an image missing locally while no registry answers (the pull "succeeds" and fails in its stream)', async () => {
     const home = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-docker-err-'));

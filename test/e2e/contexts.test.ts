@@ -25,7 +25,14 @@ interface Sandbox {
 /** An empty XDG_CONFIG_HOME and OUTBOXCTL_HOME of their own, and no endpoint variables from the test's environment. */
 async function sandbox(): Promise<Sandbox> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-contexts-'));
-  const env = { PATH: process.env.PATH, HOME: root, XDG_CONFIG_HOME: path.join(root, 'config'), OUTBOXCTL_HOME: path.join(root, 'home') };
+  const env = {
+    PATH: process.env.PATH,
+    HOME: root,
+    XDG_CONFIG_HOME: path.join(root, 'config'),
+    OUTBOXCTL_HOME: path.join(root, 'home'),
+    // Unset (the test helpers default it to local): these tests select contexts by current-context too.
+    OUTBOXCTL_CONTEXT: undefined,
+  };
   return { env, config: path.join(root, 'config', 'outboxctl', 'config.yaml'), home: path.join(root, 'home') };
 }
 
@@ -342,6 +349,19 @@ describe('commands on a context', () => {
     expect(connectors.code).toBe(2);
     expect(oneSentence(connectors.stderr)).toMatch(
       /^error: Context "refs" names no connect endpoint \(connect\.url\), and neither --connect-url nor KAFKA_CONNECT_URL gives one\.$/,
+    );
+  });
+
+  it("serve sink on a context without an elasticsearch endpoint: exit 2, one sentence (never the connector file's URL)", async () => {
+    const box = await sandbox();
+    const port = await closedPort();
+    const created = await run(box, ['context', 'create', 'kafka-only', '--bootstrap-server', `127.0.0.1:${port}`]);
+    expect(created.code, created.stderr).toBe(0);
+    // ELASTICSEARCH_URL would name one: left out, as is the connector file's connection.url (rendered without the context).
+    const r = await run(box, ['--context', 'kafka-only', 'serve', 'sink', '--port', '0'], { ELASTICSEARCH_URL: undefined });
+    expect(r.code, r.stderr).toBe(2);
+    expect(oneSentence(r.stderr)).toBe(
+      'error: Context "kafka-only" names no elasticsearch endpoint (elasticsearch.url), and neither --elasticsearch-url nor ELASTICSEARCH_URL gives one.',
     );
   });
 });

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { stackPaths } from '../../src/stack/paths.js';
 import { isRunning } from '../../src/stack/runtimes/native/process.js';
-import { ROOT } from '../helpers/cli.js';
+import { LOCAL_CONTEXT_ENV, ROOT } from '../helpers/cli.js';
 
 /** The built CLI with the fake services `fakedb` and `fakebus` registered (see fake-stack-cli.mjs). */
 export const FAKE_CLI = fileURLToPath(new URL('./fake-stack-cli.mjs', import.meta.url));
@@ -27,7 +27,15 @@ function portBase(home: string): number {
 export function fakeCli(home: string, args: string[], env: NodeJS.ProcessEnv = {}): ResultPromise<{ reject: false }> {
   if (!existsSync(path.join(ROOT, 'dist', 'cli.js'))) throw new Error('dist/ is missing: run `npm run build` first');
   return execa(process.execPath, [FAKE_CLI, ...args], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, OUTBOXCTL_HOME: home, NO_COLOR: '1', FAKE_PORT_BASE: String(portBase(home)), ...env },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      ...LOCAL_CONTEXT_ENV,
+      OUTBOXCTL_HOME: home,
+      NO_COLOR: '1',
+      FAKE_PORT_BASE: String(portBase(home)),
+      ...env,
+    },
     extendEnv: false,
     reject: false,
     cwd: ROOT,

@@ -1,7 +1,9 @@
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaAdmin, kafkaClient } from '../../src/clients/kafka.js';
 import { PartitionReader } from '../../src/clients/kafka-reader.js';
@@ -13,7 +15,7 @@ import type { KafkaTarget } from '../../src/lib/targets.js';
 import { parseSinkConfig } from '../../src/sink/config.js';
 import { EmbeddedSink } from '../../src/sink/sink.js';
 import { produce } from '../../src/topics/produce.js';
-import { ROOT, spawnCli } from '../helpers/cli.js';
+import { BIN, ROOT, spawnCli } from '../helpers/cli.js';
 import { type SecureKafka, startSecureKafka } from '../helpers/secure-kafka.js';
 
 let kafka: SecureKafka;
@@ -184,6 +186,35 @@ describe('the embedded sink over SASL_SSL', () => {
     expect([...new Set(written.map((o) => o.id))].sort()).toEqual(ids);
     expect(written.every((o) => o.index === topic)).toBe(true);
   });
+
+  for (const dlq of [true, false]) {
+    it(`a wrong password ${dlq ? 'with the packaged dead-letter topic' : 'without a dead-letter topic'}: start() rejects with one sentence, the sink FAILED`, async () => {
+      const shipped = parseConnectorFile(await readFile(path.join(ROOT, 'kafka-connectors/es-sink-connector.json'), 'utf8'), 'es-sink-connector.json', {
+        ELASTICSEARCH_URL: 'http://127.0.0.1:9',
+      }).config;
+      const config: Record<string, string> = { ...shipped, topics: 'secure.sink.denied' };
+      if (!dlq) delete config['errors.deadletterqueue.topic.name'];
+      const search = { url: 'http://search.invalid', bulk: async () => [] } as unknown as SearchClient;
+      const target: KafkaTarget = { ...kafka.target, sasl: { ...kafka.target.sasl!, password: 'wrong' } };
+      const sink = new EmbeddedSink({ config: parseSinkConfig('secure-sink-denied', config), bootstrap: target, search, log: () => undefined });
+      const started = Date.now();
+      const error = await Promise.race([
+        sink.start().then(
+          () => new Error('the sink started'),
+          (e: unknown) => e,
+        ),
+        new Promise<Error>((resolve) => setTimeout(() => resolve(new Error('start() still waits after 60 s')), 60_000)),
+      ]);
+      await sink.stop();
+      expect(error).toBeInstanceOf(CliError);
+      const e = error as CliError;
+      expect(e.code).toBe('KAFKA_AUTH_FAILED');
+      expect(e.message).toMatch(ONE_SENTENCE);
+      expect(e.message).toBe(`Kafka at ${kafka.saslSsl} rejected the credentials of SASL_SSL (SCRAM-SHA-512 as alice): authentication failed.`);
+      expect(sink.stats.state).toBe('FAILED');
+      expect(Date.now() - started).toBeLessThan(60_000);
+    });
+  }
 });
 
 describe('Kafka authentication failures through the client API: one sentence each, with the fix', () => {
@@ -398,4 +429,60 @@ describe('the CLI under a context with TLS and SCRAM', () => {
       expect(lines).toHaveLength(2);
     });
   }
+
+  describe('serve sink', () => {
+    let search: Server;
+    let searchUrl: string;
+    let noDlqFile: string;
+
+    beforeAll(async () => {
+      // The search engine is not under test: GET / answers like Elasticsearch 7, nothing else is asked before Kafka.
+      search = createServer((_req, res) => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ version: { number: '7.17.0' }, tagline: 'You Know, for Search' }));
+      });
+      await new Promise<void>((resolve) => search.listen(0, '127.0.0.1', resolve));
+      searchUrl = `http://127.0.0.1:${(search.address() as { port: number }).port}`;
+      const shipped = JSON.parse(await readFile(path.join(ROOT, 'kafka-connectors/es-sink-connector.json'), 'utf8')) as { config: Record<string, string> };
+      delete shipped.config['errors.deadletterqueue.topic.name'];
+      noDlqFile = path.join(dir, 'es-sink-no-dlq.json');
+      await writeFile(noDlqFile, JSON.stringify(shipped));
+    });
+
+    afterAll(async () => {
+      await new Promise((resolve) => search?.close(resolve));
+    });
+
+    const bad = [
+      {
+        name: 'a wrong password',
+        flags: (): Record<string, string> => ({ '--kafka-password': 'env:BAD_PASSWORD' }),
+        sentence: () => `error: Kafka at ${kafka.saslSsl} rejected the credentials of SASL_SSL (SCRAM-SHA-512 as alice): authentication failed.`,
+      },
+      {
+        name: 'an unknown CA',
+        flags: (): Record<string, string> => ({ '--kafka-ca': kafka.certs.otherCaCert }),
+        sentence: () =>
+          `error: Kafka at ${kafka.saslSsl} presented a certificate that SASL_SSL (SCRAM-SHA-512 as alice) cannot verify: self-signed certificate in certificate chain.`,
+      },
+    ];
+    for (const b of bad) {
+      for (const dlq of [true, false]) {
+        it(`${b.name}, ${dlq ? 'the packaged connector file (dead-letter topic)' : 'no dead-letter topic'}: exit 1 with one sentence, no hang`, async () => {
+          const name = `sink-${b.name.replace(/\W+/g, '-')}`;
+          await createContext(name, { ...b.flags(), '--elasticsearch-url': searchUrl });
+          const argv = ['--context', name, 'serve', 'sink', '--port', '0', ...(dlq ? [] : ['--connector-file', noDlqFile])];
+          // Killed after 90 s: a sink that hangs fails the test instead of outliving it.
+          const r = await execa(BIN, argv, { env: { NO_COLOR: '1', ...env() }, reject: false, cwd: ROOT, timeout: 90_000 });
+          expect(r.timedOut, `still running after 90 s:\n${r.stderr}`).toBe(false);
+          expect(r.exitCode, r.stderr).toBe(1);
+          const lines = r.stderr.trim().split('\n');
+          const errors = lines.filter((l) => l.startsWith('error: '));
+          expect(errors, r.stderr).toEqual([b.sentence()]);
+          expect(r.stderr).not.toMatch(/Unexpected error|^\s+at /m);
+          expect(lines.at(-1)).toMatch(/^hint: /);
+        });
+      }
+    }
+  });
 });

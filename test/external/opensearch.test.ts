@@ -11,6 +11,7 @@ import { freePort } from '../../src/stack/ports.js';
 import { emptyState, writeState } from '../../src/stack/state.js';
 import { BIN, ROOT } from '../helpers/cli.js';
 import { stackState } from '../helpers/state.js';
+import { smokeContextCases } from './smoke-context-cases.js';
 
 /**
  * One real native stack with `--search-engine opensearch` (OpenSearch 2.19 as service
@@ -20,13 +21,14 @@ import { stackState } from '../helpers/state.js';
  * deleted event document). The Elasticsearch stack tests (test/stack/) cover the same on 7.10.2.
  */
 let home: string;
+let token: string;
 let endpoints: { tracking: string; auditing: string; elasticsearch: string };
 const outboxctl = (args: string[]) => execa(BIN, args, { env: { OUTBOXCTL_HOME: home, NO_COLOR: '1' }, reject: false, cwd: ROOT });
 
 async function call<T>(base: string, method: string, url: string, body?: unknown): Promise<{ status: number; body: T }> {
   const response = await fetch(`${base}${url}`, {
     method,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(base === endpoints.elasticsearch ? {} : { authorization: `Bearer ${token}` }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: response.status, body: (await response.json()) as T };
@@ -62,9 +64,13 @@ describe('the pipeline on OpenSearch 2.19 (up --search-engine opensearch)', () =
   beforeAll(async () => {
     home = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-opensearch-'));
     await recordFreePorts();
-    const r = await outboxctl(['up', '--runtime', 'native', '--search-engine', 'opensearch']);
+    // With a token: the smoke --context cases below run on this stack too (one stack for the file).
+    const r = await outboxctl(['up', '--runtime', 'native', '--search-engine', 'opensearch', '--token']);
     expect(r.exitCode, r.stderr).toBe(0);
-    endpoints = (await stackState(home)).endpoints as typeof endpoints;
+    const state = await stackState(home);
+    endpoints = state.endpoints as typeof endpoints;
+    token = (state as { secrets: { token?: string } }).secrets.token!;
+    expect(token).toBeTruthy();
     const statuses = ['registered', 'in_transit', 'delivered'] as const;
     for (let i = 0; i < 30; i++) {
       const status = statuses[i % 3]!;
@@ -83,10 +89,6 @@ describe('the pipeline on OpenSearch 2.19 (up --search-engine opensearch)', () =
     }
     await engine('POST', '/parcel.outbox,parcels/_refresh');
   });
-  afterAll(async () => {
-    if (home) await outboxctl(['down', '--volumes']);
-  });
-
   it('status names OpenSearch 2.19 as service elasticsearch; the stack keeps its engine', async () => {
     const json = JSON.parse((await outboxctl(['status', '--json'])).stdout) as {
       searchEngine: string;
@@ -199,4 +201,11 @@ describe('the pipeline on OpenSearch 2.19 (up --search-engine opensearch)', () =
     expect(report.stages.events.missing).toEqual({ count: 1, first: [eventId] });
     expect(report.problems).toEqual([`1 event has no document in parcel.outbox: ${eventId}`]);
   });
+});
+
+// The same stack is the deployed pipeline that smoke --context reaches through a context alone.
+smokeContextCases(() => home);
+
+afterAll(async () => {
+  if (home) await outboxctl(['down', '--volumes']);
 });

@@ -154,6 +154,40 @@ describe('context create flags', () => {
     expect(contextFromFlags({ bootstrapServer: 'k:9093', kafkaTls: true }, dir).context.kafka?.tls).toBe(true);
   });
 
+  it('`~/` is the home directory, as the loader reads it: file: secrets and PEM files alike', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'outboxctl-home-'));
+    await writeFile(path.join(home, 'ca.pem'), 'pem');
+    const { context } = contextFromFlags(
+      {
+        bootstrapServer: 'k:9093',
+        kafkaCa: '~/ca.pem',
+        kafkaSaslMechanism: 'plain',
+        kafkaUsername: 'u',
+        kafkaPassword: 'file:~/secrets/kafka',
+        connectUrl: 'http://c:8083',
+        connectUsername: 'a',
+        connectPassword: 'file:relative/pw',
+      },
+      '/work/dir',
+      { HOME: home },
+    );
+    expect(context.kafka?.tls).toEqual({ 'ca-file': path.join(home, 'ca.pem') });
+    expect(context.kafka?.sasl?.password).toBe(`file:${path.join(home, 'secrets', 'kafka')}`);
+    expect(context.connect?.password).toBe('file:/work/dir/relative/pw');
+  });
+
+  it('a password in a URL, in its userinfo or its query, is warned about as a literal', () => {
+    const warned = (url: string) => contextFromFlags({ databaseUrl: url }, '/').warnings;
+    const warning = '--database-url carries a password, stored as a literal in the config file; prefer --database-password env:VAR or file:PATH.';
+    expect(warned('postgres://u:pw@h/db')).toEqual([warning]);
+    expect(warned('postgres://u@h/db?sslmode=require&password=pw')).toEqual([warning]);
+    expect(warned('postgres://u@h/db?sslpassword=keypw')).toEqual([warning]);
+    expect(warned('postgres://u@h/db?sslmode=require')).toEqual([]);
+    expect(contextFromFlags({ elasticsearchUrl: 'https://e:9200/?password=pw' }, '/').warnings).toEqual([
+      '--elasticsearch-url carries a password, stored as a literal in the config file; prefer --elasticsearch-password env:VAR or file:PATH.',
+    ]);
+  });
+
   it('each problem is one sentence naming the flag', () => {
     const cases: [Record<string, unknown>, string][] = [
       [

@@ -5,13 +5,16 @@ import { describe, expect, it } from 'vitest';
 import { contextTargets } from '../../src/contexts/targets.js';
 import {
   type ContextTargets,
+  contextOverriddenBy,
   ENDPOINTS,
   type EndpointName,
+  redactUrl,
   resolveDatabaseUrl,
   resolveEndpoint,
   resolveHttpTarget,
   resolveKafkaTarget,
   resolveToken,
+  urlCarriesPassword,
 } from '../../src/lib/config.js';
 import { CliError } from '../../src/lib/errors.js';
 
@@ -108,6 +111,54 @@ describe('targets carry the context auth, read only when used', () => {
     expect(resolveHttpTarget('connect', { flags: { connectUrl: 'https://elsewhere' }, env: {}, context }).basic?.password).toBe('cpw');
   });
 
+  it("an address from the environment gets none of the context's TLS settings or credentials; a flag's keeps them", () => {
+    const context = full({ KAFKA_PW: 'kpw', CONNECT_PW: 'cpw', ES_KEY: 'a2V5', TRACKING_TOKEN: 'tt', AUDITING_TOKEN: 'at', PG_PW: 'pgpw' });
+    const env = {
+      KAFKA_BOOTSTRAP_SERVERS: 'env-kafka:9092',
+      KAFKA_CONNECT_URL: 'http://env-connect:8083',
+      ELASTICSEARCH_URL: 'http://env-search:9200',
+      DATABASE_URL: 'postgres://outbox@env-db:5432/outbox',
+      TRACKING_URL: 'http://env-tracking:8080',
+      AUDITING_URL: 'http://env-auditing:5000',
+    };
+    const input = { flags: {}, env, context };
+    expect(resolveKafkaTarget(input)).toEqual({ brokers: 'env-kafka:9092' });
+    expect(resolveHttpTarget('connect', input)).toEqual({ url: 'http://env-connect:8083' });
+    expect(resolveHttpTarget('elasticsearch', input)).toEqual({ url: 'http://env-search:9200' });
+    expect(resolveHttpTarget('tracking', input)).toEqual({ url: 'http://env-tracking:8080' });
+    expect(resolveHttpTarget('auditing', input)).toEqual({ url: 'http://env-auditing:5000' });
+    expect(resolveToken(input, 'tracking')).toEqual({ value: undefined, source: 'none' });
+    expect(resolveDatabaseUrl(input)).toEqual({ value: 'postgres://outbox@env-db:5432/outbox', source: 'env' });
+    for (const name of Object.keys(ENDPOINTS) as EndpointName[]) expect(contextOverriddenBy(name, input)).toBe(ENDPOINTS[name].env);
+    // A secret the context names is not even read for an address it does not go to.
+    const unreadable = full();
+    expect(resolveKafkaTarget({ flags: {}, env, context: unreadable })).toEqual({ brokers: 'env-kafka:9092' });
+    // A token given for the purpose still goes with it.
+    expect(resolveHttpTarget('tracking', { flags: {}, env: { ...env, OUTBOXCTL_TOKEN: 'own' }, context }).token).toBe('own');
+
+    // A flag is an explicit choice: it beats the variable and keeps the context's auth.
+    const flags = {
+      bootstrapServer: 'flag-kafka:9093',
+      connectUrl: 'https://flag-connect:8083',
+      elasticsearchUrl: 'https://flag-search:9200',
+      databaseUrl: 'postgres://outbox@flag-db:5432/outbox',
+      trackingUrl: 'http://flag-tracking:8080',
+    };
+    const flagged = { flags, env, context };
+    expect(resolveKafkaTarget(flagged)).toEqual({
+      brokers: 'flag-kafka:9093',
+      tls: { caFile: '/ca.pem' },
+      sasl: { mechanism: 'scram-sha-512', username: 'alice', password: 'kpw' },
+    });
+    expect(resolveHttpTarget('connect', flagged).basic?.password).toBe('cpw');
+    expect(resolveHttpTarget('elasticsearch', flagged).apiKey).toBe('a2V5');
+    expect(resolveHttpTarget('tracking', flagged).token).toBe('tt');
+    expect(new URL(resolveDatabaseUrl(flagged).value!).password).toBe('pgpw');
+    expect(contextOverriddenBy('kafka', flagged)).toBeUndefined();
+    // Without a context there is nothing to override.
+    expect(contextOverriddenBy('kafka', { flags: {}, env })).toBeUndefined();
+  });
+
   it('an unset reference fails only the endpoint that uses it, naming context, field and reference', () => {
     const context = full({ CONNECT_PW: 'cpw' });
     const input = { flags: {}, env: {}, context };
@@ -155,5 +206,36 @@ describe('targets carry the context auth, read only when used', () => {
     expect(value).toContain('sslmode=verify-full');
     expect(resolveDatabaseUrl({ flags: { databaseUrl: 'postgres://u:own@h/db' }, env: {}, context }).value).toBe('postgres://u:own@h/db');
     expect(resolveEndpoint('database', { flags: {}, env: {}, context }).value).not.toContain('p%40ss');
+  });
+});
+
+describe('URLs are printed without their passwords', () => {
+  it('masks the userinfo password and password / sslpassword query parameters (pg-connection-string reads both), nothing else', () => {
+    expect(redactUrl('postgres://u:secret@h:1/db')).toBe('postgres://u:****@h:1/db');
+    expect(redactUrl('postgres://u@h:1/db?password=secret')).toBe('postgres://u@h:1/db?password=****');
+    expect(redactUrl('postgres://u@h/db?sslmode=verify-full&sslrootcert=/etc/ssl/ca.pem&password=s%40cret&sslpassword=keypw')).toBe(
+      'postgres://u@h/db?sslmode=verify-full&sslrootcert=/etc/ssl/ca.pem&password=****&sslpassword=****',
+    );
+    expect(redactUrl('postgres://u:pw@h/db?PASSWORD=a&pass%77ord=b&password=c')).toBe('postgres://u:****@h/db?PASSWORD=****&pass%77ord=****&password=****');
+    // Unchanged: no password, or an empty one; a parameter that only ends in "password".
+    for (const url of ['postgres://u@h/db?sslmode=require', 'postgres://u@h/db?password=', 'postgres://u@h/db?oldpassword=x', 'kafka:9092']) {
+      expect(redactUrl(url)).toBe(url);
+    }
+    // Not a URL the parser takes: the same, by text.
+    expect(redactUrl('postgres://u:pw@h:bad/db?password=secret#x')).toBe('postgres://u:****@h:bad/db?password=****#x');
+  });
+
+  it('urlCarriesPassword sees either', () => {
+    expect(urlCarriesPassword('postgres://u:pw@h/db')).toBe(true);
+    expect(urlCarriesPassword('postgres://u@h/db?password=pw')).toBe(true);
+    expect(urlCarriesPassword('postgres://u@h/db?sslpassword=pw')).toBe(true);
+    expect(urlCarriesPassword('postgres://u@h/db?sslmode=require')).toBe(false);
+    expect(urlCarriesPassword('postgres://u@h/db?password=')).toBe(false);
+  });
+
+  it("a context's password is not put into a URL that has one in its query", () => {
+    const context = full({ PG_PW: 'ctx' });
+    const url = 'postgres://u@h/db?password=own';
+    expect(resolveDatabaseUrl({ flags: { databaseUrl: url }, env: {}, context }).value).toBe(url);
   });
 });

@@ -2,7 +2,18 @@ import { describe, expect, it } from 'vitest';
 import type { Watermarks } from '../../src/clients/kafka.js';
 import type { Clock } from '../../src/lib/clock.js';
 import { LagProbe, sinkLag } from '../../src/sink/lag.js';
-import { type ConsumerActivity, healthStatus, reportedState, STALL_AFTER_MS, shouldRestartConsumer } from '../../src/sink/liveness.js';
+import {
+  type ConsumerActivity,
+  CRASH_GIVE_UP_AFTER,
+  type CrashStreak,
+  crashRestartDelayMs,
+  healthStatus,
+  nextCrashStreak,
+  reportedState,
+  STALL_AFTER_MS,
+  shouldGiveUpAfterCrash,
+  shouldRestartConsumer,
+} from '../../src/sink/liveness.js';
 
 const activity = (over: Partial<ConsumerActivity> = {}): ConsumerActivity => ({
   state: 'RUNNING',
@@ -162,5 +173,38 @@ describe('LagProbe', () => {
     probe.poll();
     await settle();
     expect(reads).toBe(2);
+  });
+});
+
+describe('restarting a consumer kafkajs stopped: backoff and giving up', () => {
+  it('waits 1 s, doubling to at most 30 s', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 10, 1_000].map((n) => crashRestartDelayMs(n))).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000, 30_000]);
+  });
+
+  it('counts crashes of one error type in a row; another type starts over, as does a join (no streak)', () => {
+    let streak: CrashStreak | undefined;
+    for (let i = 0; i < 3; i++) streak = nextCrashStreak(streak, 'UNKNOWN_MEMBER_ID');
+    expect(streak).toEqual({ type: 'UNKNOWN_MEMBER_ID', count: 3 });
+    expect(crashRestartDelayMs(streak!.count)).toBe(4_000);
+    streak = nextCrashStreak(streak, 'NOT_COORDINATOR');
+    expect(streak).toEqual({ type: 'NOT_COORDINATOR', count: 1 });
+    // After a join the sink forgets the streak: the next crash waits 1 s again.
+    expect(nextCrashStreak(undefined, 'NOT_COORDINATOR')).toEqual({ type: 'NOT_COORDINATOR', count: 1 });
+  });
+
+  it(`fails the sink at the ${CRASH_GIVE_UP_AFTER}th crash of one type in a row, not before`, () => {
+    expect(CRASH_GIVE_UP_AFTER).toBe(10);
+    let streak: CrashStreak | undefined;
+    const verdicts: boolean[] = [];
+    for (let i = 0; i < CRASH_GIVE_UP_AFTER; i++) {
+      streak = nextCrashStreak(streak, 'ILLEGAL_GENERATION');
+      verdicts.push(shouldGiveUpAfterCrash(streak));
+    }
+    expect(verdicts.slice(0, -1).every((v) => !v)).toBe(true);
+    expect(verdicts.at(-1)).toBe(true);
+    // Alternating types never build a streak.
+    let mixed: CrashStreak | undefined;
+    for (let i = 0; i < 30; i++) mixed = nextCrashStreak(mixed, i % 2 ? 'A' : 'B');
+    expect(shouldGiveUpAfterCrash(mixed!)).toBe(false);
   });
 });

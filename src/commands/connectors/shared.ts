@@ -5,16 +5,14 @@ import { parseDuration } from '../../lib/duration.js';
 import { UserError } from '../../lib/errors.js';
 import { type Column, renderTable } from '../../lib/table.js';
 import type { StackState } from '../../stack/state.js';
-import { type CommandContext, stackStateOf } from '../context.js';
+import { type CommandContext, resolveInputOf } from '../context.js';
 
 /**
  * A client of Kafka Connect: --connect-url / KAFKA_CONNECT_URL, the context's (with its basic auth
  * and CA) or the stack's. `state`: the stack state the caller already read (none under a context).
  */
 export async function connectClient(ctx: CommandContext, state?: StackState): Promise<ConnectClient> {
-  const input = ctx.context
-    ? { flags: ctx.flags, env: ctx.io.env, context: ctx.context }
-    : { flags: ctx.flags, env: ctx.io.env, state: state ?? (await stackStateOf(ctx)) };
+  const input = await resolveInputOf(ctx, state);
   const target = resolveHttpTarget('connect', input);
   const { ConnectClient } = await import('../../clients/connect.js');
   return new ConnectClient(target);

@@ -9,7 +9,7 @@ export default async function run(ctx: CommandContext, name: string): Promise<vo
     import('../../contexts/targets.js'),
   ]);
   checkContextName(name);
-  const { context, warnings } = contextFromFlags(ctx.flags, ctx.io.cwd);
+  const { context, warnings } = contextFromFlags(ctx.flags, ctx.io.cwd, ctx.io.env);
   const use = ctx.flags.use === true;
   const { file, replaced } = await updateConfig(ctx.io.env, (config) => {
     const replaced = config.contexts[name] !== undefined;

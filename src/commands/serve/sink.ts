@@ -17,6 +17,9 @@ export default async function run(ctx: CommandContext): Promise<void> {
   const host = String(flags.host ?? '127.0.0.1');
   const input = await resolveInputOf(ctx);
   const bootstrap = resolveKafkaTarget(input);
+  // Under a context its search engine (with its auth) replaces the file's connection.url, which is
+  // rendered without the context (ELASTICSEARCH_URL or localhost): a context without one is a usage error.
+  const contextSearch: HttpTarget | undefined = ctx.context ? resolveHttpTarget('elasticsearch', input) : undefined;
   const [{ loadSinkConnector }, { parseSinkConfig }, { SearchClient }, { EmbeddedSink }, { createSinkHealthServer }, { PARCELS_INDEX }] = await Promise.all([
     import('../../sink/connector-file.js'),
     import('../../sink/config.js'),
@@ -28,8 +31,7 @@ export default async function run(ctx: CommandContext): Promise<void> {
   const connectorFile = typeof flags.connectorFile === 'string' ? flags.connectorFile : undefined;
   const file = ctx.context ? await contextSinkConnector(ctx, connectorFile) : await loadSinkConnector(ctx, connectorFile);
   const config = parseSinkConfig(file.name, file.config);
-  // Under a context its search engine (with its auth) replaces the file's connection.url.
-  const searchTarget: HttpTarget | string = ctx.context?.elasticsearch ? resolveHttpTarget('elasticsearch', input) : config.connectionUrl;
+  const searchTarget: HttpTarget | string = contextSearch ?? config.connectionUrl;
   const search = await SearchClient.connect(searchTarget, { deadlineMs: 15_000 });
   const sink = new EmbeddedSink({
     config,

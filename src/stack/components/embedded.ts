@@ -1,17 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { LOCAL } from '../../contexts/names.js';
 import type { StackPaths } from '../paths.js';
 import { readState, updateState } from '../state.js';
 import type { Launch, Readiness, ServiceContext } from './types.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/outboxctl', import.meta.url));
 
-/** `outboxctl serve <server> --managed …` on the service's port and address: how the embedded servers run under `up`. */
+/**
+ * `outboxctl serve <server> --managed …` on the service's port and address: how the embedded servers
+ * run under `up`. OUTBOXCTL_CONTEXT=local: a server of the local stack never picks up a context
+ * (the config file's current-context, or one exported in the shell that ran `up`).
+ */
 export function serveLaunch(ctx: ServiceContext, server: 'tracking' | 'sink' | 'auditing', extraArgs: string[], env: NodeJS.ProcessEnv = {}): Launch {
   return {
     command: process.execPath,
     args: [BIN, 'serve', server, '--managed', ctx.paths.dir, '--port', String(ctx.ports.main), '--host', ctx.host, ...extraArgs],
-    env: { NO_COLOR: '1', ...env },
+    env: { NO_COLOR: '1', ...env, OUTBOXCTL_CONTEXT: LOCAL },
   };
 }
 
