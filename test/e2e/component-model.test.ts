@@ -81,7 +81,8 @@ describe('a component added without a change outside components/ and the test', 
       expect(result.started.map((s) => s.service)).toEqual(['fake']);
       // Its preferred port when free, else the one `up` chose: whichever the state records.
       const port = (await stackState(home)).services.fake!.ports.main!;
-      expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe('hello from fake');
+      // No keep-alive: an idle connection of this test's must not hold the fake's port after it stops.
+      expect(await (await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: 'close' } })).text()).toBe('hello from fake');
 
       const status = JSON.parse((await cli(['status', '--json'], env)).stdout) as { services: { name: string; state: string; probe: string; port: number }[] };
       expect(status.services.find((s) => s.name === 'fake')).toMatchObject({ state: 'ready', probe: 'the log line "fake listening"', port });
@@ -93,7 +94,13 @@ describe('a component added without a change outside components/ and the test', 
       const down = await cli(['down'], env);
       expect(down.code, down.stderr).toBe(0);
       expect(down.stdout).toContain('stopped fake');
-      expect(await isPortFree(port)).toBe(true);
+      // The kernel closes the stopped process's sockets as it exits; a loaded machine may take a moment.
+      let free = await isPortFree(port);
+      for (let i = 0; i < 50 && !free; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        free = await isPortFree(port);
+      }
+      expect(free).toBe(true);
       expect(JSON.parse((await cli(['stacks', '--json'], env)).stdout).stacks[0]).toMatchObject({ running: [], stale: [] });
     } finally {
       await cli(['down'], env);
