@@ -1,6 +1,9 @@
+import { createRequire } from 'node:module';
 import { RetryExhausted, retry } from '../lib/retry.js';
 import type { KafkaTarget } from '../lib/targets.js';
+import { decodeFetchResponse, FETCH_VERSIONS, type FetchResponse, type LegacyMessage } from './fetch-response.js';
 import { type KafkaMessage, kafkaClient, kafkaConnectionError, unreachable } from './kafka.js';
+import { batchRecords, type RecordBatch, RecordCursor } from './record-batch.js';
 
 /** A record as read from a partition; key, value and headers stay bytes until formatted. */
 export interface KafkaRecord {
@@ -27,6 +30,12 @@ export function toKafkaRecord(topic: string, partition: number, message: KafkaMe
   };
 }
 
+export interface ReadOptions {
+  until?: Map<number, bigint>;
+  signal?: AbortSignal;
+  maxWaitMs?: number;
+}
+
 export interface ReadBatch {
   partition: number;
   records: KafkaRecord[];
@@ -35,19 +44,27 @@ export interface ReadBatch {
 }
 
 // The parts of kafkajs' internal Cluster/Broker that a group-less reader needs.
-interface InternalBroker {
-  fetch(request: {
-    replicaId: number;
-    isolationLevel: number;
-    maxWaitTime: number;
-    minBytes: number;
-    maxBytes: number;
-    topics: { topic: string; partitions: { partition: number; fetchOffset: string; maxBytes: number }[] }[];
-  }): Promise<{ responses: { topicName: string; partitions: FetchedPartition[] }[] }>;
+interface FetchArguments {
+  replicaId: number;
+  isolationLevel: number;
+  maxWaitTime: number;
+  minBytes: number;
+  maxBytes: number;
+  topics: { topic: string; partitions: { partition: number; fetchOffset: string; maxBytes: number }[] }[];
 }
-interface FetchedPartition {
+/** What kafkajs' connection sends: an encoded request and how to decode and check its answer. */
+interface ProtocolRequest {
+  request: { apiKey: number; apiVersion: number };
+  response: { decode(raw: Buffer): Promise<unknown>; parse(data: unknown): Promise<unknown> };
+  requestTimeout?: number;
+}
+interface InternalBroker {
+  fetch(request: FetchArguments): Promise<{ responses: { topicName: string; partitions: KafkajsPartition[] }[] }>;
+  lookupRequest(apiKey: number, definition: unknown): (request: FetchArguments & { rackId: string }) => ProtocolRequest;
+}
+interface KafkajsPartition {
   partition: number;
-  messages: { offset: string; timestamp: string; key: Buffer | null; value: Buffer | null; headers?: KafkaRecord['headers']; isControlRecord?: boolean }[];
+  messages: LegacyMessage[];
 }
 interface InternalCluster {
   connect(): Promise<void>;
@@ -57,6 +74,36 @@ interface InternalCluster {
   findTopicPartitionMetadata(topic: string): { partitionId: number; leader: number }[];
   findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
   findBroker(query: { nodeId: string }): Promise<InternalBroker>;
+}
+
+/** One partition's part of a fetch: its record batches, records still bytes. */
+export interface RecordSet {
+  partition: number;
+  /** The position the fetch asked from; a compressed batch can start before it. */
+  from: bigint;
+  batches: RecordBatch[];
+  /** Records in the old message format (magic 0/1), already decoded by kafkajs. */
+  legacy?: KafkaRecord[];
+  /** The partition's position after this set (the next offset to read). */
+  next: bigint;
+}
+
+/** The data records of a record set, from its `from` on. */
+export function recordSetRecords(set: RecordSet, topic: string): KafkaRecord[] {
+  if (set.legacy) return set.legacy;
+  const cursor = new RecordCursor();
+  return set.batches.flatMap((b) => batchRecords(b, topic, set.partition, set.from, cursor));
+}
+
+const FETCH_API_KEY = 1;
+// kafkajs sends requests through a module-private method of its Broker; the description is stable in 2.x.
+const SEND_REQUEST = 'private:Broker:sendRequest';
+let fetchDefinition: unknown;
+function sendRequest(broker: InternalBroker): (request: ProtocolRequest) => Promise<unknown> {
+  const symbol = Object.getOwnPropertySymbols(Object.getPrototypeOf(broker)).find((s) => s.description === SEND_REQUEST);
+  if (!symbol) throw new Error('kafkajs no longer exposes its broker request method; pin kafkajs 2.2.x');
+  const send = (broker as unknown as Record<symbol, (request: ProtocolRequest) => Promise<unknown>>)[symbol]!;
+  return (request) => send.call(broker, request);
 }
 
 const READ_UNCOMMITTED = 0;
@@ -138,24 +185,26 @@ export class PartitionReader {
    * Yields batches from every partition in `positions` (updated in place), until `done`
    * says stop or the signal aborts. A partition whose position reaches its entry in `until` is no longer fetched.
    */
-  async *batches(
-    positions: Map<number, bigint>,
-    options: { until?: Map<number, bigint>; signal?: AbortSignal; maxWaitMs?: number } = {},
-  ): AsyncGenerator<ReadBatch> {
+  async *batches(positions: Map<number, bigint>, options: ReadOptions = {}): AsyncGenerator<ReadBatch> {
+    for await (const set of this.recordSets(positions, options)) yield { partition: set.partition, records: recordSetRecords(set, this.topic), next: set.next };
+  }
+
+  /** As `batches`, with each partition's records left as bytes in their batches (see record-batch.ts). */
+  async *recordSets(positions: Map<number, bigint>, options: ReadOptions = {}): AsyncGenerator<RecordSet> {
     const active = () => [...positions.keys()].filter((p) => options.until === undefined || positions.get(p)! < (options.until.get(p) ?? 0n));
     let pending = active().length && !options.signal?.aborted ? this.fetchOnce(active(), positions, options.maxWaitMs ?? 500) : undefined;
     // Aborted before the first batch is awaited: its rejection (the connection closed) must not go unhandled.
     pending?.catch(() => undefined);
     while (pending && !options.signal?.aborted) {
-      const batches = await pending;
-      for (const b of batches) positions.set(b.partition, b.next);
+      const sets = await pending;
+      for (const s of sets) positions.set(s.partition, s.next);
       // A fetch that answered at once without progress (an empty batch left by compaction): do not spin.
-      if (batches.length === 0) await new Promise((r) => setTimeout(r, 100));
+      if (sets.length === 0) await new Promise((r) => setTimeout(r, 100));
       const next = active();
       pending = next.length && !options.signal?.aborted ? this.fetchOnce(next, positions, options.maxWaitMs ?? 500) : undefined;
       // Swallow a rejection of the prefetch if the consumer stops early; it resurfaces when awaited.
       pending?.catch(() => undefined);
-      for (const b of batches) yield b;
+      for (const s of sets) yield s;
     }
   }
 
@@ -163,7 +212,7 @@ export class PartitionReader {
    * One fetch; a moved or dead leader is looked up again and the fetch retried, within a deadline.
    * Positions move only with a whole answer, so a retried fetch neither skips nor repeats a record.
    */
-  private async fetchOnce(partitions: number[], positions: Map<number, bigint>, maxWaitMs: number): Promise<ReadBatch[]> {
+  private async fetchOnce(partitions: number[], positions: Map<number, bigint>, maxWaitMs: number): Promise<RecordSet[]> {
     try {
       return await retry(
         async (attempt) => {
@@ -179,50 +228,69 @@ export class PartitionReader {
     }
   }
 
-  private async fetchFromLeaders(partitions: number[], positions: Map<number, bigint>, maxWaitMs: number): Promise<ReadBatch[]> {
+  private async fetchFromLeaders(partitions: number[], positions: Map<number, bigint>, maxWaitMs: number): Promise<RecordSet[]> {
     const byLeader = this.cluster.findLeaderForPartitions(this.topic, partitions);
-    const responses = await Promise.all(
+    const sets = await Promise.all(
       Object.entries(byLeader).map(async ([nodeId, ps]) => {
         const broker = await this.cluster.findBroker({ nodeId });
-        return broker.fetch({
+        const request: FetchArguments = {
           replicaId: -1,
           isolationLevel: READ_UNCOMMITTED,
           maxWaitTime: maxWaitMs,
           minBytes: 1,
-          maxBytes: PARTITION_MAX_BYTES * 4,
+          maxBytes: PARTITION_MAX_BYTES * Math.max(ps.length, 4),
           topics: [
             { topic: this.topic, partitions: ps.map((p) => ({ partition: p, fetchOffset: positions.get(p)!.toString(), maxBytes: PARTITION_MAX_BYTES })) },
           ],
-        });
+        };
+        return this.fetchRecordSets(broker, request, positions);
       }),
     );
-    const batches: ReadBatch[] = [];
-    for (const response of responses) {
-      for (const t of response.responses) {
-        for (const p of t.partitions) {
-          const from = positions.get(p.partition)!;
+    return sets.flat();
+  }
+
+  /** One Fetch to one broker, its answer decoded into record sets (kafkajs checks the partitions' error codes). */
+  private async fetchRecordSets(broker: InternalBroker, request: FetchArguments, positions: Map<number, bigint>): Promise<RecordSet[]> {
+    fetchDefinition ??= createRequire(import.meta.url)('kafkajs/src/protocol/requests').requests.Fetch;
+    const protocol = broker.lookupRequest(FETCH_API_KEY, fetchDefinition)({ ...request, rackId: '' });
+    const version = protocol.request.apiVersion;
+    const sets: RecordSet[] = [];
+    if (version < FETCH_VERSIONS.min || version > FETCH_VERSIONS.max) {
+      // A broker older than Kafka 1.0: kafkajs decodes its answer, record by record.
+      const response = await broker.fetch(request);
+      for (const t of response.responses) for (const p of t.partitions) sets.push(this.legacySet(p.partition, positions.get(p.partition)!, p.messages));
+      return sets.filter((s) => s.next > s.from);
+    }
+    const { parse } = protocol.response;
+    const response = (await sendRequest(broker)({ ...protocol, response: { decode: (raw) => decodeFetchResponse(raw, version), parse } })) as FetchResponse;
+    for (const t of response.responses) {
+      for (const p of t.partitions) {
+        const from = positions.get(p.partition)!;
+        if (p.legacy) sets.push(this.legacySet(p.partition, from, p.legacy));
+        else {
           let next = from;
-          const records: KafkaRecord[] = [];
-          for (const m of p.messages) {
-            const offset = BigInt(m.offset);
-            // A compressed batch can start before the requested offset.
-            if (offset < from) continue;
-            next = offset + 1n;
-            if (m.isControlRecord) continue;
-            records.push({
-              topic: this.topic,
-              partition: p.partition,
-              offset: m.offset,
-              timestamp: m.timestamp,
-              key: m.key,
-              value: m.value,
-              headers: m.headers ?? {},
-            });
+          for (const b of p.batches) {
+            const end = b.baseOffset + BigInt(b.lastOffsetDelta) + 1n;
+            if (end > next) next = end;
           }
-          if (next > from) batches.push({ partition: p.partition, records, next });
+          sets.push({ partition: p.partition, from, batches: p.batches, next });
         }
       }
     }
-    return batches;
+    return sets.filter((s) => s.next > s.from);
+  }
+
+  private legacySet(partition: number, from: bigint, messages: LegacyMessage[]): RecordSet {
+    let next = from;
+    const records: KafkaRecord[] = [];
+    for (const m of messages) {
+      const offset = BigInt(m.offset);
+      // A compressed batch can start before the requested offset.
+      if (offset < from) continue;
+      next = offset + 1n;
+      if (m.isControlRecord) continue;
+      records.push({ topic: this.topic, partition, offset: m.offset, timestamp: m.timestamp, key: m.key, value: m.value, headers: m.headers ?? {} });
+    }
+    return { partition, from, batches: [], legacy: records, next };
   }
 }

@@ -1,8 +1,11 @@
+import { isUtf8 } from 'node:buffer';
 import type { KafkaAdmin, KafkaBatch, KafkaClient, Watermarks } from '../clients/kafka.js';
-import { type KafkaRecord, PartitionReader, toKafkaRecord } from '../clients/kafka-reader.js';
+import { type KafkaRecord, PartitionReader, type RecordSet, recordSetRecords, toKafkaRecord } from '../clients/kafka-reader.js';
+import { RecordCursor } from '../clients/record-batch.js';
 import { UsageError } from '../lib/errors.js';
 import { type RenderOptions, renderRecord } from './format.js';
 import { unwrapOutbox } from './outbox.js';
+import { rawLines } from './raw.js';
 import { type StartSpec, startPositions } from './start.js';
 
 export interface TailOptions {
@@ -18,7 +21,7 @@ export interface TailOptions {
   group?: string;
   signal: AbortSignal;
   /** Writes a chunk of output; resolves when the stream can take more. */
-  write(chunk: string): Promise<void>;
+  write(chunk: string | Uint8Array): Promise<void>;
   warn(message: string): void;
 }
 
@@ -26,7 +29,26 @@ export interface TailOptions {
 class Printer {
   printed = 0;
   private skipped = 0;
+  private readonly cursor = new RecordCursor();
   constructor(private readonly options: TailOptions) {}
+
+  /** Values printed as they are (`--format raw` without --pretty, --unwrap or --aggregate): copied from the batches, no record objects. */
+  get copiesValues(): boolean {
+    const { render, unwrap, aggregate } = this.options;
+    return render.format.kind === 'raw' && !render.pretty && !unwrap && aggregate === undefined;
+  }
+
+  /**
+   * A record set's lines as bytes, up to the count and `end` (the set's buffers are reused). A key
+   * or value that is not UTF-8 gets replacement characters, as with every other format: the
+   * separators are ASCII, so decoding the whole chunk does what decoding each value would.
+   */
+  renderRaw(set: RecordSet, end: bigint | undefined): Buffer[] {
+    const limit = this.options.count === undefined ? Number.POSITIVE_INFINITY : this.options.count - this.printed;
+    const { chunks, count } = rawLines(set, this.options.render.printKey, end, limit, this.cursor);
+    this.printed += count;
+    return chunks.map((c) => (isUtf8(c) ? c : Buffer.from(c.toString('utf8'))));
+  }
 
   get full(): boolean {
     return this.options.count !== undefined && this.printed >= this.options.count;
@@ -65,6 +87,18 @@ class Printer {
  * with --group as a member of that group, committing what was printed.
  */
 export async function tail(admin: KafkaAdmin, kafka: KafkaClient, options: TailOptions): Promise<{ printed: number }> {
+  // Without a group, the reader connects while the topic and its watermarks are looked up.
+  const opening = options.group === undefined && options.count !== 0 ? PartitionReader.open(admin.target, options.topic) : undefined;
+  opening?.catch(() => undefined);
+  try {
+    return await tailWith(admin, kafka, options, opening);
+  } finally {
+    // Unused (nothing to read, or the lookups failed): closed once it is open.
+    void opening?.then((reader) => reader.close()).catch(() => undefined);
+  }
+}
+
+async function tailWith(admin: KafkaAdmin, kafka: KafkaClient, options: TailOptions, opening?: Promise<PartitionReader>): Promise<{ printed: number }> {
   await admin.requireTopic(options.topic);
   if (options.group !== undefined && options.start !== undefined && options.start.kind !== 'start' && options.start.kind !== 'end') {
     throw new UsageError("--group reads from the group's committed offsets; --offset N|-N and --since cannot be combined with it.", {
@@ -74,25 +108,36 @@ export async function tail(admin: KafkaAdmin, kafka: KafkaClient, options: TailO
   const watermarks = await admin.watermarks(options.topic);
   const ends = new Map(watermarks.map((w) => [w.partition, w.high]));
   const printer = new Printer(options);
-  if (options.group === undefined) await tailPartitions(admin, options, printer, watermarks, ends);
+  if (opening) await tailPartitions(admin, options, printer, watermarks, ends, opening);
+  else if (options.group === undefined) return { printed: 0 };
   else await tailAsGroup(admin, kafka, options, printer, ends);
   return { printed: printer.printed };
 }
 
-async function tailPartitions(admin: KafkaAdmin, options: TailOptions, printer: Printer, watermarks: Watermarks[], ends: Map<number, bigint>): Promise<void> {
+async function tailPartitions(
+  admin: KafkaAdmin,
+  options: TailOptions,
+  printer: Printer,
+  watermarks: Watermarks[],
+  ends: Map<number, bigint>,
+  opening: Promise<PartitionReader>,
+): Promise<void> {
   const spec = options.start ?? { kind: 'end' };
   const byTime = spec.kind === 'since' ? await admin.offsetsForTime(options.topic, spec.timestampMs) : undefined;
   const positions = startPositions(spec, watermarks, byTime);
-  if (options.count === 0) return;
-  const reader = await PartitionReader.open(admin.target, options.topic);
+  const reader = await opening;
   const stop = () => void reader.close();
   options.signal.addEventListener('abort', stop);
   try {
-    for await (const batch of reader.batches(positions, { until: options.exitAtEnd ? ends : undefined, signal: options.signal })) {
-      const end = ends.get(batch.partition)!;
-      const records = options.exitAtEnd ? batch.records.filter((r) => BigInt(r.offset) < end) : batch.records;
-      const { text } = printer.render(records);
-      if (text) await options.write(text);
+    for await (const set of reader.recordSets(positions, { until: options.exitAtEnd ? ends : undefined, signal: options.signal })) {
+      const end = ends.get(set.partition)!;
+      if (printer.copiesValues && !set.legacy) {
+        for (const chunk of printer.renderRaw(set, options.exitAtEnd ? end : undefined)) await options.write(chunk);
+      } else {
+        const all = recordSetRecords(set, options.topic);
+        const { text } = printer.render(options.exitAtEnd ? all.filter((r) => BigInt(r.offset) < end) : all);
+        if (text) await options.write(text);
+      }
       if (printer.full) return;
     }
   } finally {
