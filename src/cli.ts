@@ -1,11 +1,11 @@
 import { Command, CommanderError, Option } from 'commander';
-import { createContext, type Handler } from './commands/context.js';
+import type { Handler } from './commands/context.js';
 import { ENDPOINTS, type EndpointName, TOKEN_ENV } from './lib/config.js';
-import { toCliError, UsageError } from './lib/errors.js';
-import { runInterruptCleanups } from './lib/interrupt.js';
-import { enableVerboseLogging } from './lib/logger.js';
-import { type Io, Output, processIo } from './lib/output.js';
+import { type Io, processIo } from './lib/io.js';
 import { versionText } from './versions.js';
+
+// Only what building the command tree needs is imported here: `--help` and a usage error load no
+// handler, no colour (chalk), no logger (debug); each is imported when a command or an error needs it.
 
 type Loader = () => Promise<{ default: Handler }>;
 
@@ -40,10 +40,14 @@ export function buildProgram(io: Io, run: Run): Command {
   const action = (load: Loader, options: { selectContext?: boolean } = {}) =>
     async function (this: Command, ...args: unknown[]) {
       const flags = this.optsWithGlobals();
-      if (flags.verbose) enableVerboseLogging();
-      const ctx = await createContext(io, flags, options);
+      if (flags.verbose) (await import('./lib/logger.js')).enableVerboseLogging();
       const positional = args.slice(0, this.registeredArguments.length).flatMap((a) => (Array.isArray(a) ? a : a === undefined ? [] : [String(a)]));
-      const { default: handler } = await load();
+      // The handler's module loads while the context is made (both are imports first).
+      const handlerModule = load();
+      handlerModule.catch(() => undefined);
+      const { createContext } = await import('./commands/context.js');
+      const ctx = await createContext(io, flags, options);
+      const { default: handler } = await handlerModule;
       const code = await handler(ctx, ...positional);
       run.exitCode = typeof code === 'number' ? code : 0;
     };
@@ -506,7 +510,6 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   const run: Run = { exitCode: 0 };
   const json = argv.includes('--json');
   const verbose = argv.includes('--verbose');
-  const out = new Output(io, json);
   try {
     const program = buildProgram(io, run);
     await program.parseAsync(argv, { from: 'user' });
@@ -514,8 +517,13 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+      if (error.code === 'commander.help') return error.exitCode === 0 ? 0 : 2;
+    }
+    // Rendering an error needs colour and the error classes: loaded only now.
+    const [{ Output }, { toCliError, UsageError }] = await Promise.all([import('./lib/output.js'), import('./lib/errors.js')]);
+    const out = new Output(io, json);
+    if (error instanceof CommanderError) {
       if (USAGE_CODES.has(error.code)) {
-        if (error.code === 'commander.help') return error.exitCode === 0 ? 0 : 2;
         const message = error.message.replace(/^error: /, '').split('\n')[0]!;
         const suggestion = /\(Did you mean (.+)\?\)/.exec(error.message)?.[1];
         out.error(
@@ -550,7 +558,7 @@ export async function runCli(argv: string[]): Promise<never> {
     process.on(signal, () => {
       if (interrupted) exit(interrupted.code);
       process.stderr.write(`\n${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: cleaning up\n`);
-      const cleaned = runInterruptCleanups();
+      const cleaned = import('./lib/interrupt.js').then(({ runInterruptCleanups }) => runInterruptCleanups());
       interrupted = { code, cleaned };
       void cleaned.finally(() => exit(code));
     });

@@ -1,18 +1,23 @@
-import { decompress as zstdDecompress } from 'fzstd';
-import kafkajs from 'kafkajs';
-import lz4 from 'lz4js';
-import snappy from 'snappyjs';
+import { createRequire } from 'node:module';
+import type kafkajs from 'kafkajs';
+
+// Loaded when first needed (kafkajs when a client is made, a decoder when a batch needs it): a
+// command that never reads compressed records loads none of them.
+const requireModule = createRequire(import.meta.url);
+const snappy = () => requireModule('snappyjs') as typeof import('snappyjs');
+const lz4 = () => requireModule('lz4js') as typeof import('lz4js');
+const zstdDecompress = (data: Buffer) => (requireModule('fzstd') as typeof import('fzstd')).decompress(data);
 
 // Kafka's Java clients frame snappy the way xerial's SnappyOutputStream does: a magic header,
 // then length-prefixed raw snappy blocks.
 const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 
 function unsnappy(data: Buffer): Buffer {
-  if (data.length < 16 || !data.subarray(0, 8).equals(XERIAL_MAGIC)) return Buffer.from(snappy.uncompress(data));
+  if (data.length < 16 || !data.subarray(0, 8).equals(XERIAL_MAGIC)) return Buffer.from(snappy().uncompress(data));
   const blocks: Buffer[] = [];
   for (let at = 16; at < data.length; ) {
     const size = data.readUInt32BE(at);
-    blocks.push(Buffer.from(snappy.uncompress(data.subarray(at + 4, at + 4 + size))));
+    blocks.push(Buffer.from(snappy().uncompress(data.subarray(at + 4, at + 4 + size))));
     at += 4 + size;
   }
   return Buffer.concat(blocks);
@@ -32,8 +37,8 @@ let registered = false;
 export function registerDecompressionCodecs(): void {
   if (registered) return;
   registered = true;
-  const { CompressionCodecs, CompressionTypes } = kafkajs;
+  const { CompressionCodecs, CompressionTypes } = requireModule('kafkajs') as typeof kafkajs;
   CompressionCodecs[CompressionTypes.Snappy] = decodeOnly('snappy', unsnappy);
-  CompressionCodecs[CompressionTypes.LZ4] = decodeOnly('lz4', (d) => Buffer.from(lz4.decompress(d)));
+  CompressionCodecs[CompressionTypes.LZ4] = decodeOnly('lz4', (d) => Buffer.from(lz4().decompress(d)));
   CompressionCodecs[CompressionTypes.ZSTD] = decodeOnly('zstd', (d) => Buffer.from(zstdDecompress(d)));
 }

@@ -1,15 +1,27 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import tls from 'node:tls';
-import kafkajs from 'kafkajs';
+import type kafkajs from 'kafkajs';
 import type { CliError, EnvironmentError } from '../lib/errors.js';
 import { UserError } from '../lib/errors.js';
 import { unreachableError } from '../lib/network-errors.js';
 import { retry } from '../lib/retry.js';
 import { type KafkaTarget, kafkaSecurityLabel, kafkaTarget, type SaslOptions, type TlsOptions } from '../lib/targets.js';
 import { registerDecompressionCodecs } from './kafka-codecs.js';
+import { decodeMetadataResponse, encodeMetadataRequest, METADATA_API_KEY, METADATA_VERSION, type Metadata } from './kafka-metadata.js';
 
-const { Kafka, logLevel } = kafkajs;
+const requireModule = createRequire(import.meta.url);
+let loaded: typeof kafkajs | undefined;
+
+/**
+ * kafkajs, loaded when a client is made: its few hundred modules cost more than `topic list` and
+ * the readiness probe take in all, and both go without it when one Metadata request answers them.
+ */
+function loadKafkajs(): typeof kafkajs {
+  loaded ??= requireModule('kafkajs') as typeof kafkajs;
+  return loaded;
+}
 
 // kafkajs' own types, for code outside src/clients/ that drives a consumer or producer it got from here.
 export type KafkaClient = kafkajs.Kafka;
@@ -27,6 +39,7 @@ export interface KafkaClientOptions {
 /** A kafkajs client for the brokers of `target` (TLS and SASL from it); quiet unless `options.log` listens. */
 export function kafkaClient(target: string | KafkaTarget, clientId = 'outboxctl', options: KafkaClientOptions = {}): KafkaClient {
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+  const { Kafka, logLevel } = loadKafkajs();
   registerDecompressionCodecs();
   const { log } = options;
   const t = kafkaTarget(target);
@@ -115,8 +128,62 @@ interface KafkajsCluster {
   findGroupCoordinator(request: { groupId: string }): Promise<{ leaveGroup(request: { groupId: string; memberId: string }): Promise<unknown> }>;
 }
 
+/**
+ * One Metadata request outside kafkajs, to the first bootstrap broker (plain text or TLS, checked as
+ * kafkajs checks it): undefined when the target uses SASL or no answer came that decodes, and the
+ * caller then asks through kafkajs, whose errors are the ones users see.
+ */
+async function quickMetadata(target: KafkaTarget, topics: string[] | undefined): Promise<Metadata | undefined> {
+  if (target.sasl) return undefined;
+  const first = firstBroker(target.brokers);
+  if (!first) return undefined;
+  let tlsOptions: tls.ConnectionOptions | undefined;
+  try {
+    tlsOptions = target.tls ? kafkaTls(target.tls) : undefined;
+  } catch {
+    return undefined;
+  }
+  const body = await rawKafkaRequest(first, tlsOptions, METADATA_API_KEY, METADATA_VERSION, encodeMetadataRequest(topics));
+  if (!body) return undefined;
+  try {
+    return decodeMetadataResponse(body);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every topic with its partition and replica count, sorted by name (`topic list`). */
+function topicSummaries(topics: { name: string; partitions: { replicas: number[] }[] }[]): TopicSummary[] {
+  return topics
+    .map((t) => ({
+      name: t.name,
+      partitions: t.partitions.length,
+      replicationFactor: t.partitions[0]?.replicas.length ?? 0,
+      internal: t.name.startsWith('__'),
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * Every topic of the cluster (internal ones included): one Metadata request when it answers cleanly,
+ * else through an admin client (`KafkaAdmin.list`), with its errors.
+ */
+export async function listTopics(target: string | KafkaTarget): Promise<TopicSummary[]> {
+  const t = kafkaTarget(target);
+  const metadata = await quickMetadata(t, undefined);
+  if (metadata && metadata.brokers.length > 0 && metadata.topics.every((topic) => topic.errorCode === 0)) return topicSummaries(metadata.topics);
+  const admin = await KafkaAdmin.connect(t);
+  try {
+    return await admin.list();
+  } finally {
+    await admin.close().catch(() => undefined);
+  }
+}
+
 /** A metadata request: resolves with the brokers the cluster lists. */
 export async function describeBrokers(target: string | KafkaTarget): Promise<{ nodeId: number; host: string; port: number }[]> {
+  const quick = await quickMetadata(kafkaTarget(target), []);
+  if (quick && quick.brokers.length > 0) return quick.brokers;
   const admin = kafkaClient(target, 'outboxctl-probe').admin();
   await admin.connect();
   try {
@@ -214,14 +281,7 @@ export class KafkaAdmin {
 
   async list(): Promise<TopicSummary[]> {
     const { topics } = await this.admin.fetchTopicMetadata();
-    return topics
-      .map((t) => ({
-        name: t.name,
-        partitions: t.partitions.length,
-        replicationFactor: t.partitions[0]?.replicas.length ?? 0,
-        internal: t.name.startsWith('__'),
-      }))
-      .sort((a, b) => a.name.localeCompare(b.name));
+    return topicSummaries(topics);
   }
 
   /** False when the topic appeared meanwhile (another creator won). */
@@ -258,7 +318,7 @@ export class KafkaAdmin {
     const { topics } = await this.admin.fetchTopicMetadata({ topics: [name] });
     const topic = topics[0]!;
     const offsets = await this.admin.fetchTopicOffsets(name);
-    const configs = await this.admin.describeConfigs({ includeSynonyms: false, resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name }] });
+    const configs = await this.admin.describeConfigs({ includeSynonyms: false, resources: [{ type: loadKafkajs().ConfigResourceTypes.TOPIC, name }] });
     const entries = configs.resources[0]?.configEntries ?? [];
     return {
       name,
@@ -333,7 +393,7 @@ export class KafkaAdmin {
 
 function decodeAssignment(bytes: Buffer): Record<string, number[]> {
   try {
-    return kafkajs.AssignerProtocol.MemberAssignment.decode(bytes)?.assignment ?? {};
+    return loadKafkajs().AssignerProtocol.MemberAssignment.decode(bytes)?.assignment ?? {};
   } catch {
     return {};
   }

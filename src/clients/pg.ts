@@ -1,9 +1,19 @@
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { parse as parseConnectionString, toClientConfig } from 'pg-connection-string';
 import { redactUrl } from '../lib/config.js';
 import { CliError, EnvironmentError, UserError } from '../lib/errors.js';
 import { isNetworkError, networkReason } from '../lib/network-errors.js';
 import { classifyTlsError, type TlsFailureKind } from '../lib/tls-errors.js';
+
+const requireModule = createRequire(import.meta.url);
+let driver: typeof pg | undefined;
+
+/** node-postgres, loaded on first use: importing this module (a component, a command's module graph) costs nothing until a connection is made. */
+function loadPg(): typeof pg {
+  driver ??= requireModule('pg') as typeof pg;
+  return driver;
+}
 
 export type PgClient = pg.Client;
 export type PgPool = pg.Pool;
@@ -160,7 +170,7 @@ export async function connectPg(url: string, options: ConnectOptions = {}): Prom
   const { sslmode } = sslSettings(parseDatabaseUrl(url).toString());
   const attempt = async (tls: 'url' | 'off' | 'unverified'): Promise<PgClient> => {
     // The URL's own parameters (application_name…) win, as they did with a connection string.
-    const client = new pg.Client({
+    const client = new (loadPg().Client)({
       connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
       application_name: options.applicationName ?? 'outboxctl',
       ...pgClientConfig(url, tls),
@@ -226,7 +236,7 @@ export interface PoolOptions {
 /** A pool for a long-running server; statements go through its clients, errors stay the driver's. */
 export function createPgPool(url: string, options: PoolOptions = {}): PgPool {
   // libpq's sslmode meanings, as connectPg has them (`prefer` is TLS without verification, without the plain fallback).
-  const pool = new pg.Pool({
+  const pool = new (loadPg().Pool)({
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
     application_name: options.applicationName ?? 'outboxctl',
@@ -249,5 +259,5 @@ export async function withPg<T>(url: string, fn: (client: PgClient) => Promise<T
   }
 }
 
-export const quoteIdent = (name: string): string => pg.escapeIdentifier(name);
-export const quoteLiteral = (value: string): string => pg.escapeLiteral(value);
+export const quoteIdent = (name: string): string => loadPg().escapeIdentifier(name);
+export const quoteLiteral = (value: string): string => loadPg().escapeLiteral(value);

@@ -1,7 +1,8 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { Client, type ClientOptions, errors } from '@elastic/elasticsearch';
-import { Transport, type TransportOptions } from '@elastic/transport';
+import { createRequire } from 'node:module';
+import type { Client, ClientOptions } from '@elastic/elasticsearch';
+import type { TransportOptions } from '@elastic/transport';
 import { EnvironmentError, UserError } from '../lib/errors.js';
 import { networkCode, networkReason } from '../lib/network-errors.js';
 import { RetryExhausted, retry } from '../lib/retry.js';
@@ -35,6 +36,29 @@ export function supportsComposableTemplates(engine: EngineInfo): boolean {
   return major > 7 || (major === 7 && minor >= 8);
 }
 
+type Elastic = typeof import('@elastic/elasticsearch');
+type ElasticTransport = typeof import('@elastic/transport');
+
+const requireModule = createRequire(import.meta.url);
+let elastic: Elastic | undefined;
+
+/**
+ * The @elastic client, loaded on first use: it costs a few hundred milliseconds of CPU, and a
+ * command that only asks who answers and how healthy it is (`status`, readiness) never needs it.
+ */
+function loadElastic(): Elastic {
+  elastic ??= requireModule('@elastic/elasticsearch') as Elastic;
+  return elastic;
+}
+
+/** The names of the @elastic errors this module tells apart (only such an error needs the client's classes). */
+const ELASTIC_ERROR_NAMES = new Set(['ConnectionError', 'TimeoutError', 'NoLivingConnectionsError', 'ResponseError']);
+
+/** The client's error classes when `error` may be one of them (an error the client made: it is loaded already). */
+function elasticErrors(error: unknown): Elastic['errors'] | undefined {
+  return error instanceof Error && ELASTIC_ERROR_NAMES.has(error.name) ? loadElastic().errors : undefined;
+}
+
 /**
  * Elasticsearch 7.x and OpenSearch neither send `X-Elastic-Product` nor accept the
  * `compatible-with=8` media types of the v8 client: this transport turns both off.
@@ -47,14 +71,19 @@ export function supportsComposableTemplates(engine: EngineInfo): boolean {
  * client refuses OpenSearch 2.19 (ProductNotSupportedError) and OpenSearch answers 406 to its
  * media types; with it, test/external/opensearch.test.ts runs the pipeline on OpenSearch.
  */
-class PlainJsonTransport extends Transport {
-  constructor(opts: TransportOptions) {
-    super({
-      ...opts,
-      productCheck: undefined,
-      vendoredHeaders: { jsonContentType: 'application/json', ndjsonContentType: 'application/x-ndjson', accept: 'application/json, text/plain' },
-    });
-  }
+let plainJsonTransport: ElasticTransport['Transport'] | undefined;
+function PlainJsonTransport(): ElasticTransport['Transport'] {
+  const { Transport } = requireModule('@elastic/transport') as ElasticTransport;
+  plainJsonTransport ??= class PlainJsonTransport extends Transport {
+    constructor(opts: TransportOptions) {
+      super({
+        ...opts,
+        productCheck: undefined,
+        vendoredHeaders: { jsonContentType: 'application/json', ndjsonContentType: 'application/x-ndjson', accept: 'application/json, text/plain' },
+      });
+    }
+  };
+  return plainJsonTransport;
 }
 
 const TRANSIENT_STATUS = new Set([429, 502, 503, 504]);
@@ -64,14 +93,17 @@ const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET',
 export function isTransient(error: unknown): boolean {
   const name = (error as { name?: string }).name;
   if ((error as { transient?: boolean }).transient || name === 'TimeoutError' || name === 'AbortError') return true;
-  if (error instanceof errors.ConnectionError || error instanceof errors.TimeoutError || error instanceof errors.NoLivingConnectionsError) return true;
-  if (error instanceof errors.ResponseError) return TRANSIENT_STATUS.has(error.meta.statusCode ?? 0);
+  const errors = elasticErrors(error);
+  if (errors && (error instanceof errors.ConnectionError || error instanceof errors.TimeoutError || error instanceof errors.NoLivingConnectionsError))
+    return true;
+  if (errors && error instanceof errors.ResponseError) return TRANSIENT_STATUS.has(error.meta.statusCode ?? 0);
   return TRANSIENT_CODES.has(networkCode(error) ?? '') || /fetch failed/.test((error as Error).message ?? '');
 }
 
 /** The engine's own reason for a failed request, in one line. */
 export function reasonOf(error: unknown): string {
-  if (error instanceof errors.ResponseError) {
+  const errors = elasticErrors(error);
+  if (errors && error instanceof errors.ResponseError) {
     const body = error.meta.body as { error?: { reason?: string; type?: string; root_cause?: { reason?: string }[] } } | undefined;
     return body?.error?.root_cause?.[0]?.reason ?? body?.error?.reason ?? `HTTP ${error.meta.statusCode}`;
   }
@@ -120,7 +152,8 @@ export class SearchClient {
     /** The engine's base URL without credentials: safe to print. */
     readonly url: string,
     readonly engine: EngineInfo,
-    private readonly client: Client,
+    /** The @elastic client, made on the first request that needs it (shared by `withOptions` copies). */
+    private readonly lazy: { client?: Client; make: () => Client },
     private readonly options: SearchClientOptions,
     /** The target as given: URL, TLS, basic auth or API key. */
     readonly target: HttpTarget,
@@ -158,13 +191,19 @@ export class SearchClient {
     const t: HttpTarget = { ...given, url: given.url.replace(/\/+$/, '') };
     const engine = await retrying(t, options, (timeoutMs) => SearchClient.detect(t, Math.min(5_000, timeoutMs)));
     const native8 = engine.distribution === 'elasticsearch' && engine.major >= 8;
-    const client = new Client({ ...clientConnection(t), maxRetries: 0, requestTimeout: 30_000, ...(native8 ? {} : { Transport: PlainJsonTransport }) });
-    return new SearchClient(withoutCredentials(t.url), engine, client, options, t);
+    const make = () =>
+      new (loadElastic().Client)({ ...clientConnection(t), maxRetries: 0, requestTimeout: 30_000, ...(native8 ? {} : { Transport: PlainJsonTransport() }) });
+    return new SearchClient(withoutCredentials(t.url), engine, { make }, options, t);
   }
 
   /** The same connection with other retry settings. */
   withOptions(options: SearchClientOptions): SearchClient {
-    return new SearchClient(this.url, this.engine, this.client, { ...this.options, ...options }, this.target);
+    return new SearchClient(this.url, this.engine, this.lazy, { ...this.options, ...options }, this.target);
+  }
+
+  private get client(): Client {
+    this.lazy.client ??= this.lazy.make();
+    return this.lazy.client;
   }
 
   /** Every request gets only the time left before the deadline. */
@@ -173,6 +212,12 @@ export class SearchClient {
   }
 
   async health(): Promise<{ status: string; numberOfNodes: number }> {
+    // One plain GET first (the client is not loaded for it); anything but a health document goes the client's way, retries and errors included.
+    const plain = await getOnce(this.target, Math.min(5_000, this.options.deadlineMs ?? 30_000), '/_cluster/health').catch(() => undefined);
+    if (plain?.status === 200) {
+      const body = parseJson(plain.body) as { status?: unknown; number_of_nodes?: unknown };
+      if (typeof body.status === 'string' && typeof body.number_of_nodes === 'number') return { status: body.status, numberOfNodes: body.number_of_nodes };
+    }
     const h = await this.call((c, o) => c.cluster.health({}, o));
     return { status: h.status, numberOfNodes: h.number_of_nodes };
   }
@@ -243,7 +288,8 @@ export class SearchClient {
   }
 
   async close(): Promise<void> {
-    await this.client.close();
+    // A client never made holds no connection.
+    if (this.lazy.client) await this.lazy.client.close();
   }
 }
 
@@ -287,7 +333,8 @@ async function retrying<T>(target: HttpTarget, options: SearchClientOptions, fn:
 
 /** A failure not worth another try, as one sentence: the engine's refusal or what broke. */
 function refusal(url: string, error: unknown): Error {
-  if (error instanceof errors.ResponseError) {
+  const errors = elasticErrors(error);
+  if (errors && error instanceof errors.ResponseError) {
     const status = error.meta.statusCode ?? 0;
     return new UserError(
       status === 404 ? 'SEARCH_NOT_FOUND' : 'SEARCH_REJECTED',
@@ -318,7 +365,8 @@ function searchTlsError(target: HttpTarget, failure: TlsFailure, cause?: unknown
 /** A TLS or auth failure as its one sentence; undefined for anything else (retried or typed later). */
 async function accessFailure(target: HttpTarget, error: unknown): Promise<UserError | undefined> {
   if (error instanceof UserError) return error;
-  if (error instanceof errors.ResponseError) {
+  const errors = elasticErrors(error);
+  if (errors && error instanceof errors.ResponseError) {
     const status = error.meta.statusCode ?? 0;
     if (status === 401 || status === 403) return authRejected(target, status, error);
     if (status === 400 && !target.url.startsWith('https:') && isPlainAtTlsPortBody(error.meta.body)) return searchTlsError(target, PLAIN_TO_TLS, error);
@@ -350,9 +398,10 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** One GET / with the target's auth and TLS, bounded by `timeoutMs` from start to last byte. */
-function getOnce(target: HttpTarget, timeoutMs: number): Promise<{ status: number; body: string }> {
+/** One GET of `path` (default `/`) with the target's auth and TLS, bounded by `timeoutMs` from start to last byte. */
+function getOnce(target: HttpTarget, timeoutMs: number, path = '/'): Promise<{ status: number; body: string }> {
   const url = new URL(withoutCredentials(target.url));
+  if (path !== '/') url.pathname = `${url.pathname.replace(/\/+$/, '')}${path}`;
   const https = url.protocol === 'https:';
   const authorization = authorizationHeader(target);
   const headers: Record<string, string> = { accept: 'application/json', ...(authorization ? { authorization } : {}) };
@@ -365,7 +414,7 @@ function getOnce(target: HttpTarget, timeoutMs: number): Promise<{ status: numbe
       res.on('error', reject);
     });
     const timer = setTimeout(
-      () => req.destroy(Object.assign(new Error(`GET / timed out after ${timeoutMs}ms`), { name: 'TimeoutError', code: 'ETIMEDOUT' })),
+      () => req.destroy(Object.assign(new Error(`GET ${path} timed out after ${timeoutMs}ms`), { name: 'TimeoutError', code: 'ETIMEDOUT' })),
       timeoutMs,
     );
     req.on('close', () => clearTimeout(timer));

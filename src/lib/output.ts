@@ -1,34 +1,9 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { CliError } from './errors.js';
 
-export interface Stream {
-  write(chunk: string): unknown;
-  isTTY?: boolean;
-}
+export { type Io, processIo, type Stream } from './io.js';
 
-/** What a command may touch of the outside world; tests pass their own. */
-export interface Io {
-  /** Read by commands that take input (`topic produce`); tests pass a Readable of their own. */
-  stdin: NodeJS.ReadableStream;
-  stdout: Stream;
-  stderr: Stream;
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-}
-
-/** The real process's streams, environment and directory. */
-export function processIo(): Io {
-  return {
-    // Node creates process.stdin on first access (a handle on the pipe or TTY): only a command that reads input should.
-    get stdin() {
-      return process.stdin;
-    },
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: process.env,
-    cwd: process.cwd(),
-  };
-}
+import type { Io, Stream } from './io.js';
 
 /** Colour only on a TTY, never with NO_COLOR (any value) or in --json mode. */
 export function colorLevel(stream: Stream, env: NodeJS.ProcessEnv, json: boolean): 0 | 1 | 2 | 3 {

@@ -67,8 +67,10 @@ async function until<T>(ctx: SmokeContext, probe: () => Promise<T>, diagnose?: (
   try {
     return await waitFor(attempt, {
       timeoutMs: remainingMs(ctx),
-      intervalMs: 200,
-      maxIntervalMs: 1_000,
+      // Short pauses: each step waits on a local pipeline that answers within a second, and a long
+      // pause past its answer is the step's time lost.
+      intervalMs: 100,
+      maxIntervalMs: 250,
       abortIf: () => final ?? (ctx.signal.aborted ? new StepFailure('interrupted.') : undefined),
     });
   } catch (error) {
@@ -171,6 +173,8 @@ const stack: SmokeStep = {
     const running = await runningServices(state);
     let summary: string;
     let endpoints: Record<string, string>;
+    // The running stack's readiness is asked while the pipeline is noted (both only read).
+    let readiness: Promise<{ name: string; state: string }[]> | undefined;
     if (running.length === 0) {
       const { up } = await import('../stack/up.js');
       const result = await up({
@@ -188,16 +192,34 @@ const stack: SmokeStep = {
       summary = `started ${ctx.started.length} services of stack "${ctx.paths.name}" (${result.runtime})`;
     } else {
       const { stackStatus } = await import('../stack/lifecycle.js');
-      const notReady = (await stackStatus(ctx.paths)).services.filter((s) => s.state !== 'ready');
+      readiness = stackStatus(ctx.paths).then((status) => status.services.filter((s) => s.state !== 'ready'));
+      readiness.catch(() => undefined);
       endpoints = state!.endpoints;
-      if (notReady.length > 0)
-        ctx.warn(`stack "${ctx.paths.name}" runs without ${notReady.map((s) => `${s.name} (${s.state})`).join(', ')}; smoke uses it as it is`);
-      summary = `using the running stack "${ctx.paths.name}"${notReady.length ? ` (not ready: ${notReady.map((s) => s.name).join(', ')})` : ''}`;
+      summary = `using the running stack "${ctx.paths.name}"`;
     }
     // After up: a stack it started records its token only then.
     const token = resolveToken({ flags: { token: ctx.tokenFlag }, env: ctx.env, state: await readState(ctx.paths) }).value;
     ctx.targets = stackTargets(endpoints, token);
-    return `${summary}; ${await notePipeline(ctx)}`;
+    if (!readiness) return `${summary}; ${await notePipeline(ctx)}`;
+    // The pipeline's warnings wait for the stack's, so they come in the order the steps meant.
+    const warn = ctx.warn;
+    const held: string[] = [];
+    ctx.warn = (message) => held.push(message);
+    const noted = notePipeline(ctx).finally(() => {
+      ctx.warn = warn;
+    });
+    noted.catch(() => undefined);
+    const notReady = await readiness.catch(async (error: unknown) => {
+      await noted.catch(() => undefined);
+      throw error;
+    });
+    if (notReady.length > 0)
+      ctx.warn(`stack "${ctx.paths.name}" runs without ${notReady.map((s) => `${s.name} (${s.state})`).join(', ')}; smoke uses it as it is`);
+    summary += notReady.length ? ` (not ready: ${notReady.map((s) => s.name).join(', ')})` : '';
+    const pipeline = await noted.finally(() => {
+      for (const message of held) ctx.warn(message);
+    });
+    return `${summary}; ${pipeline}`;
   },
 };
 

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import { withPg } from '../clients/pg.js';
 import { redactUrl } from '../lib/config.js';
 import { availableServices, component, serviceOrder } from './components/index.js';
 import type { ServiceName } from './components/types.js';
@@ -67,8 +66,10 @@ export async function serviceStatus(name: ServiceName, paths: StackPaths, state:
   const runtime = await runtimeOf(service);
   const found = runtime.identify(service);
   const identity = { id: found?.id ?? null, pid: found?.pid ?? null, containerId: service.runtime === 'docker' ? (service.containerId ?? null) : null };
-  if (!(await runtime.isAlive(service))) return { ...base, ...identity, state: 'crashed' };
+  // The probe checks that the instance runs before it asks (no second look at the process table when
+  // it answers); only a failed probe asks whether the process is gone (crashed) or alive (unhealthy).
   const ok = await probeService(c, paths, state!);
+  if (!ok && !(await runtime.isAlive(service))) return { ...base, ...identity, state: 'crashed' };
   const uptimeSeconds = service.startedAt ? Math.round((Date.now() - Date.parse(service.startedAt)) / 1000) : null;
   return { ...base, ...identity, state: ok ? 'ready' : 'unhealthy', uptimeSeconds, rssBytes: await runtime.usage(service) };
 }
@@ -127,6 +128,7 @@ export async function runningServices(state: StackState | undefined, recorded?: 
 async function dropSlots(state: StackState | undefined): Promise<string[]> {
   const url = state?.endpoints.database;
   if (!url) return [];
+  const { withPg } = await import('../clients/pg.js');
   return withPg(url, async (client) => {
     const { rows } = await client.query<{ slot_name: string }>(
       "SELECT slot_name FROM pg_replication_slots WHERE slot_type = 'logical' AND NOT active AND database = current_database()",

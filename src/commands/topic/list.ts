@@ -1,9 +1,11 @@
 import { renderTable } from '../../lib/table.js';
 import type { CommandContext } from '../context.js';
-import { withKafkaAdmin } from '../kafka.js';
+import { kafkaTargetOf } from '../kafka.js';
 
 export default async function run(ctx: CommandContext): Promise<void> {
-  const all = await withKafkaAdmin(ctx, (admin) => admin.list());
+  const target = await kafkaTargetOf(ctx);
+  const { listTopics } = await import('../../clients/kafka.js');
+  const all = await listTopics(target);
   const topics = ctx.flags.internal === true ? all : all.filter((t) => !t.internal);
   ctx.out.print({ topics }, () =>
     renderTable(topics, [
