@@ -276,6 +276,67 @@ describe('idempotency', () => {
   });
 });
 
+describe('one answer, three places: the response, the stored replay and the outbox payload agree', () => {
+  it('a replayed create answers the first body exactly; GET and the ParcelCreated payload show the same parcel', async () => {
+    const url = await migratedDatabase();
+    const server = await createTrackingServer({ databaseUrl: url, port: 0 });
+    try {
+      const key = `k-${randomUUID()}`;
+      const send = () => fetch(`${server.url}/api/parcel`, json('POST', { contents: 'same "answer" \\ ünïcode ✓' }, { 'Idempotency-Key': key }));
+      const first = await send();
+      expect(first.status).toBe(201);
+      expect(first.headers.get('idempotent-replayed')).toBeNull();
+      const created = (await first.json()) as ParcelBody;
+      expect(created).toMatchObject({ contents: 'same "answer" \\ ünïcode ✓', status: 'registered', version: 1 });
+      expect(created.updatedAt).toBe(created.createdAt);
+
+      const again = await send();
+      expect(again.status).toBe(201);
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+      expect(again.headers.get('location')).toBe(`/api/parcel/${created.id}`);
+      expect(again.headers.get('etag')).toBe('"1"');
+      expect(await again.json()).toEqual(created);
+
+      // GET formats the row's times in Node, the create in SQL: both truncate to the millisecond.
+      expect(await (await fetch(`${server.url}/api/parcel/${created.id}`)).json()).toEqual(created);
+      const events = await outboxRows(url, created.id);
+      expect(events).toHaveLength(1);
+      expect(events[0]!.payload).toEqual({ parcel: created, changed: ['contents', 'status'] });
+      const [stored] = await query<{ status_code: number; response: ParcelBody; parcel_id: string }>(
+        url,
+        'SELECT status_code, response, parcel_id FROM idempotency_key WHERE key = $1',
+        [key],
+      );
+      expect(stored).toEqual({ status_code: 201, response: created, parcel_id: created.id });
+      expect(await counts(url)).toEqual({ parcels: 1, outbox: 1 });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('delete-after-insert with an idempotency key: one parcel, a replay, an empty outbox', async () => {
+    const url = await migratedDatabase();
+    const server = await createTrackingServer({ databaseUrl: url, port: 0, outboxDeleteAfterInsert: true });
+    try {
+      const key = randomUUID();
+      const answers = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          fetch(`${server.url}/api/parcel`, json('POST', { contents: 'once, deleted' }, { 'Idempotency-Key': key })).then(async (r) => ({
+            status: r.status,
+            body: (await r.json()) as ParcelBody,
+          })),
+        ),
+      );
+      expect(answers.map((a) => a.status)).toEqual([201, 201, 201, 201, 201]);
+      // A replay's body comes from jsonb (its own key order): equal as objects.
+      for (const a of answers) expect(a.body).toEqual(answers[0]!.body);
+      expect(await counts(url)).toEqual({ parcels: 1, outbox: 0 });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('bad input: problem+json and nothing changes', () => {
   let url: string;
   let server: TrackingServer;

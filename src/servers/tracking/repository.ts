@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { PgPool, PgPoolClient } from '../../clients/pg.js';
 import { type Cursor, changedFields, type EventType, encodeCursor, type Parcel, type UpdateParcel } from './parcel.js';
+import { type CreatedRow, createdParcel, createStatement, deleteEventStatement, storedAnswerStatement } from './statements.js';
 
 interface ParcelRow {
   id: string;
@@ -71,53 +72,47 @@ export class ParcelRepository {
 
   private async writeEvent(client: PgPoolClient, type: EventType, parcel: Parcel, changed: string[]): Promise<void> {
     const eventId = randomUUID();
-    await client.query(
-      `INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, occurred_at)
+    await client.query({
+      name: 'tracking-outbox-insert',
+      text: `INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, occurred_at)
        VALUES ($1, 'parcel', $2, $3, $4, now() AT TIME ZONE 'UTC')`,
-      [eventId, parcel.id, type, JSON.stringify({ parcel, changed })],
-    );
-    if (this.options.outboxDeleteAfterInsert) await client.query('DELETE FROM outbox WHERE id = $1', [eventId]);
+      values: [eventId, parcel.id, type, JSON.stringify({ parcel, changed })],
+    });
+    if (this.options.outboxDeleteAfterInsert) await client.query(deleteEventStatement(eventId));
   }
 
   /**
-   * Creates a parcel and its ParcelCreated event. With an idempotency key, the key and the
-   * response are stored in the same transaction; a concurrent request with the same key
-   * waits on the key's row and then replays the stored response.
+   * Creates a parcel and its ParcelCreated event in one statement (one round trip, one implicit
+   * transaction). With an idempotency key, the key and the response are stored by the same
+   * statement; a concurrent request with the same key waits on the key's row and then replays
+   * the stored response.
    */
   async create(contents: string, idempotency?: { key: string; hash: string }): Promise<CreateResult> {
-    return this.transaction(async (client) => {
-      if (idempotency) {
-        const claimed = await client.query(
-          `INSERT INTO idempotency_key (key, request_hash, status_code, response) VALUES ($1, $2, 0, 'null')
-           ON CONFLICT (key) DO NOTHING RETURNING key`,
-          [idempotency.key, idempotency.hash],
-        );
-        if (claimed.rowCount === 0) {
-          const { rows } = await client.query<{ request_hash: string; status_code: number; response: unknown }>(
-            'SELECT request_hash, status_code, response FROM idempotency_key WHERE key = $1',
-            [idempotency.key],
-          );
-          const stored = rows[0]!;
-          if (stored.request_hash !== idempotency.hash) return { kind: 'key-reused' };
-          return { kind: 'replayed', statusCode: stored.status_code, body: stored.response };
-        }
+    if (this.options.outboxDeleteAfterInsert) return this.transaction((client) => this.createIn(client, contents, idempotency, true));
+    return this.createIn(this.pool, contents, idempotency, false);
+  }
+
+  private async createIn(
+    db: PgPool | PgPoolClient,
+    contents: string,
+    idempotency: { key: string; hash: string } | undefined,
+    deleteEvent: boolean,
+  ): Promise<CreateResult> {
+    // A key deleted between the claim and the read (its parcel gone) is claimed again.
+    for (let attempt = 0; ; attempt++) {
+      const eventId = randomUUID();
+      const { rows } = await db.query<CreatedRow>(createStatement(randomUUID(), eventId, contents, idempotency));
+      if (rows[0]) {
+        if (deleteEvent) await db.query(deleteEventStatement(eventId));
+        return { kind: 'created', parcel: createdParcel(rows[0]) };
       }
-      const { rows } = await client.query<ParcelRow>(
-        `INSERT INTO parcel (id, contents, status, version, created_at, updated_at)
-         VALUES ($1, $2, 'registered', 1, now(), now()) RETURNING ${COLUMNS}`,
-        [randomUUID(), contents],
-      );
-      const parcel = toParcel(rows[0]!);
-      await this.writeEvent(client, 'ParcelCreated', parcel, ['contents', 'status']);
-      if (idempotency) {
-        await client.query('UPDATE idempotency_key SET status_code = 201, response = $2, parcel_id = $3 WHERE key = $1', [
-          idempotency.key,
-          JSON.stringify(parcel),
-          parcel.id,
-        ]);
+      const stored = (await db.query<{ request_hash: string; status_code: number; response: unknown }>(storedAnswerStatement(idempotency!.key))).rows[0];
+      if (stored) {
+        if (stored.request_hash !== idempotency!.hash) return { kind: 'key-reused' };
+        return { kind: 'replayed', statusCode: stored.status_code, body: stored.response };
       }
-      return { kind: 'created', parcel };
-    });
+      if (attempt >= 2) throw new Error(`Idempotency-Key ${idempotency!.key} was taken but its answer was gone ${attempt + 1} times; send the request again.`);
+    }
   }
 
   /** Applies an update under a row lock; `ifMatch` is the version the client last saw. */
