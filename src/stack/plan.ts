@@ -92,3 +92,51 @@ export function numberSteps(steps: Step[], input: { partitions?: number } = {}):
 export function planDown(running: ServiceName[], order: readonly ServiceName[]): ServiceName[] {
   return [...order].reverse().filter((s) => running.includes(s));
 }
+
+export interface DependencyInput {
+  /** Each service's own dependencies (the components' `dependsOn`). */
+  dependsOn(service: ServiceName): readonly ServiceName[];
+  /**
+   * A service whose start decides what follows it (which sink Connect's plugins allow): every later
+   * step waits for it, so none has started when the rest of the plan is replaced.
+   */
+  barrier?: ServiceName;
+}
+
+/**
+ * For each step, the indices of the steps it waits for; what does not depend on each other runs at
+ * once (PostgreSQL, Kafka and Elasticsearch start together). A service waits for every step of the
+ * services it depends on, directly or not (their starts and their tasks: Connect for Kafka's topics,
+ * the sink for the index templates); a task for its own service's start and the tasks before it; a
+ * connector's registration for everything before it, and every service after a registration for it
+ * (the source's slot exists before anything writes an event it must see), as when the steps ran one by one.
+ */
+export function stepDependencies(steps: Step[], { dependsOn, barrier }: DependencyInput): number[][] {
+  const closure = (service: ServiceName): Set<ServiceName> => {
+    const seen = new Set<ServiceName>();
+    const visit = (s: ServiceName) => {
+      for (const d of dependsOn(s)) {
+        if (seen.has(d)) continue;
+        seen.add(d);
+        visit(d);
+      }
+    };
+    visit(service);
+    return seen;
+  };
+  const isRegistration = (s: Step) => s.kind === 'task' && (s.task === 'register-source' || s.task === 'register-sink');
+  const barrierAt = barrier === undefined ? -1 : steps.findIndex((s) => s.kind === 'service' && s.service === barrier);
+  return steps.map((step, i) => {
+    const before = steps.slice(0, i).map((s, j) => ({ s, j }));
+    const waits = new Set<number>();
+    if (isRegistration(step)) for (const { j } of before) waits.add(j);
+    else if (step.kind === 'task') {
+      for (const { s, j } of before) if (s.service === step.service) waits.add(j);
+    } else {
+      const deps = closure(step.service);
+      for (const { s, j } of before) if (deps.has(s.service) || isRegistration(s)) waits.add(j);
+    }
+    if (barrierAt >= 0 && i > barrierAt) waits.add(barrierAt);
+    return [...waits].sort((a, b) => a - b);
+  });
+}

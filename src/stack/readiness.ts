@@ -79,7 +79,8 @@ export async function checkReadiness(readiness: Readiness, at: ProbeContext, tim
   }
 }
 
-function probePort(host: string, port: number, timeoutMs: number): Promise<void> {
+/** Resolves once `host:port` accepts a TCP connection; rejects with the reason otherwise. */
+export function probePort(host: string, port: number, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port, timeout: timeoutMs });
     socket.once('connect', () => {

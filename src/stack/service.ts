@@ -96,8 +96,9 @@ export async function startService(runtime: Runtime, component: Component, ctx: 
     await waitFor(() => checkReadiness(component.readiness, view), {
       signal: options.signal,
       timeoutMs: options.timeoutMs,
-      intervalMs: 200,
-      maxIntervalMs: 1_000,
+      // Often first: most services are ready within seconds, and each pause past that is time lost.
+      intervalMs: 100,
+      maxIntervalMs: 500,
       abortIf: async () =>
         options.signal?.aborted
           ? new Error('interrupted')

@@ -186,12 +186,27 @@ export async function writeState(paths: StackPaths, state: StackState, now = new
   await writeFileAtomic(paths.stateFile, `${JSON.stringify(next, null, 2)}\n`, 0o600);
 }
 
-/** Read-modify-write under the stack lock: `change` edits the state it is given. */
+/** The last read-modify-write of each state file in this process (see updateState). */
+const updating = new Map<string, Promise<unknown>>();
+
+/**
+ * Read-modify-write under the stack lock: `change` edits the state it is given. Changes within one
+ * process run one after the other (`up` starts several services at once): none overwrites another's.
+ */
 export async function updateState(paths: StackPaths, change: (state: StackState) => unknown): Promise<StackState> {
-  const state = (await readState(paths)) ?? emptyState(paths.name);
-  change(state);
-  await writeState(paths, state);
-  return state;
+  const previous = updating.get(paths.stateFile) ?? Promise.resolve();
+  const next = previous.then(async () => {
+    const state = (await readState(paths)) ?? emptyState(paths.name);
+    change(state);
+    await writeState(paths, state);
+    return state;
+  });
+  const settled = next.catch(() => undefined);
+  updating.set(paths.stateFile, settled);
+  void settled.then(() => {
+    if (updating.get(paths.stateFile) === settled) updating.delete(paths.stateFile);
+  });
+  return next;
 }
 
 export interface LockOptions {

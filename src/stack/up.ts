@@ -8,9 +8,10 @@ import type { Component, Endpoints, ServiceName } from './components/types.js';
 import { dockerEngineAnswers } from './engine.js';
 import { stopServices } from './lifecycle.js';
 import type { StackPaths } from './paths.js';
-import { planUp, type SinkMode, type Step, type TaskName } from './plan.js';
+import { planUp, type SinkMode, type Step, stepDependencies, type TaskName } from './plan.js';
 import { choosePort, isPortFree, portHolder } from './ports.js';
 import { loadRuntime, type Runtime, runtimeOf } from './runtimes/index.js';
+import { runGraph } from './schedule.js';
 import {
   forgetService,
   hasInstance,
@@ -285,26 +286,34 @@ export async function up(input: UpOptions): Promise<UpResult> {
     await interruptible(options.signal, async (signal) => {
       try {
         let plan = steps;
-        for (let i = 0; i < plan.length; i++) {
-          const step = plan[i]!;
-          await runStep(step, run, signal);
-          if (!decideSinkAtConnect || step.kind !== 'service' || step.service !== 'connect') continue;
-          const actual = await connectSinkMode(run.endpoints.connect);
-          if (actual === sink) continue;
-          events?.onNote?.(
-            actual === 'connect'
-              ? "Connect has Confluent's Elasticsearch sink: it indexes parcel.outbox (the embedded sink is not started)"
-              : 'Connect has no Elasticsearch sink plugin: the embedded sink indexes parcel.outbox',
-          );
-          sink = actual;
-          result.sink = sink;
-          // The same plan up to Connect; what follows it for the sink Connect really has.
-          const fresh = planUp({ services, ready, done: doneTasks, sink, partitions: options.partitions });
-          const tail = fresh.slice(fresh.findIndex((s) => s.kind === 'service' && s.service === 'connect') + 1);
-          plan = [...plan.slice(0, i + 1), ...tail];
-          result.steps = plan;
-          events?.onReplan?.(plan);
-        }
+        // After a Connect whose plugins decide the sink, nothing starts before that decision.
+        const dependencies = { dependsOn: (s: ServiceName) => component(s).dependsOn, barrier: decideSinkAtConnect ? ('connect' as const) : undefined };
+        let graph = { items: plan, deps: stepDependencies(plan, dependencies) };
+        await runGraph(
+          () => graph,
+          async (step, stepSignal) => {
+            await runStep(step, run, stepSignal);
+            if (!decideSinkAtConnect || step.kind !== 'service' || step.service !== 'connect') return;
+            const actual = await connectSinkMode(run.endpoints.connect);
+            if (actual === sink) return;
+            events?.onNote?.(
+              actual === 'connect'
+                ? "Connect has Confluent's Elasticsearch sink: it indexes parcel.outbox (the embedded sink is not started)"
+                : 'Connect has no Elasticsearch sink plugin: the embedded sink indexes parcel.outbox',
+            );
+            sink = actual;
+            result.sink = sink;
+            // The same plan up to Connect; what follows it for the sink Connect really has.
+            const fresh = planUp({ services, ready, done: doneTasks, sink, partitions: options.partitions });
+            const tail = fresh.slice(fresh.findIndex((s) => s.kind === 'service' && s.service === 'connect') + 1);
+            const at = plan.indexOf(step);
+            plan = [...plan.slice(0, at + 1), ...tail];
+            graph = { items: plan, deps: stepDependencies(plan, dependencies) };
+            result.steps = plan;
+            events?.onReplan?.(plan);
+          },
+          signal,
+        );
       } catch (error) {
         for (const { c, service } of [...run.started].reverse()) await stopService(paths, c, service);
         for (const runtime of runtimes.values()) await runtime.finishRun(true);
@@ -326,6 +335,9 @@ export async function up(input: UpOptions): Promise<UpResult> {
     });
     if (options.partitions !== undefined && doneTasks.has('topics')) await notePartitions(endpoints.kafka, options.partitions, events);
     result.endpoints = endpoints;
+    // Steps run at once finish in any order: report what started in the plan's order, as before.
+    const order = (name: ServiceName) => result.steps.findIndex((s) => s.kind === 'service' && s.service === name);
+    result.started.sort((a, b) => order(a.service) - order(b.service));
     return result;
   });
 }

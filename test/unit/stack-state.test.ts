@@ -62,6 +62,18 @@ describe('state file', () => {
     await Promise.all(Array.from({ length: 5 }, bump));
     expect((await readState(paths))?.secrets.count).toBe('5');
   });
+
+  it('keeps every change of updates made at once in one process (services starting together)', async () => {
+    const paths = stackPaths(await tempHome(), 'dev');
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        updateState(paths, (s) => {
+          s.secrets[`s${i}`] = String(i);
+        }),
+      ),
+    );
+    expect(Object.keys((await readState(paths))?.secrets ?? {}).sort()).toEqual(['s0', 's1', 's2', 's3', 's4', 's5', 's6', 's7']);
+  });
 });
 
 describe('state file schema 1 → 2', () => {

@@ -1,8 +1,10 @@
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
-import { withDependencies } from '../../src/stack/components/index.js';
+import { component, withDependencies } from '../../src/stack/components/index.js';
+import { classDataSharing } from '../../src/stack/components/jvm-cache.js';
 import { kafkaClusterId } from '../../src/stack/components/kafka.js';
-import { describeStep, numberSteps, planDown, planUp } from '../../src/stack/plan.js';
+import { describeStep, numberSteps, planDown, planUp, type Step, stepDependencies } from '../../src/stack/plan.js';
+import { runGraph } from '../../src/stack/schedule.js';
 import { activitySubject, UpView } from '../../src/ui/up-view.js';
 
 describe('planUp', () => {
@@ -123,5 +125,124 @@ describe('kafkaClusterId', () => {
     ).toBe(true);
     expect(id).toBe(Buffer.alloc(16, 7).toString('base64url'));
     expect(id).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+  });
+});
+
+describe('stepDependencies', () => {
+  const dependsOn = (s: Parameters<typeof component>[0]) => component(s).dependsOn;
+  const label = (s: Step) => (s.kind === 'task' ? s.task : s.service);
+  const waits = (steps: Step[], barrier?: 'connect') => {
+    const deps = stepDependencies(steps, { dependsOn, barrier });
+    return Object.fromEntries(steps.map((s, i) => [label(s), deps[i]!.map((j) => label(steps[j]!))]));
+  };
+  const services = withDependencies(['postgres', 'kafka', 'elasticsearch', 'connect', 'sink', 'tracking', 'auditing']);
+
+  it('a warm stack: PostgreSQL, Kafka and Elasticsearch at once; each service after what it needs and its tasks', () => {
+    const steps = planUp({ services, ready: new Set(), done: new Set(['topics', 'index-templates', 'register-source']) });
+    expect(waits(steps)).toEqual({
+      postgres: [],
+      migrate: ['postgres'],
+      'debezium-role': ['postgres', 'migrate'],
+      kafka: [],
+      elasticsearch: [],
+      connect: ['kafka'],
+      sink: ['kafka', 'elasticsearch'],
+      tracking: ['postgres', 'migrate', 'debezium-role'],
+      auditing: ['elasticsearch'],
+    });
+  });
+
+  it('a new stack: the source is registered after everything before it, and what follows waits for it', () => {
+    const steps = planUp({ services, ready: new Set() });
+    const w = waits(steps);
+    expect(w.connect).toEqual(['kafka', 'topics']);
+    expect(w['register-source']).toEqual(['postgres', 'migrate', 'debezium-role', 'kafka', 'topics', 'elasticsearch', 'index-templates', 'connect']);
+    expect(w.tracking).toEqual(['postgres', 'migrate', 'debezium-role', 'register-source']);
+    expect(w.sink).toEqual(['kafka', 'topics', 'elasticsearch', 'index-templates', 'register-source']);
+    expect(w.auditing).toEqual(['elasticsearch', 'index-templates', 'register-source']);
+  });
+
+  it('a barrier: every step after it waits for it', () => {
+    const steps = planUp({ services, ready: new Set(), done: new Set(['topics', 'index-templates', 'register-source']) });
+    const w = waits(steps, 'connect');
+    expect(w.tracking).toContain('connect');
+    expect(w.auditing).toContain('connect');
+    expect(w.elasticsearch).toEqual([]);
+  });
+});
+
+describe('runGraph', () => {
+  const deferred = () => {
+    let resolve!: () => void;
+    let reject!: (e: Error) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  };
+
+  it('starts what does not wait at once, and the rest when what it waits for is done', async () => {
+    const gates = { a: deferred(), b: deferred(), c: deferred() };
+    const started: string[] = [];
+    const run = runGraph(
+      () => ({ items: ['a', 'b', 'c'] as const, deps: [[], [], [0, 1]] }),
+      async (item) => {
+        started.push(item);
+        await gates[item].promise;
+      },
+    );
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual(['a', 'b']);
+    gates.a.resolve();
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual(['a', 'b']);
+    gates.b.resolve();
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual(['a', 'b', 'c']);
+    gates.c.resolve();
+    await run;
+  });
+
+  it('the first failure aborts the others, starts nothing more and is thrown', async () => {
+    const started: string[] = [];
+    const aborted: string[] = [];
+    const run = runGraph(
+      () => ({ items: ['slow', 'bad', 'after'], deps: [[], [], [1]] }),
+      async (item, signal) => {
+        started.push(item);
+        if (item === 'bad') throw new Error('bad failed');
+        await new Promise<void>((_, reject) =>
+          signal.addEventListener('abort', () => {
+            aborted.push(item);
+            reject(new Error('aborted'));
+          }),
+        );
+      },
+    );
+    await expect(run).rejects.toThrow('bad failed');
+    expect(started).toEqual(['slow', 'bad']);
+    expect(aborted).toEqual(['slow']);
+  });
+
+  it('an item may replace the items after it', async () => {
+    let graph = { items: ['a', 'old'], deps: [[], [0]] };
+    const ran: string[] = [];
+    await runGraph(
+      () => graph,
+      async (item) => {
+        ran.push(item);
+        if (item === 'a') graph = { items: ['a', 'new1', 'new2'], deps: [[], [0], [1]] };
+      },
+    );
+    expect(ran).toEqual(['a', 'new1', 'new2']);
+  });
+});
+
+describe('classDataSharing', () => {
+  it('adds nothing when turned off or when no java is on PATH', async () => {
+    const request = { name: 'kafka', classpath: ['/nowhere/libs/*'], main: 'kafka.Kafka' };
+    expect(await classDataSharing({ ...request, env: { PATH: process.env.PATH, OUTBOXCTL_JVM_CDS: '0' } })).toEqual([]);
+    expect(await classDataSharing({ ...request, env: { PATH: '/nonexistent' } })).toEqual([]);
   });
 });

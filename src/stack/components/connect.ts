@@ -89,6 +89,8 @@ export const connectComponent: Component = {
 
     async launch(ctx) {
       const log4j = await log4jConfig(ctx);
+      // No class-data-sharing archive: the worker's (with its plugins' classes) took longer to write at
+      // its exit than `down`'s grace on a busy machine, so it was never written.
       return {
         command: 'java',
         args: javaArgs(HEAP_MB, ctx.artifacts[kafkaArtifacts.id]!, log4j, 'org.apache.kafka.connect.cli.ConnectDistributed', [workerFile(ctx)]),

@@ -3,6 +3,7 @@ import { UsageError } from '../../lib/errors.js';
 import { templatePath } from '../../lib/template.js';
 import type { ArtifactSet } from '../artifacts.js';
 import type { RuntimeName, SearchEngineName, StackState } from '../state.js';
+import { setClasspath } from './jvm.js';
 import type { Component, Launch, ServiceContext } from './types.js';
 import { ELASTICSEARCH_IMAGE, ELASTICSEARCH_VERSION, ES_LOG4J_VERSION, OPENSEARCH_VERSION, OS_LOG4J_VERSION } from './versions.js';
 
@@ -38,8 +39,18 @@ export const opensearchArtifacts: ArtifactSet = {
   ],
 };
 
-/** One node of a codelibs runner, launched from its source file (JEP 330: no build step); both runners take the same arguments. */
-function runnerLaunch(ctx: ServiceContext, set: ArtifactSet, launcher: string): Launch {
+/**
+ * One node of a codelibs runner: its source file compiled once (cached; run as a source file, JEP 330,
+ * when it cannot be), so no start compiles it again; both runners take the same arguments. No
+ * class-data-sharing archive: the JVM archives only jars, not the directory of the compiled class.
+ */
+async function runnerLaunch(ctx: ServiceContext, set: ArtifactSet, launcher: string): Promise<Launch> {
+  const { compiledRunner } = await import('./jvm-cache.js');
+  const libs = setClasspath(ctx.artifacts[set.id]!);
+  const source = templatePath(launcher);
+  const compiled = await compiledRunner(ctx.env, source, libs);
+  const classpath = compiled ? [compiled, ...libs] : libs;
+  const main = compiled ? path.basename(launcher, '.java') : source;
   return {
     command: 'java',
     args: [
@@ -49,9 +60,11 @@ function runnerLaunch(ctx: ServiceContext, set: ArtifactSet, launcher: string): 
       '-XX:+ExitOnOutOfMemoryError',
       '-Djava.awt.headless=true',
       '-Dlog4j2.formatMsgNoLookups=true',
+      // Where the compiled class comes from, on the command line as when java runs the source file.
+      ...(compiled ? [`-Doutboxctl.runner=${source}`] : []),
       '-cp',
-      `${path.join(ctx.artifacts[set.id]!, 'libs')}/*`,
-      templatePath(launcher),
+      classpath.join(path.delimiter),
+      main,
       ctx.dataDir,
       ctx.host,
       String(ctx.ports.main),
@@ -102,7 +115,7 @@ export const elasticsearchComponent: Component = {
     jvm: true,
     stopSignal: 'SIGTERM',
     stopGraceMs: 30_000,
-    launch: async (ctx) => runnerLaunch(ctx, elasticsearchArtifacts, 'elasticsearch/EsRunner.java'),
+    launch: (ctx) => runnerLaunch(ctx, elasticsearchArtifacts, 'elasticsearch/EsRunner.java'),
   },
 
   // One node for local use: single-node discovery, security off (no TLS, no password).
@@ -131,7 +144,7 @@ export const opensearchComponent: Component = {
   native: {
     ...elasticsearchComponent.native,
     artifactSets: [opensearchArtifacts],
-    launch: async (ctx) => runnerLaunch(ctx, opensearchArtifacts, 'opensearch/OsRunner.java'),
+    launch: (ctx) => runnerLaunch(ctx, opensearchArtifacts, 'opensearch/OsRunner.java'),
   },
   container: undefined,
 };

@@ -36,8 +36,14 @@ export async function log4jConfig(ctx: ServiceContext): Promise<string> {
   return file;
 }
 
-/** `java` with an explicit heap (JVM defaults would take a quarter of RAM each) and the classpath. */
-export function javaArgs(heapMb: number, classpathDir: string, log4j: string, main: string, args: string[]): string[] {
+/** The class path of a resolved artifact set: its jars, as java expands `libs/*`. */
+export const setClasspath = (dir: string): string[] => [`${path.join(dir, 'libs')}/*`];
+
+/**
+ * `java` with an explicit heap (JVM defaults would take a quarter of RAM each) and the classpath;
+ * `flags` (class-data sharing) go before the class path.
+ */
+export function javaArgs(heapMb: number, classpathDir: string, log4j: string, main: string, args: string[], flags: string[] = []): string[] {
   return [
     `-Xms${Math.min(256, heapMb)}m`,
     `-Xmx${heapMb}m`,
@@ -45,9 +51,16 @@ export function javaArgs(heapMb: number, classpathDir: string, log4j: string, ma
     '-XX:+ExitOnOutOfMemoryError',
     '-Djava.awt.headless=true',
     `-Dlog4j2.configurationFile=${log4j}`,
+    ...flags,
     '-cp',
-    `${path.join(classpathDir, 'libs')}/*`,
+    setClasspath(classpathDir).join(path.delimiter),
     main,
     ...args,
   ];
+}
+
+/** A JVM service's class-data-sharing flags for `main` over an artifact set (see jvm-cache.ts). */
+export async function serviceSharing(ctx: ServiceContext, name: string, classpathDir: string, main: string): Promise<string[]> {
+  const { classDataSharing } = await import('./jvm-cache.js');
+  return classDataSharing({ env: ctx.env, name, classpath: setClasspath(classpathDir), main });
 }

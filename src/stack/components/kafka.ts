@@ -5,7 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { ExternalCommandError } from '../../lib/errors.js';
 import { renderTemplateFile } from '../../lib/template.js';
-import { javaArgs, kafkaArtifacts, kafkaToolsArtifacts, log4jConfig } from './jvm.js';
+import { javaArgs, kafkaArtifacts, kafkaToolsArtifacts, log4jConfig, serviceSharing } from './jvm.js';
 import type { Component, ServiceContext } from './types.js';
 import { KAFKA_IMAGE, KAFKA_VERSION } from './versions.js';
 
@@ -52,7 +52,9 @@ export const kafkaComponent: Component = {
     check: {
       kind: 'query',
       async run(at) {
-        const { describeBrokers } = await import('../../clients/kafka.js');
+        // A closed port fails at once; the client would retry it for a second before saying so.
+        const [{ describeBrokers }, { probePort }] = await Promise.all([import('../../clients/kafka.js'), import('../readiness.js')]);
+        await probePort(at.host, at.ports.main!, 2_000);
         await describeBrokers(`${at.host}:${at.ports.main}`);
       },
     },
@@ -99,7 +101,9 @@ export const kafkaComponent: Component = {
 
     async launch(ctx) {
       const log4j = await log4jConfig(ctx);
-      return { command: 'java', args: javaArgs(HEAP_MB, ctx.artifacts[kafkaArtifacts.id]!, log4j, 'kafka.Kafka', [files(ctx).properties]) };
+      const dir = ctx.artifacts[kafkaArtifacts.id]!;
+      const sharing = await serviceSharing(ctx, 'kafka', dir, 'kafka.Kafka');
+      return { command: 'java', args: javaArgs(HEAP_MB, dir, log4j, 'kafka.Kafka', [files(ctx).properties], sharing) };
     },
   },
 

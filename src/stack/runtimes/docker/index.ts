@@ -206,6 +206,86 @@ function startFailure(component: Component, error: unknown): Error {
   );
 }
 
+/** The start in progress, if any (see `create`). */
+let creating: Promise<unknown> = Promise.resolve();
+
+async function createContainerFor(component: Component, ctx: ServiceContext): Promise<ServiceState> {
+  const docker = await connectEngine(ctx.env);
+  const container = section(component);
+  const paths = ctx.paths;
+  const source = await imageSource(component, ctx.env, recordedImage((await ctx.state())?.services[component.name]));
+  const image = source.ref;
+  // Usually present already (provision); a start outside `up` (db commands) may need it too.
+  await ensureImage(docker, component.name, source, ctx.onProgress);
+  const cctx = containerContext(component, ctx);
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const spec of component.ports) {
+    const key = `${containerPort(component, spec.name)}/tcp`;
+    exposed[key] = {};
+    bindings[key] = [{ HostIp: ctx.host, HostPort: String(ctx.ports[spec.name]) }];
+  }
+  const env = { ...component.env?.(ctx.endpoints), ...(await container.env?.(cctx)) };
+  const name = containerName(paths.name, component.name);
+  const stale = await findContainer(docker, paths, component.name);
+  if (stale) {
+    // A container that died: what it wrote explains why, and `logs` reads it from the stack's log file.
+    await saveLog(docker, paths, component.name, stale);
+    await removeContainer(docker, stale);
+  }
+  // What this start creates goes again when it fails: no network, volume or container of a failed run stays.
+  const undo: (() => Promise<unknown>)[] = [];
+  const rollback = async () => {
+    for (const step of undo.reverse()) await step().catch((error: unknown) => log('rollback: %s', (error as Error).message));
+  };
+  try {
+    const network = await ensureNetwork(docker, paths);
+    if (network.created) undo.push(() => docker.getNetwork(network.name).remove());
+    const mounts: { Type: 'volume' | 'bind'; Source: string; Target: string; ReadOnly?: boolean }[] = [];
+    if (container.volume) {
+      const volume = await ensureVolume(docker, paths, component.name);
+      if (volume.created) undo.push(() => docker.getVolume(volume.name).remove());
+      mounts.push({ Type: 'volume', Source: volume.name, Target: container.volume });
+    }
+    // Secrets as files, never in the environment (which `inspect` shows): read-only, from the stack's 0700 directory.
+    for (const file of (await container.secretFiles?.(cctx)) ?? []) {
+      const source = await writeSecretFile(paths, file.name, file.content, 0o644);
+      mounts.push({ Type: 'bind', Source: source, Target: file.target, ReadOnly: true });
+    }
+    const created = await docker
+      .createContainer({
+        name,
+        Image: image,
+        Cmd: container.command?.(cctx),
+        Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        Labels: labelsOf(paths, component.name),
+        ExposedPorts: exposed,
+        // The Engine API's default is 0: a kill, not a shutdown.
+        StopTimeout: Math.ceil(container.stopGraceMs / 1000),
+        ...(container.stopSignal ? { StopSignal: container.stopSignal } : {}),
+        HostConfig: { PortBindings: bindings, Mounts: mounts, NetworkMode: network.name },
+        NetworkingConfig: { EndpointsConfig: { [network.name]: { Aliases: [component.name] } } },
+      })
+      .catch((error: { statusCode?: number }) => {
+        if (error.statusCode === 409) throw nameTaken('container', name);
+        throw engineFailure('create', component, error);
+      });
+    undo.push(() => removeContainer(docker, created.id));
+    await created.start().catch((error: unknown) => {
+      // Create succeeds and start fails on a host port taken meanwhile.
+      throw startFailure(component, error);
+    });
+    // The network and volume stay with the service; a later failure of the same run removes them (finishRun).
+    createdByThisProcess.push(...undo.slice(0, -1));
+    log('%s started as container %s (%s)', component.name, created.id.slice(0, 12), image);
+    const socket = (docker.modem as { socketPath?: string }).socketPath;
+    return { runtime: 'docker', containerId: created.id, image, ...(socket ? { engine: socket } : {}), host: ctx.host, ports: ctx.ports };
+  } catch (error) {
+    await rollback();
+    throw error;
+  }
+}
+
 /**
  * Services as containers through the Docker Engine API (Docker, or Podman serving it): one labelled
  * network per stack, a labelled named volume per stateful service, containers `<stack>-<service>`
@@ -231,81 +311,12 @@ export const dockerRuntime: Runtime = {
     return {};
   },
 
-  async create(component, ctx) {
-    const docker = await connectEngine(ctx.env);
-    const container = section(component);
-    const paths = ctx.paths;
-    const source = await imageSource(component, ctx.env, recordedImage((await ctx.state())?.services[component.name]));
-    const image = source.ref;
-    // Usually present already (provision); a start outside `up` (db commands) may need it too.
-    await ensureImage(docker, component.name, source, ctx.onProgress);
-    const cctx = containerContext(component, ctx);
-    const exposed: Record<string, object> = {};
-    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
-    for (const spec of component.ports) {
-      const key = `${containerPort(component, spec.name)}/tcp`;
-      exposed[key] = {};
-      bindings[key] = [{ HostIp: ctx.host, HostPort: String(ctx.ports[spec.name]) }];
-    }
-    const env = { ...component.env?.(ctx.endpoints), ...(await container.env?.(cctx)) };
-    const name = containerName(paths.name, component.name);
-    const stale = await findContainer(docker, paths, component.name);
-    if (stale) {
-      // A container that died: what it wrote explains why, and `logs` reads it from the stack's log file.
-      await saveLog(docker, paths, component.name, stale);
-      await removeContainer(docker, stale);
-    }
-    // What this start creates goes again when it fails: no network, volume or container of a failed run stays.
-    const undo: (() => Promise<unknown>)[] = [];
-    const rollback = async () => {
-      for (const step of undo.reverse()) await step().catch((error: unknown) => log('rollback: %s', (error as Error).message));
-    };
-    try {
-      const network = await ensureNetwork(docker, paths);
-      if (network.created) undo.push(() => docker.getNetwork(network.name).remove());
-      const mounts: { Type: 'volume' | 'bind'; Source: string; Target: string; ReadOnly?: boolean }[] = [];
-      if (container.volume) {
-        const volume = await ensureVolume(docker, paths, component.name);
-        if (volume.created) undo.push(() => docker.getVolume(volume.name).remove());
-        mounts.push({ Type: 'volume', Source: volume.name, Target: container.volume });
-      }
-      // Secrets as files, never in the environment (which `inspect` shows): read-only, from the stack's 0700 directory.
-      for (const file of (await container.secretFiles?.(cctx)) ?? []) {
-        const source = await writeSecretFile(paths, file.name, file.content, 0o644);
-        mounts.push({ Type: 'bind', Source: source, Target: file.target, ReadOnly: true });
-      }
-      const created = await docker
-        .createContainer({
-          name,
-          Image: image,
-          Cmd: container.command?.(cctx),
-          Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-          Labels: labelsOf(paths, component.name),
-          ExposedPorts: exposed,
-          // The Engine API's default is 0: a kill, not a shutdown.
-          StopTimeout: Math.ceil(container.stopGraceMs / 1000),
-          ...(container.stopSignal ? { StopSignal: container.stopSignal } : {}),
-          HostConfig: { PortBindings: bindings, Mounts: mounts, NetworkMode: network.name },
-          NetworkingConfig: { EndpointsConfig: { [network.name]: { Aliases: [component.name] } } },
-        })
-        .catch((error: { statusCode?: number }) => {
-          if (error.statusCode === 409) throw nameTaken('container', name);
-          throw engineFailure('create', component, error);
-        });
-      undo.push(() => removeContainer(docker, created.id));
-      await created.start().catch((error: unknown) => {
-        // Create succeeds and start fails on a host port taken meanwhile.
-        throw startFailure(component, error);
-      });
-      // The network and volume stay with the service; a later failure of the same run removes them (finishRun).
-      createdByThisProcess.push(...undo.slice(0, -1));
-      log('%s started as container %s (%s)', component.name, created.id.slice(0, 12), image);
-      const socket = (docker.modem as { socketPath?: string }).socketPath;
-      return { runtime: 'docker', containerId: created.id, image, ...(socket ? { engine: socket } : {}), host: ctx.host, ports: ctx.ports };
-    } catch (error) {
-      await rollback();
-      throw error;
-    }
+  create(component, ctx) {
+    // One at a time: `up` starts services that do not depend on each other at once, and two starts
+    // must not both create the stack's network.
+    const next = creating.then(() => createContainerFor(component, ctx));
+    creating = next.catch(() => undefined);
+    return next;
   },
 
   // The engine binds the published ports itself: a port taken by another process fails the start.
