@@ -209,16 +209,17 @@ const stack: SmokeStep = {
       ctx.warn = warn;
     });
     noted.catch(() => undefined);
+    const release = () => {
+      for (const message of held.splice(0)) warn(message);
+    };
     const notReady = await readiness.catch(async (error: unknown) => {
       await noted.catch(() => undefined);
+      release();
       throw error;
     });
-    if (notReady.length > 0)
-      ctx.warn(`stack "${ctx.paths.name}" runs without ${notReady.map((s) => `${s.name} (${s.state})`).join(', ')}; smoke uses it as it is`);
+    if (notReady.length > 0) warn(`stack "${ctx.paths.name}" runs without ${notReady.map((s) => `${s.name} (${s.state})`).join(', ')}; smoke uses it as it is`);
     summary += notReady.length ? ` (not ready: ${notReady.map((s) => s.name).join(', ')})` : '';
-    const pipeline = await noted.finally(() => {
-      for (const message of held) ctx.warn(message);
-    });
+    const pipeline = await noted.finally(release);
     return `${summary}; ${pipeline}`;
   },
 };

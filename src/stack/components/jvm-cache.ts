@@ -87,7 +87,11 @@ export async function classDataSharing(request: ArchiveRequest): Promise<string[
     const base = await archiveBase(request);
     if (!base) return [];
     const archive = `${base}${ARCHIVE}`;
-    if (existsSync(archive) || (await adoptWritten(base, request))) return [QUIET, `-XX:SharedArchiveFile=${archive}`];
+    if (existsSync(archive)) {
+      await removeStaleWritten(base);
+      return [QUIET, `-XX:SharedArchiveFile=${archive}`];
+    }
+    if (await adoptWritten(base, request)) return [QUIET, `-XX:SharedArchiveFile=${archive}`];
     await mkdir(path.dirname(base), { recursive: true });
     // A name of its own: two stacks' JVMs of one key may exit at once.
     return [QUIET, `-XX:ArchiveClassesAtExit=${base}.${process.pid}-${randomBytes(4).toString('hex')}${PART}`];
@@ -117,12 +121,28 @@ async function adoptWritten(base: string, request: ArchiveRequest): Promise<bool
   return adopted;
 }
 
+/** JVMs started before an archive was adopted still write theirs at exit: those go once surely finished. */
+const STALE_WRITTEN_MS = 10 * 60_000;
+
+async function removeStaleWritten(base: string): Promise<void> {
+  const dir = path.dirname(base);
+  const prefix = `${path.basename(base)}.`;
+  for (const file of await readdir(dir).catch(() => [] as string[])) {
+    if (!file.startsWith(prefix) || !file.endsWith(PART)) continue;
+    const candidate = path.join(dir, file);
+    const written = await stat(candidate).catch(() => undefined);
+    if (written && Date.now() - written.mtimeMs > STALE_WRITTEN_MS) await rm(candidate, { force: true });
+  }
+}
+
 async function archiveMaps(file: string, request: ArchiveRequest): Promise<boolean> {
   const result = await execa(
     'java',
     [
       '-Xshare:on',
       '-XX:+VerifySharedSpaces',
+      // The services' heaps keep compressed oops on; the default heap of a very large host would not, and the archive would not map.
+      '-Xmx256m',
       `-XX:SharedArchiveFile=${file}`,
       '-XX:ErrorFile=/dev/null',
       '-XX:-CreateCoredumpOnCrash',
@@ -157,10 +177,14 @@ export async function compiledRunner(env: NodeJS.ProcessEnv, source: string, cla
       );
       if (result.exitCode !== 0) return undefined;
       await writeFile(path.join(work, '.complete'), '');
-      if (existsSync(path.join(dir, '.complete'))) return dir;
-      await rm(dir, { recursive: true, force: true });
-      await rename(work, dir);
-      return dir;
+      // A directory of that name only ever appears whole (renamed from a complete work directory),
+      // and another stack may be running from it: never remove it; the rename fails if it is there.
+      try {
+        await rename(work, dir);
+      } catch {
+        // another stack's compile got there first
+      }
+      return existsSync(path.join(dir, '.complete')) ? dir : undefined;
     } finally {
       await rm(work, { recursive: true, force: true });
     }
