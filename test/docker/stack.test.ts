@@ -359,6 +359,8 @@ describe('errors a Docker user meets: one sentence, exit 1, nothing of the run l
     const grabbing: Component = {
       ...fakeComponent,
       name: 'grab' as ServiceName,
+      // After PostgreSQL: independent services start at once, and this case is about a failure after one started.
+      dependsOn: ['postgres'],
       container: {
         ...fakeComponent.container!,
         env: async (ctx) => {
